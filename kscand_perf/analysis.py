@@ -1,0 +1,439 @@
+"""The analysis core: kscand events in, per-mm state out.
+
+:class:`Analyzer` is fed one event at a time by a front end (the perf script,
+the tests, a future perf.data reader) and keeps only per-mm state and bounded
+histograms. Nothing here does I/O; :mod:`kscand_perf.report` turns the state
+into the result model.
+
+The rules follow the tracepoints' semantics (see docs/ and the README):
+
+* Scan pairing: a kmem_scan_mm_start pairs with the next kmem_scan_mm_end of
+  the same mm from the same kscand thread when no other start came between
+  them (a completed scan). A start followed by another start, or by the end
+  of the trace, is a not-due visit. An end with no such start is an orphan
+  end (its start came before the recording).
+* mm lifetimes are keyed by (pointer, generation): generation 0 where a
+  pointer first appears, a new generation at each later kmem_mm_enter of it.
+  Events after an exit and before the next enter stay with the old one.
+* Owner attribution: the task that fired the mm's kmem_mm_exit; otherwise a
+  kmem_mm_enter paired with the next sched_process_fork (the child) or
+  sched_process_exec (the new program) of the same task.
+* Migrations: msuccess + mfailed count the attempts of a kmigrated batch;
+  it restarts at 1 for each pass and every 1024 attempts, so any other step
+  means lost (or duplicated) events and is counted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Dict, List, Optional, Tuple
+
+from .histogram import LinearHistogram, LogLinearHistogram
+
+S32_BIAS = 1 << 32
+S32_MAX = (1 << 31) - 1
+
+
+def s32(value: int) -> int:
+    """An ``int`` trace field as a signed value (perf 6.1 zero-extends them)."""
+    return value - S32_BIAS if value > S32_MAX else value
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalyzerConfig:
+    """What the analyzer needs to know up front (parsed once from the options)."""
+
+    unit_ns: int = 1000  # log2 histograms count durations in this unit (1000: us)
+    linear_width_ns: Optional[int] = None  # also keep linear duration buckets of this width
+    time_window_ns: Optional[Tuple[int, int]] = None  # keep events with start <= t <= end
+    node: Optional[int] = None  # keep only scans ending on / migrations to this node
+
+
+class ValueStats:
+    """first/last/min/max of a value and how often it changed between consecutive samples."""
+
+    __slots__ = ("first", "last", "min", "max", "changes", "count", "first_ns", "last_ns")
+
+    def __init__(self) -> None:
+        self.first_ns = 0
+        self.last_ns = 0
+        self.first: Optional[int] = None
+        self.last: Optional[int] = None
+        self.min: Optional[int] = None
+        self.max: Optional[int] = None
+        self.changes = 0
+        self.count = 0
+
+    def add(self, value: int, t: int) -> None:
+        if self.count == 0:
+            self.first = self.min = self.max = value
+            self.first_ns = t
+        else:
+            if value != self.last:
+                self.changes += 1
+            if value < self.min:  # type: ignore[operator]
+                self.min = value
+            if value > self.max:  # type: ignore[operator]
+                self.max = value
+        self.last = value
+        self.last_ns = t
+        self.count += 1
+
+
+class SmallStats:
+    """count/total/min/max of integers, for things that are rare (pass times, batch sizes)."""
+
+    __slots__ = ("count", "total", "min", "max")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0
+        self.min: Optional[int] = None
+        self.max: Optional[int] = None
+
+    def add(self, value: int) -> None:
+        self.count += 1
+        self.total += value
+        if self.min is None or value < self.min:
+            self.min = value
+        if self.max is None or value > self.max:
+            self.max = value
+
+    def merge(self, other: "SmallStats") -> None:
+        self.count += other.count
+        self.total += other.total
+        if other.min is not None and (self.min is None or other.min < self.min):
+            self.min = other.min
+        if other.max is not None and (self.max is None or other.max > self.max):
+            self.max = other.max
+
+
+class MmState:
+    """Everything known about one mm lifetime (pointer, generation)."""
+
+    __slots__ = (
+        "mm", "generation", "first_ns", "last_ns",
+        "enter_ns", "enter_pid", "enter_comm", "exit_ns", "exit_pid", "exit_comm",
+        "exits", "sched_pid", "sched_comm",
+        # scans
+        "pending_ns", "exited_in_scan", "completed", "not_due", "orphan_ends",
+        "exited_during_scan", "full_passes", "pages_found", "durations", "log2", "linear",
+        "scan_period", "scan_size", "target_nodes", "last_wrap_ns", "pass_ns",
+        # migrations
+        "mig_by_node", "mig_by_rc", "batches", "batch_last", "batch_sizes",
+        "sequence_breaks", "v2_events",
+        # detection-to-promotion latency
+        "scan_first_mig_ns", "await_ns", "latency",
+    )
+
+    def __init__(self, mm: int, generation: int, t: int, linear_width: Optional[int]) -> None:
+        self.mm = mm
+        self.generation = generation
+        self.first_ns = t
+        self.last_ns = t
+        self.enter_ns: Optional[int] = None
+        self.enter_pid: Optional[int] = None
+        self.enter_comm: Optional[str] = None
+        self.exit_ns: Optional[int] = None
+        self.exit_pid: Optional[int] = None
+        self.exit_comm: Optional[str] = None
+        self.exits = 0
+        self.sched_pid: Optional[int] = None
+        self.sched_comm: Optional[str] = None
+        self.pending_ns: Optional[int] = None
+        self.exited_in_scan = False
+        self.completed = 0
+        self.not_due = 0
+        self.orphan_ends = 0
+        self.exited_during_scan = 0
+        self.full_passes = 0
+        self.pages_found = 0
+        self.durations = LogLinearHistogram()
+        self.log2: Dict[int, int] = {}  # bit length of duration // unit -> scans
+        self.linear = LinearHistogram(linear_width) if linear_width else None
+        self.scan_period = ValueStats()
+        self.scan_size = ValueStats()
+        self.target_nodes: Dict[int, int] = {}
+        self.last_wrap_ns: Optional[int] = None
+        self.pass_ns = SmallStats()
+        self.mig_by_node: Dict[int, List[int]] = {}  # node -> [attempted, succeeded]
+        self.mig_by_rc: Dict[int, int] = {}
+        self.batches = 0
+        self.batch_last = 0
+        self.batch_sizes = SmallStats()
+        self.sequence_breaks = 0
+        self.v2_events = 0
+        self.scan_first_mig_ns: Optional[int] = None
+        self.await_ns: Optional[int] = None
+        self.latency = SmallStats()
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self.exit_pid if self.exit_pid is not None else self.sched_pid
+
+    @property
+    def comm(self) -> Optional[str]:
+        return self.exit_comm if self.exit_pid is not None else self.sched_comm
+
+    def close_batch(self) -> None:
+        if self.batch_last:
+            self.batch_sizes.add(self.batch_last)
+            self.batch_last = 0
+
+
+class Analyzer:
+    """Feeds kscand (and sched) events into per-mm state. Methods never do I/O.
+
+    Times are integer nanoseconds; values are already signed where the field
+    is a C ``int`` (see :func:`s32`).
+    """
+
+    def __init__(self, config: AnalyzerConfig = AnalyzerConfig()) -> None:
+        self.config = config
+        self._linear = config.linear_width_ns
+        self._unit = config.unit_ns
+        self.mms: Dict[int, MmState] = {}  # pointer -> current generation
+        self.retired: List[MmState] = []  # earlier generations
+        self._pending: Optional[MmState] = None  # the mm of the last start
+        self._pending_pid = -1
+        self._enter_by_pid: Dict[int, MmState] = {}
+        self.events: Dict[str, int] = {"kmem_mm_enter": 0, "kmem_mm_exit": 0}
+        self.other_events: Dict[str, int] = {}
+        self.bad_events: Dict[str, int] = {}
+        self.filtered_events = 0
+        self.first_ns: Optional[int] = None
+        self.last_ns: Optional[int] = None
+        self.duplicate_exits = 0
+        self.orphan_end_pid_mismatch = 0
+        if config.time_window_ns is not None or config.node is not None:
+            self._install_filters()
+
+    # -- helpers -----------------------------------------------------------
+
+    def _mm(self, mm: int, t: int) -> MmState:
+        st = self.mms.get(mm)
+        if st is None:
+            st = self.mms[mm] = MmState(mm, 0, t, self._linear)
+        st.last_ns = t
+        return st
+
+    def _seen(self, t: int) -> None:
+        if self.first_ns is None:
+            self.first_ns = t
+        self.last_ns = t
+
+    # -- kmem events -------------------------------------------------------
+
+    def mm_enter(self, t: int, pid: int, comm: str, mm: int) -> None:
+        self._seen(t)
+        self.events["kmem_mm_enter"] += 1
+        old = self.mms.get(mm)
+        if old is None:
+            st = self.mms[mm] = MmState(mm, 0, t, self._linear)
+        else:
+            if old is self._pending:
+                # a start of the old lifetime never got its end
+                old.not_due += 1
+                old.pending_ns = None
+                self._pending = None
+            old.close_batch()
+            self.retired.append(old)
+            st = self.mms[mm] = MmState(mm, old.generation + 1, t, self._linear)
+        st.enter_ns = t
+        st.enter_pid = pid
+        st.enter_comm = comm
+        self._enter_by_pid[pid] = st
+
+    def mm_exit(self, t: int, pid: int, comm: str, mm: int) -> None:
+        self._seen(t)
+        self.events["kmem_mm_exit"] += 1
+        st = self._mm(mm, t)
+        st.exits += 1
+        if st.exits > 1:
+            self.duplicate_exits += 1
+            return
+        st.exit_ns = t
+        st.exit_pid = pid
+        st.exit_comm = comm
+        if st is self._pending:
+            st.exited_in_scan = True
+
+    def scan_start(self, t: int, pid: int, mm: int) -> None:
+        pending = self._pending
+        if pending is not None:
+            pending.not_due += 1
+        st = self.mms.get(mm)
+        if st is None:
+            st = self.mms[mm] = MmState(mm, 0, t, self._linear)
+            if self.first_ns is None:
+                self.first_ns = t
+        st.last_ns = t
+        st.pending_ns = t
+        st.exited_in_scan = False
+        st.scan_first_mig_ns = None
+        self._pending = st
+        self._pending_pid = pid
+        self.last_ns = t
+
+    def scan_end(self, t: int, pid: int, mm: int, start: int, total: int,
+                 scan_period: int, scan_size: int, target_node: int) -> None:
+        self._seen(t)
+        st = self._mm(mm, t)
+        if st is self._pending and pid == self._pending_pid and st.pending_ns is not None:
+            began = st.pending_ns
+            duration = t - began
+            st.completed += 1
+            st.durations.add(duration)
+            slot = (duration // self._unit).bit_length() if duration > 0 else 0
+            st.log2[slot] = st.log2.get(slot, 0) + 1
+            if st.linear is not None:
+                st.linear.add(duration)
+            if st.exited_in_scan:
+                st.exited_during_scan += 1
+            self._pending = None
+            st.pending_ns = None
+            if total > 0:
+                # pages found by this scan: promotion latency counts from its start
+                if st.scan_first_mig_ns is not None:
+                    st.latency.add(st.scan_first_mig_ns - began)
+                    st.await_ns = None
+                else:
+                    st.await_ns = began
+        else:
+            if st is self._pending and pid != self._pending_pid:
+                self.orphan_end_pid_mismatch += 1
+            st.orphan_ends += 1
+        st.pages_found += total
+        if start == 0:
+            st.full_passes += 1
+            if st.last_wrap_ns is not None:
+                st.pass_ns.add(t - st.last_wrap_ns)
+            st.last_wrap_ns = t
+        st.scan_period.add(scan_period, t)
+        st.scan_size.add(scan_size, t)
+        nodes = st.target_nodes
+        nodes[target_node] = nodes.get(target_node, 0) + 1
+
+    def migrate(self, t: int, pid: int, mm: int, rc: int, target_node: int,
+                msuccess: Optional[int] = None, mfailed: Optional[int] = None) -> None:
+        st = self.mms.get(mm)
+        if st is None:
+            st = self.mms[mm] = MmState(mm, 0, t, self._linear)
+            if self.first_ns is None:
+                self.first_ns = t
+        st.last_ns = t
+        self.last_ns = t
+        node = st.mig_by_node.get(target_node)
+        if node is None:
+            node = st.mig_by_node[target_node] = [0, 0]
+        node[0] += 1
+        if rc == 0:
+            node[1] += 1
+        by_rc = st.mig_by_rc
+        by_rc[rc] = by_rc.get(rc, 0) + 1
+        if msuccess is None or mfailed is None:
+            st.v2_events += 1
+        else:
+            n = msuccess + mfailed
+            if n == 1:
+                st.close_batch()
+                st.batches += 1
+            elif n != st.batch_last + 1:
+                st.sequence_breaks += 1
+            st.batch_last = n
+        if st.await_ns is not None:
+            st.latency.add(t - st.await_ns)
+            st.await_ns = None
+        if st.scan_first_mig_ns is None and st is self._pending:
+            st.scan_first_mig_ns = t
+
+    # -- other events ------------------------------------------------------
+
+    def sched_fork(self, t: int, pid: int, child_pid: int, child_comm: str) -> None:
+        self._count_other("sched:sched_process_fork")
+        st = self._enter_by_pid.pop(pid, None)
+        if st is not None:
+            st.sched_pid = child_pid
+            st.sched_comm = child_comm
+
+    def sched_exec(self, t: int, pid: int, filename: str, exec_pid: int) -> None:
+        self._count_other("sched:sched_process_exec")
+        st = self._enter_by_pid.pop(pid, None)
+        if st is not None:
+            st.sched_pid = exec_pid
+            st.sched_comm = os.path.basename(filename)[:15]
+
+    def other(self, name: str) -> None:
+        self._count_other(name)
+
+    def _count_other(self, name: str) -> None:
+        self.other_events[name] = self.other_events.get(name, 0) + 1
+
+    def bad(self, name: str) -> None:
+        """An event whose data could not be used (wrong type, missing field)."""
+        self.bad_events[name] = self.bad_events.get(name, 0) + 1
+
+    # -- end ---------------------------------------------------------------
+
+    def finish(self) -> List[MmState]:
+        """Close what is still open and return every mm lifetime, in order of appearance."""
+        if self._pending is not None:
+            self._pending.not_due += 1
+            self._pending.pending_ns = None
+            self._pending = None
+        out = self.retired + list(self.mms.values())
+        for st in out:
+            st.close_batch()
+        out.sort(key=lambda s: (s.first_ns, s.mm, s.generation))
+        return out
+
+    # -- filters -----------------------------------------------------------
+
+    def _install_filters(self) -> None:
+        """Wrap the event methods of this instance with the configured filters.
+
+        Done once at construction, so an unfiltered run pays nothing for them.
+        """
+        window = self.config.time_window_ns
+        node = self.config.node
+        if window is not None:
+            lo, hi = window
+            for name in ("mm_enter", "mm_exit", "scan_start", "scan_end", "migrate",
+                         "sched_fork", "sched_exec"):
+                setattr(self, name, self._windowed(getattr(self, name), lo, hi))
+        if node is not None:
+            end, mig = self.scan_end, self.migrate
+
+            def scan_end(t: int, pid: int, mm: int, start: int, total: int,
+                         scan_period: int, scan_size: int, target_node: int) -> None:
+                if target_node == node:
+                    end(t, pid, mm, start, total, scan_period, scan_size, target_node)
+                else:
+                    self.filtered_events += 1
+                    self._drop_pending(mm)
+
+            def migrate(t: int, pid: int, mm: int, rc: int, target_node: int,
+                        msuccess: Optional[int] = None, mfailed: Optional[int] = None) -> None:
+                if target_node == node:
+                    mig(t, pid, mm, rc, target_node, msuccess, mfailed)
+                else:
+                    self.filtered_events += 1
+
+            self.scan_end = scan_end  # type: ignore[method-assign]
+            self.migrate = migrate  # type: ignore[method-assign]
+
+    def _drop_pending(self, mm: int) -> None:
+        """A filtered-out end still completes its start: it is not a not-due visit."""
+        st = self.mms.get(mm)
+        if st is not None and st is self._pending:
+            self._pending = None
+            st.pending_ns = None
+
+    def _windowed(self, method, lo: int, hi: int):  # type: ignore[no-untyped-def]
+        def call(t: int, *args):  # type: ignore[no-untyped-def]
+            if lo <= t <= hi:
+                method(t, *args)
+            else:
+                self.filtered_events += 1
+        return call

@@ -1,0 +1,157 @@
+"""Options of the report, parsed once (in trace_begin for perf, or by a command)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+from typing import List, Optional, Pattern, Sequence, Tuple
+
+from .analysis import AnalyzerConfig
+from .report import Selection
+
+UNITS = {"ns": 1, "us": 1000, "ms": 1000000}
+
+EPILOG = """\
+examples:
+  perf script -s kscand_report.py                     # report on ./perf.data
+  perf script -s kscand_report.py -i rec.data -- --ms # durations in ms
+  perf script -s kscand_report.py -- --json           # machine-readable report
+  perf script -s kscand_report.py -- --csv out/       # one CSV file per table
+  perf script -s kscand_report.py -- --comm '^java' --top 5
+  perf script -s kscand_report.py -- --time 120.5,180 # only events in that window
+"""
+
+
+class OptionError(Exception):
+    """A bad option value: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined] # noqa: F821
+        raise OptionError(message)
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    json: bool = False
+    csv_dir: Optional[str] = None
+    unit: str = "us"
+    top: int = 20
+    per_mm_histograms: bool = False
+    linear: Optional[int] = None  # width in `unit`
+    pids: Optional[Tuple[int, ...]] = None
+    comm: Optional[Pattern[str]] = None
+    mms: Optional[Tuple[int, ...]] = None
+    node: Optional[int] = None
+    time_window: Optional[Tuple[float, float]] = None  # seconds, perf timestamps
+    vmstat: Optional[Tuple[str, str]] = None
+
+    @property
+    def unit_ns(self) -> int:
+        return UNITS[self.unit]
+
+    def analyzer_config(self) -> AnalyzerConfig:
+        window = None
+        if self.time_window is not None:
+            lo, hi = self.time_window
+            window = (int(round(lo * 1e9)), int(round(hi * 1e9)) if hi != float("inf") else 1 << 63)
+        return AnalyzerConfig(
+            unit_ns=self.unit_ns,
+            linear_width_ns=self.linear * self.unit_ns if self.linear else None,
+            time_window_ns=window,
+            node=self.node)
+
+    def selection(self) -> Selection:
+        return Selection(pids=self.pids, comm=self.comm, mms=self.mms)
+
+
+def _int_list(text: str, base: int, what: str) -> Tuple[int, ...]:
+    try:
+        values = tuple(int(part, base) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise OptionError("%s: not a list of %s: %r" % (
+            what, "numbers" if base == 10 else "addresses", text)) from None
+    if not values:
+        raise OptionError("%s: empty list" % what)
+    return values
+
+
+def _window(text: str) -> Tuple[float, float]:
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise OptionError("--time: expected START,END in seconds, got %r" % text)
+    try:
+        lo = float(parts[0]) if parts[0].strip() else 0.0
+        hi = float(parts[1]) if parts[1].strip() else float("inf")
+    except ValueError:
+        raise OptionError("--time: expected START,END in seconds, got %r" % text) from None
+    if lo < 0 or hi < lo:
+        raise OptionError("--time: START must be >= 0 and END >= START, got %r" % text)
+    return lo, hi
+
+
+def parser(prog: str = "kscand_report.py") -> argparse.ArgumentParser:
+    p = _Parser(prog=prog, description="Report on kscand's scans and migrations from a perf "
+                "recording of the kmem_mm_* and kmem_scan_mm_* tracepoints.",
+                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    out = p.add_argument_group("output")
+    fmt = out.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the report as JSON")
+    fmt.add_argument("--csv", metavar="DIR", dest="csv_dir",
+                     help="write one CSV file per table into DIR (created if missing)")
+    units = out.add_mutually_exclusive_group()
+    for unit in UNITS:
+        units.add_argument("--" + unit, dest="unit", action="store_const", const=unit,
+                           help="durations in %s%s" % (unit, " (default)" if unit == "us" else ""))
+    out.add_argument("--top", type=int, default=20, metavar="N",
+                     help="rows of the per-process table (default 20; 0 for all)")
+    out.add_argument("--per-mm", action="store_true", dest="per_mm_histograms",
+                     help="also print a duration histogram for each process in the table")
+    out.add_argument("--linear", type=int, metavar="WIDTH",
+                     help="also print linear duration buckets WIDTH units wide")
+    flt = p.add_argument_group("filters")
+    flt.add_argument("--pid", metavar="PID[,PID...]", help="only mms owned by these pids")
+    flt.add_argument("--comm", metavar="REGEX", help="only mms whose owner's comm matches")
+    flt.add_argument("--mm", metavar="ADDR[,ADDR...]", help="only these mm pointers (hex)")
+    flt.add_argument("--node", type=int, metavar="NODE",
+                     help="only scans that ended targeting NODE and migrations to NODE")
+    flt.add_argument("--time", metavar="START,END",
+                     help="only events in this window (perf timestamps in seconds; "
+                     "either side may be empty)")
+    chk = p.add_argument_group("kernel counters")
+    chk.add_argument("--vmstat", nargs=2, metavar=("BEFORE", "AFTER"),
+                     help="compare with /proc/vmstat snapshots taken around the recording")
+    return p
+
+
+def parse(argv: Sequence[str], prog: str = "kscand_report.py") -> Options:
+    """Parse ``argv`` (without the program name). Raises OptionError on bad input."""
+    ns = parser(prog).parse_args(list(argv))
+    if ns.top < 0:
+        raise OptionError("--top: must be >= 0, got %d" % ns.top)
+    if ns.linear is not None and ns.linear <= 0:
+        raise OptionError("--linear: width must be > 0, got %d" % ns.linear)
+    comm = None
+    if ns.comm is not None:
+        try:
+            comm = re.compile(ns.comm)
+        except re.error as e:
+            raise OptionError("--comm: bad regular expression %r: %s" % (ns.comm, e)) from None
+    mms = None
+    if ns.mm is not None:
+        mms = _int_list(ns.mm.replace("0x", "").replace("0X", ""), 16, "--mm")
+    return Options(
+        json=ns.json, csv_dir=ns.csv_dir, unit=ns.unit or "us", top=ns.top,
+        per_mm_histograms=ns.per_mm_histograms, linear=ns.linear,
+        pids=_int_list(ns.pid, 10, "--pid") if ns.pid is not None else None,
+        comm=comm, mms=mms, node=ns.node,
+        time_window=_window(ns.time) if ns.time is not None else None,
+        vmstat=tuple(ns.vmstat) if ns.vmstat else None)  # type: ignore[arg-type]
+
+
+def usage(prog: str = "kscand_report.py") -> str:
+    return parser(prog).format_help()
+
+
+__all__: List[str] = ["Options", "OptionError", "parse", "parser", "usage", "UNITS"]

@@ -1,0 +1,388 @@
+"""The result model: plain data built once from the analyzer's state.
+
+Every number a renderer prints is computed here (or in the analyzer); the
+renderers only format. :func:`to_json` is the documented machine-readable
+report (schema "kscand-perf/1").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any, Dict, List, Optional, Pattern, Sequence, Tuple
+
+from .analysis import Analyzer, MmState, SmallStats, ValueStats
+from .events import KSCAND_EVENTS, rc_name
+from .histogram import LinearHistogram, LogLinearHistogram
+
+SCHEMA = "kscand-perf/1"
+PERCENTILES = (50, 90, 99)
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """Which mm lifetimes the report covers (all when every field is None)."""
+
+    pids: Optional[Sequence[int]] = None
+    comm: Optional[Pattern[str]] = None
+    mms: Optional[Sequence[int]] = None
+
+    def active(self) -> bool:
+        return self.pids is not None or self.comm is not None or self.mms is not None
+
+    def keeps(self, st: MmState) -> bool:
+        if self.mms is not None and st.mm not in self.mms:
+            return False
+        if self.pids is not None and st.pid not in self.pids:
+            return False
+        if self.comm is not None and (st.comm is None or not self.comm.search(st.comm)):
+            return False
+        return True
+
+
+@dataclasses.dataclass
+class Durations:
+    count: int
+    min: int
+    mean: float
+    max: int
+    total: int
+    percentiles: Dict[int, int]
+
+
+@dataclasses.dataclass
+class Values:
+    """first/last/min/max of scan_period or scan_size, and how often it changed."""
+
+    first: int
+    last: int
+    min: int
+    max: int
+    changes: int
+
+
+@dataclasses.dataclass
+class Spread:
+    count: int
+    min: int
+    mean: float
+    max: int
+    total: int
+
+
+@dataclasses.dataclass
+class Scans:
+    completed: int = 0
+    not_due: int = 0
+    orphan_ends: int = 0
+    exited_during_scan: int = 0
+    full_passes: int = 0
+    pages_found: int = 0
+    durations: Optional[Durations] = None
+    target_nodes: Dict[int, int] = dataclasses.field(default_factory=dict)
+    scan_period_ms: Optional[Values] = None
+    scan_size: Optional[Values] = None
+    pass_time_ns: Optional[Spread] = None
+    histogram: LogLinearHistogram = dataclasses.field(default_factory=LogLinearHistogram)
+    log2: Dict[int, int] = dataclasses.field(default_factory=dict)  # see log2_rows()
+    linear: Optional[LinearHistogram] = None
+
+    @property
+    def ends(self) -> int:
+        return self.completed + self.orphan_ends
+
+    @property
+    def starts(self) -> int:
+        return self.completed + self.not_due
+
+
+@dataclasses.dataclass
+class NodeCounts:
+    attempted: int = 0
+    succeeded: int = 0
+
+    @property
+    def failed(self) -> int:
+        return self.attempted - self.succeeded
+
+
+@dataclasses.dataclass
+class Migrations:
+    attempted: int = 0
+    succeeded: int = 0
+    by_node: Dict[int, NodeCounts] = dataclasses.field(default_factory=dict)
+    by_rc: Dict[int, int] = dataclasses.field(default_factory=dict)
+    batches: int = 0
+    batch_size: Optional[Spread] = None
+    sequence_breaks: int = 0
+    latency_ns: Optional[Spread] = None
+    v2_events: int = 0
+
+    @property
+    def failed(self) -> int:
+        return self.attempted - self.succeeded
+
+
+@dataclasses.dataclass
+class MmReport:
+    mm: int
+    generation: int
+    pid: Optional[int]
+    comm: Optional[str]
+    first_ns: int
+    last_ns: int
+    enter_ns: Optional[int]
+    exit_ns: Optional[int]
+    scans: Scans
+    migrations: Migrations
+
+
+@dataclasses.dataclass
+class Report:
+    events: Dict[str, int]
+    other_events: Dict[str, int]
+    bad_events: Dict[str, int]
+    unhandled: Dict[str, int]
+    scans: Scans
+    migrations: Migrations
+    mms: List[MmReport]
+    first_ns: Optional[int]
+    last_ns: Optional[int]
+    filtered_events: int = 0
+    excluded_mms: int = 0
+    duplicate_exits: int = 0
+    notes: List[str] = dataclasses.field(default_factory=list)
+
+
+# -- building -----------------------------------------------------------------
+
+def _spread(s: SmallStats) -> Optional[Spread]:
+    if not s.count:
+        return None
+    assert s.min is not None and s.max is not None
+    return Spread(s.count, s.min, s.total / s.count, s.max, s.total)
+
+
+def _durations(h: LogLinearHistogram) -> Optional[Durations]:
+    if not h.count:
+        return None
+    assert h.min is not None and h.max is not None
+    pct = {p: h.percentile(p) for p in PERCENTILES}
+    return Durations(h.count, h.min, h.total / h.count, h.max, h.total,
+                     {p: v for p, v in pct.items() if v is not None})
+
+
+def _values(stats: Sequence[ValueStats]) -> Optional[Values]:
+    seen = [v for v in stats if v.count]
+    if not seen:
+        return None
+    first = min(seen, key=lambda v: v.first_ns)
+    last = max(seen, key=lambda v: v.last_ns)
+    return Values(first.first, last.last,  # type: ignore[arg-type]
+                  min(v.min for v in seen), max(v.max for v in seen),  # type: ignore[type-var]
+                  sum(v.changes for v in seen))
+
+
+def _scans(states: Sequence[MmState]) -> Scans:
+    out = Scans()
+    passes = SmallStats()
+    linear: Optional[LinearHistogram] = None
+    for st in states:
+        out.completed += st.completed
+        out.not_due += st.not_due
+        out.orphan_ends += st.orphan_ends
+        out.exited_during_scan += st.exited_during_scan
+        out.full_passes += st.full_passes
+        out.pages_found += st.pages_found
+        out.histogram.merge(st.durations)
+        for slot, n in st.log2.items():
+            out.log2[slot] = out.log2.get(slot, 0) + n
+        passes.merge(st.pass_ns)
+        for node, n in st.target_nodes.items():
+            out.target_nodes[node] = out.target_nodes.get(node, 0) + n
+        if st.linear is not None:
+            if linear is None:
+                linear = LinearHistogram(st.linear.width, st.linear.limit)
+            linear.merge(st.linear)
+    out.durations = _durations(out.histogram)
+    out.scan_period_ms = _values([st.scan_period for st in states])
+    out.scan_size = _values([st.scan_size for st in states])
+    out.pass_time_ns = _spread(passes)
+    out.linear = linear
+    return out
+
+
+def _migrations(states: Sequence[MmState]) -> Migrations:
+    out = Migrations()
+    batch = SmallStats()
+    latency = SmallStats()
+    for st in states:
+        for node, (attempted, succeeded) in st.mig_by_node.items():
+            nc = out.by_node.setdefault(node, NodeCounts())
+            nc.attempted += attempted
+            nc.succeeded += succeeded
+            out.attempted += attempted
+            out.succeeded += succeeded
+        for rc, n in st.mig_by_rc.items():
+            out.by_rc[rc] = out.by_rc.get(rc, 0) + n
+        out.batches += st.batches
+        out.sequence_breaks += st.sequence_breaks
+        out.v2_events += st.v2_events
+        batch.merge(st.batch_sizes)
+        latency.merge(st.latency)
+    out.batch_size = _spread(batch)
+    out.latency_ns = _spread(latency)
+    return out
+
+
+def build(analyzer: Analyzer, selection: Selection = Selection(),
+          unhandled: Optional[Dict[str, int]] = None) -> Report:
+    """The report of everything fed to ``analyzer`` (call once, at the end)."""
+    states = analyzer.finish()
+    kept = [st for st in states if selection.keeps(st)] if selection.active() else states
+    mms = [MmReport(st.mm, st.generation, st.pid, st.comm, st.first_ns, st.last_ns,
+                    st.enter_ns, st.exit_ns, _scans([st]), _migrations([st])) for st in kept]
+    scans = _scans(kept)
+    migrations = _migrations(kept)
+    events = {
+        "kmem_mm_enter": analyzer.events["kmem_mm_enter"],
+        "kmem_mm_exit": analyzer.events["kmem_mm_exit"],
+        "kmem_scan_mm_start": sum(st.completed + st.not_due for st in states),
+        "kmem_scan_mm_end": sum(st.completed + st.orphan_ends for st in states),
+        "kmem_scan_mm_migrate": sum(sum(n for n in st.mig_by_rc.values()) for st in states),
+    }
+    report = Report(events=events, other_events=dict(analyzer.other_events),
+                    bad_events=dict(analyzer.bad_events), unhandled=dict(unhandled or {}),
+                    scans=scans, migrations=migrations, mms=mms,
+                    first_ns=analyzer.first_ns, last_ns=analyzer.last_ns,
+                    filtered_events=analyzer.filtered_events,
+                    excluded_mms=len(states) - len(kept),
+                    duplicate_exits=analyzer.duplicate_exits)
+    report.notes = _notes(report, analyzer)
+    return report
+
+
+def _notes(report: Report, analyzer: Analyzer) -> List[str]:
+    """Plain-language remarks on what the data can and cannot tell."""
+    notes = []
+    ev = report.events
+    if ev["kmem_scan_mm_start"] == 0 and ev["kmem_scan_mm_end"] > 0:
+        notes.append("no kmem_scan_mm_start events: scan durations are unknown "
+                     "(recorded without them, e.g. kscand-record --light)")
+    if report.migrations.sequence_breaks:
+        notes.append("%d migrate events broke the msuccess+mfailed sequence: "
+                     "events were lost or duplicated" % report.migrations.sequence_breaks)
+    if report.migrations.v2_events:
+        notes.append("%d migrate events have no msuccess/mfailed (kscand RFC V1/V2): "
+                     "no batch sizes for them" % report.migrations.v2_events)
+    if analyzer.orphan_end_pid_mismatch:
+        notes.append("%d scan ends came from another thread than their start"
+                     % analyzer.orphan_end_pid_mismatch)
+    if report.duplicate_exits:
+        notes.append("%d duplicate kmem_mm_exit events (same mm lifetime) ignored"
+                     % report.duplicate_exits)
+    bad = sum(report.bad_events.values())
+    if bad:
+        notes.append("%d events had unusable data and were skipped: %s" % (
+            bad, ", ".join("%s %d" % kv for kv in sorted(report.bad_events.items()))))
+    unhandled = sum(report.unhandled.values())
+    if unhandled:
+        notes.append("%d events of other types were not analysed: %s" % (
+            unhandled, ", ".join("%s %d" % kv for kv in sorted(report.unhandled.items()))))
+    return notes
+
+
+def log2_rows(log2: Dict[int, int]) -> List[Tuple[int, int, int]]:
+    """bcc-style rows (low, high, count) from bit-length slots; 0 and 1 share the first row."""
+    if not log2:
+        return []
+    counts: Dict[int, int] = {}
+    for slot, n in log2.items():
+        counts[max(slot, 1)] = counts.get(max(slot, 1), 0) + n
+    rows = []
+    for slot in range(min(counts), max(counts) + 1):
+        low = 0 if slot == 1 else 1 << (slot - 1)
+        rows.append((low, (1 << slot) - 1, counts.get(slot, 0)))
+    return rows
+
+
+# -- JSON -----------------------------------------------------------------------
+
+def mm_key(mm: int) -> str:
+    return "0x%x" % mm
+
+
+def _num(x: Optional[float]) -> Optional[float]:
+    return None if x is None else round(x, 3)
+
+
+def _spread_json(s: Optional[Spread]) -> Optional[Dict[str, Any]]:
+    if s is None:
+        return None
+    return {"count": s.count, "min": s.min, "mean": _num(s.mean), "max": s.max, "total": s.total}
+
+
+def _values_json(v: Optional[Values]) -> Optional[Dict[str, int]]:
+    if v is None:
+        return None
+    return {"first": v.first, "last": v.last, "min": v.min, "max": v.max, "changes": v.changes}
+
+
+def scans_json(s: Scans) -> Dict[str, Any]:
+    d = s.durations
+    return {
+        "completed": s.completed,
+        "not_due": s.not_due,
+        "orphan_ends": s.orphan_ends,
+        "exited_during_scan": s.exited_during_scan,
+        "full_passes": s.full_passes,
+        "pages_found": s.pages_found,
+        "duration_ns": None if d is None else {
+            "count": d.count, "min": d.min, "mean": _num(d.mean), "max": d.max, "total": d.total,
+            **{"p%d" % p: v for p, v in d.percentiles.items()}},
+        "target_nodes": {str(n): c for n, c in sorted(s.target_nodes.items())},
+        "scan_period_ms": _values_json(s.scan_period_ms),
+        "scan_size": _values_json(s.scan_size),
+        "pass_time_ns": _spread_json(s.pass_time_ns),
+    }
+
+
+def migrations_json(m: Migrations) -> Dict[str, Any]:
+    return {
+        "attempted": m.attempted,
+        "succeeded": m.succeeded,
+        "failed": m.failed,
+        "by_node": {str(n): {"attempted": c.attempted, "succeeded": c.succeeded,
+                             "failed": c.failed} for n, c in sorted(m.by_node.items())},
+        "by_rc": {str(rc): {"name": rc_name(rc), "count": n} for rc, n in sorted(m.by_rc.items())},
+        "batches": m.batches,
+        "batch_size": _spread_json(m.batch_size),
+        "sequence_breaks": m.sequence_breaks,
+        "latency_ns": _spread_json(m.latency_ns),
+    }
+
+
+def to_json(report: Report) -> Dict[str, Any]:
+    """The machine-readable report (documented in the README)."""
+    out: Dict[str, Any] = {
+        "schema": SCHEMA,
+        "events": {ev.name: report.events.get(ev.name, 0) for ev in KSCAND_EVENTS},
+        "other_events": dict(sorted(report.other_events.items())),
+        "unhandled_events": dict(sorted(report.unhandled.items())),
+        "bad_events": dict(sorted(report.bad_events.items())),
+        "filtered_events": report.filtered_events,
+        "time_ns": {"first": report.first_ns, "last": report.last_ns},
+        "scans": scans_json(report.scans),
+        "migrations": migrations_json(report.migrations),
+        "mms": [{
+            "mm": mm_key(m.mm), "generation": m.generation, "pid": m.pid, "comm": m.comm,
+            "enter_ns": m.enter_ns, "exit_ns": m.exit_ns,
+            "scans": scans_json(m.scans), "migrations": migrations_json(m.migrations),
+        } for m in report.mms],
+        "notes": list(report.notes),
+    }
+    return out
+
+
+def compile_comm(pattern: str) -> Pattern[str]:
+    return re.compile(pattern)
