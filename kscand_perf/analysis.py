@@ -35,6 +35,19 @@ S32_BIAS = 1 << 32
 S32_MAX = (1 << 31) - 1
 
 
+def _check_ints(*values: object) -> None:
+    """Refuse non-integer field values before any state changes (bad data is counted
+    by the front end, and must not reach the report)."""
+    for v in values:
+        if v.__class__ is not int:
+            raise TypeError("expected an integer field, got %r" % (v,))
+
+
+def _check_str(value: object) -> None:
+    if value.__class__ is not str:
+        raise TypeError("expected a string field, got %r" % (value,))
+
+
 def s32(value: int) -> int:
     """An ``int`` trace field as a signed value (perf 6.1 zero-extends them)."""
     return value - S32_BIAS if value > S32_MAX else value
@@ -226,6 +239,8 @@ class Analyzer:
     # -- kmem events -------------------------------------------------------
 
     def mm_enter(self, t: int, pid: int, comm: str, mm: int) -> None:
+        _check_ints(t, pid, mm)
+        _check_str(comm)
         self._seen(t)
         self.events["kmem_mm_enter"] += 1
         old = self.mms.get(mm)
@@ -246,6 +261,8 @@ class Analyzer:
         self._enter_by_pid[pid] = st
 
     def mm_exit(self, t: int, pid: int, comm: str, mm: int) -> None:
+        _check_ints(t, pid, mm)
+        _check_str(comm)
         self._seen(t)
         self.events["kmem_mm_exit"] += 1
         st = self._mm(mm, t)
@@ -260,14 +277,15 @@ class Analyzer:
             st.exited_in_scan = True
 
     def scan_start(self, t: int, pid: int, mm: int) -> None:
-        pending = self._pending
-        if pending is not None:
-            pending.not_due += 1
         st = self.mms.get(mm)
         if st is None:
+            _check_ints(t, pid, mm)
             st = self.mms[mm] = MmState(mm, 0, t, self._linear)
             if self.first_ns is None:
                 self.first_ns = t
+        pending = self._pending
+        if pending is not None:
+            pending.not_due += 1
         st.last_ns = t
         st.pending_ns = t
         st.exited_in_scan = False
@@ -278,6 +296,7 @@ class Analyzer:
 
     def scan_end(self, t: int, pid: int, mm: int, start: int, total: int,
                  scan_period: int, scan_size: int, target_node: int) -> None:
+        _check_ints(t, pid, mm, start, total, scan_period, scan_size, target_node)
         self._seen(t)
         st = self._mm(mm, t)
         if st is self._pending and pid == self._pending_pid and st.pending_ns is not None:
@@ -317,8 +336,11 @@ class Analyzer:
 
     def migrate(self, t: int, pid: int, mm: int, rc: int, target_node: int,
                 msuccess: Optional[int] = None, mfailed: Optional[int] = None) -> None:
+        if msuccess is not None or mfailed is not None:
+            _check_ints(msuccess, mfailed)
         st = self.mms.get(mm)
         if st is None:
+            _check_ints(t, pid, mm)
             st = self.mms[mm] = MmState(mm, 0, t, self._linear)
             if self.first_ns is None:
                 self.first_ns = t
@@ -326,12 +348,17 @@ class Analyzer:
         self.last_ns = t
         node = st.mig_by_node.get(target_node)
         if node is None:
+            _check_ints(target_node, rc)
             node = st.mig_by_node[target_node] = [0, 0]
+        by_rc = st.mig_by_rc
+        n_rc = by_rc.get(rc)
+        if n_rc is None:
+            _check_ints(rc)
+            n_rc = 0
+        by_rc[rc] = n_rc + 1
         node[0] += 1
         if rc == 0:
             node[1] += 1
-        by_rc = st.mig_by_rc
-        by_rc[rc] = by_rc.get(rc, 0) + 1
         if msuccess is None or mfailed is None:
             st.v2_events += 1
         else:
@@ -351,6 +378,8 @@ class Analyzer:
     # -- other events ------------------------------------------------------
 
     def sched_fork(self, t: int, pid: int, child_pid: int, child_comm: str) -> None:
+        _check_ints(pid, child_pid)
+        _check_str(child_comm)
         self._count_other("sched:sched_process_fork")
         st = self._enter_by_pid.pop(pid, None)
         if st is not None:
@@ -358,6 +387,8 @@ class Analyzer:
             st.sched_comm = child_comm
 
     def sched_exec(self, t: int, pid: int, filename: str, exec_pid: int) -> None:
+        _check_ints(pid, exec_pid)
+        _check_str(filename)
         self._count_other("sched:sched_process_exec")
         st = self._enter_by_pid.pop(pid, None)
         if st is not None:

@@ -6,6 +6,10 @@
 # Record with: perf record -e 'kmem:kmem_scan_mm_*' -e 'kmem:kmem_mm_*' \
 #     -e sched:sched_process_fork -e sched:sched_process_exec -a -m 16M -- WORKLOAD
 #
+# Fields have defaults so that an event with fewer fields than expected
+# (another version of the patch) reaches the handler and is counted as bad
+# instead of failing the call itself.
+#
 # Each handler turns perf's arguments into one call on the analysis core
 # (kscand_perf.analysis.Analyzer) and nothing else. A handler must never
 # raise (perf would abort and the report would be lost): data it cannot use
@@ -55,7 +59,7 @@ def _bad(event_name):
 
 
 def kmem__kmem_mm_enter(event_name, context, common_cpu, common_secs, common_nsecs,
-                        common_pid, common_comm, common_callchain, mm, *extra):
+                        common_pid, common_comm, common_callchain, mm=None, *extra):
     try:
         _core.mm_enter(common_secs * 1000000000 + common_nsecs, common_pid, common_comm, mm)
     except Exception:
@@ -63,7 +67,7 @@ def kmem__kmem_mm_enter(event_name, context, common_cpu, common_secs, common_nse
 
 
 def kmem__kmem_mm_exit(event_name, context, common_cpu, common_secs, common_nsecs,
-                       common_pid, common_comm, common_callchain, mm, *extra):
+                       common_pid, common_comm, common_callchain, mm=None, *extra):
     try:
         _core.mm_exit(common_secs * 1000000000 + common_nsecs, common_pid, common_comm, mm)
     except Exception:
@@ -71,7 +75,7 @@ def kmem__kmem_mm_exit(event_name, context, common_cpu, common_secs, common_nsec
 
 
 def kmem__kmem_scan_mm_start(event_name, context, common_cpu, common_secs, common_nsecs,
-                             common_pid, common_comm, common_callchain, mm, *extra):
+                             common_pid, common_comm, common_callchain, mm=None, *extra):
     try:
         _core.scan_start(common_secs * 1000000000 + common_nsecs, common_pid, mm)
     except Exception:
@@ -79,8 +83,9 @@ def kmem__kmem_scan_mm_start(event_name, context, common_cpu, common_secs, commo
 
 
 def kmem__kmem_scan_mm_end(event_name, context, common_cpu, common_secs, common_nsecs,
-                           common_pid, common_comm, common_callchain, mm, start, total,
-                           scan_period, scan_size, target_node, *extra):
+                           common_pid, common_comm, common_callchain, mm=None, start=None,
+                           total=None, scan_period=None, scan_size=None, target_node=None,
+                           *extra):
     try:
         if target_node > 0x7fffffff:
             target_node -= 0x100000000
@@ -91,8 +96,8 @@ def kmem__kmem_scan_mm_end(event_name, context, common_cpu, common_secs, common_
 
 
 def kmem__kmem_scan_mm_migrate(event_name, context, common_cpu, common_secs, common_nsecs,
-                               common_pid, common_comm, common_callchain, mm, rc, target_node,
-                               msuccess=None, mfailed=None, *extra):
+                               common_pid, common_comm, common_callchain, mm=None, rc=None,
+                               target_node=None, msuccess=None, mfailed=None, *extra):
     # RFC V1/V2 events have no msuccess/mfailed: they arrive as None.
     try:
         if rc > 0x7fffffff:
@@ -106,8 +111,8 @@ def kmem__kmem_scan_mm_migrate(event_name, context, common_cpu, common_secs, com
 
 
 def sched__sched_process_fork(event_name, context, common_cpu, common_secs, common_nsecs,
-                              common_pid, common_comm, common_callchain, parent_comm,
-                              parent_pid, child_comm, child_pid, *extra):
+                              common_pid, common_comm, common_callchain, parent_comm=None,
+                              parent_pid=None, child_comm=None, child_pid=None, *extra):
     try:
         _core.sched_fork(common_secs * 1000000000 + common_nsecs, common_pid, child_pid,
                          child_comm)
@@ -116,8 +121,8 @@ def sched__sched_process_fork(event_name, context, common_cpu, common_secs, comm
 
 
 def sched__sched_process_exec(event_name, context, common_cpu, common_secs, common_nsecs,
-                              common_pid, common_comm, common_callchain, filename, pid,
-                              old_pid, *extra):
+                              common_pid, common_comm, common_callchain, filename=None, pid=None,
+                              old_pid=None, *extra):
     try:
         _core.sched_exec(common_secs * 1000000000 + common_nsecs, common_pid, filename, pid)
     except Exception:
