@@ -574,11 +574,12 @@ class PerfDataWriter:
 PathOrFile = Union[str, "os.PathLike[str]", IO[bytes]]
 
 
-def write_trace(out: PathOrFile, events: Iterable[Emitted], **kw: Any) -> WriterStats:
+def write_trace(out: PathOrFile, events: Iterable[Emitted], /, **kw: Any) -> WriterStats:
     """Write ``events`` to ``out`` and return the writer's stats.
 
     ``out`` is a path, ``"-"`` for stdout (pipe mode, which is then the default), or a
-    binary file object. Keyword arguments go to :class:`PerfDataWriter`.
+    binary file object. Keyword arguments go to :class:`PerfDataWriter`, including its
+    own ``events`` (the schema), hence ``out`` and ``events`` are positional only.
     """
     if isinstance(out, (str, os.PathLike)):
         if os.fspath(out) == "-":
