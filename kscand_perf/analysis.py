@@ -130,14 +130,14 @@ class MmState:
         "enter_ns", "enter_pid", "enter_comm", "exit_ns", "exit_pid", "exit_comm",
         "exits", "sched_pid", "sched_comm",
         # scans
-        "pending_ns", "exited_in_scan", "completed", "not_due", "orphan_ends",
+        "pending_ns", "exit_scan_ns", "completed", "not_due", "orphan_ends",
         "exited_during_scan", "full_passes", "pages_found", "durations", "log2", "linear",
         "scan_period", "scan_size", "target_nodes", "last_wrap_ns", "pass_ns",
         # migrations
         "mig_by_node", "mig_by_rc", "batches", "batch_last", "batch_sizes",
         "sequence_breaks", "v2_events",
         # detection-to-promotion latency
-        "scan_first_mig_ns", "await_ns", "latency",
+        "mig_scan_ns", "first_mig_ns", "await_ns", "latency",
     )
 
     def __init__(self, mm: int, generation: int, t: int, linear_width: Optional[int]) -> None:
@@ -155,7 +155,7 @@ class MmState:
         self.sched_pid: Optional[int] = None
         self.sched_comm: Optional[str] = None
         self.pending_ns: Optional[int] = None
-        self.exited_in_scan = False
+        self.exit_scan_ns: Optional[int] = None  # start of the scan the mm exited in
         self.completed = 0
         self.not_due = 0
         self.orphan_ends = 0
@@ -177,7 +177,8 @@ class MmState:
         self.batch_sizes = SmallStats()
         self.sequence_breaks = 0
         self.v2_events = 0
-        self.scan_first_mig_ns: Optional[int] = None
+        self.mig_scan_ns: Optional[int] = None  # start of the scan of the first migrate ...
+        self.first_mig_ns = 0  # ... and the time of that migrate
         self.await_ns: Optional[int] = None
         self.latency = SmallStats()
 
@@ -274,9 +275,10 @@ class Analyzer:
         st.exit_pid = pid
         st.exit_comm = comm
         if st is self._pending:
-            st.exited_in_scan = True
+            st.exit_scan_ns = st.pending_ns
 
     def scan_start(self, t: int, pid: int, mm: int) -> None:
+        # The hot path (most events of a kscand trace): keep it to a few stores.
         st = self.mms.get(mm)
         if st is None:
             _check_ints(t, pid, mm)
@@ -286,10 +288,7 @@ class Analyzer:
         pending = self._pending
         if pending is not None:
             pending.not_due += 1
-        st.last_ns = t
         st.pending_ns = t
-        st.exited_in_scan = False
-        st.scan_first_mig_ns = None
         self._pending = st
         self._pending_pid = pid
         self.last_ns = t
@@ -308,14 +307,14 @@ class Analyzer:
             st.log2[slot] = st.log2.get(slot, 0) + 1
             if st.linear is not None:
                 st.linear.add(duration)
-            if st.exited_in_scan:
+            if st.exit_scan_ns == began:
                 st.exited_during_scan += 1
             self._pending = None
             st.pending_ns = None
             if total > 0:
                 # pages found by this scan: promotion latency counts from its start
-                if st.scan_first_mig_ns is not None:
-                    st.latency.add(st.scan_first_mig_ns - began)
+                if st.mig_scan_ns == began:
+                    st.latency.add(st.first_mig_ns - began)
                     st.await_ns = None
                 else:
                     st.await_ns = began
@@ -372,8 +371,9 @@ class Analyzer:
         if st.await_ns is not None:
             st.latency.add(t - st.await_ns)
             st.await_ns = None
-        if st.scan_first_mig_ns is None and st is self._pending:
-            st.scan_first_mig_ns = t
+        if st is self._pending and st.mig_scan_ns != st.pending_ns:
+            st.mig_scan_ns = st.pending_ns
+            st.first_mig_ns = t
 
     # -- other events ------------------------------------------------------
 

@@ -31,16 +31,21 @@ from kscand_perf.session import OptionError, OutputError, Session  # noqa: E402
 # (module-level handler functions) leaves no other place for it.
 _session = None
 _core = None
+# Bound methods of the two hot events (bursts of 100k+ a second), looked up once.
+_scan_start = None
+_migrate = None
 
 
 def trace_begin():
-    global _session, _core
+    global _session, _core, _scan_start, _migrate
     try:
         _session = Session.from_argv(sys.argv[1:], prog="kscand_report.py")
     except OptionError as e:
         sys.stderr.write("kscand_report.py: error: %s (see -- -h)\n" % e)
         sys.exit(2)
     _core = _session.analyzer
+    _scan_start = _core.scan_start
+    _migrate = _core.migrate
 
 
 def trace_end():
@@ -77,7 +82,7 @@ def kmem__kmem_mm_exit(event_name, context, common_cpu, common_secs, common_nsec
 def kmem__kmem_scan_mm_start(event_name, context, common_cpu, common_secs, common_nsecs,
                              common_pid, common_comm, common_callchain, mm=None, *extra):
     try:
-        _core.scan_start(common_secs * 1000000000 + common_nsecs, common_pid, mm)
+        _scan_start(common_secs * 1000000000 + common_nsecs, common_pid, mm)
     except Exception:
         _bad(event_name)
 
@@ -104,8 +109,8 @@ def kmem__kmem_scan_mm_migrate(event_name, context, common_cpu, common_secs, com
             rc -= 0x100000000
         if target_node > 0x7fffffff:
             target_node -= 0x100000000
-        _core.migrate(common_secs * 1000000000 + common_nsecs, common_pid, mm, rc, target_node,
-                      msuccess, mfailed)
+        _migrate(common_secs * 1000000000 + common_nsecs, common_pid, mm, rc, target_node,
+                 msuccess, mfailed)
     except Exception:
         _bad(event_name)
 

@@ -1,0 +1,105 @@
+"""Benchmark: the report's cost over perf's own dispatch, and memory against trace size.
+
+1. A 1M-event simulator trace is reported by perf-scripts/kscand_report.py and by
+   bench/empty_handlers.py (same handler signatures, empty bodies), alternately,
+   REPEAT times each; the ratio of the best times is the figure (goal <= 1.25).
+2. 10M events are streamed through a pipe (synth --pipe | perf script -i -) and
+   perf's peak RSS is compared with the 1M pipe run (goal: flat).
+
+Run with `make bench` (or python3 bench/run.py [--events-1m N] [--repeat R]).
+Timings go to stdout; nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import List, Optional, Sequence, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from kscand_perf.perfdata import write_trace  # noqa: E402
+from kscand_perf.synth import SynthConfig, simulate  # noqa: E402
+
+REPORT = os.path.join(ROOT, "perf-scripts", "kscand_report.py")
+EMPTY = os.path.join(ROOT, "bench", "empty_handlers.py")
+# about 2,500 events per simulated mm and minute, mostly kmem_scan_mm_start
+EVENTS_PER_MM_MINUTE = 2500
+
+
+def run(cmd: Sequence[str], stdin: Optional[int] = None) -> Tuple[float, int]:
+    """Wall time and peak RSS (KiB) of one command, output discarded."""
+    start = time.perf_counter()
+    with open(os.devnull, "wb") as null:
+        proc = subprocess.Popen(list(cmd), stdin=stdin, stdout=null, stderr=null)
+        _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("bench: %s failed (status %d)" % (cmd[0], status))
+    return elapsed, usage.ru_maxrss
+
+
+def config_for(events: int, seed: int) -> SynthConfig:
+    mms = 410
+    minutes = max(events / (mms * EVENTS_PER_MM_MINUTE), 0.05)
+    return SynthConfig(mms=mms, seconds=60.0 * minutes, seed=seed)
+
+
+def pipe_run(perf: str, config: SynthConfig) -> Tuple[float, int, int]:
+    """synth --pipe | perf script -s kscand_report.py -i -: time, perf's peak RSS, bytes."""
+    synth = subprocess.Popen(
+        [sys.executable, "-m", "kscand_perf", "synth", "--pipe", "-o", "-",
+         "--mms", str(config.mms), "--seconds", str(config.seconds), "--seed", str(config.seed)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        elapsed, rss = run([perf, "script", "-s", REPORT, "-i", "-"], stdin=synth.stdout.fileno())
+    finally:
+        synth.stdout.close()
+        synth.wait()
+    return elapsed, rss, 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--events", type=int, default=1000000, help="events of the file run")
+    p.add_argument("--pipe-events", type=int, default=10000000, help="events of the big pipe run")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--perf", default=os.environ.get("PERF", "perf"))
+    args = p.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="kscand-bench-") as tmp:
+        trace = os.path.join(tmp, "bench.data")
+        t0 = time.perf_counter()
+        stats = write_trace(trace, simulate(config_for(args.events, 11)))
+        written = time.perf_counter() - t0
+        print("trace: %d events, %.1f MB, written in %.2f s (%.0f events/s, synth + writer)" % (
+            stats.samples, stats.bytes / 1e6, written, stats.samples / written))
+        best = {}
+        for _ in range(args.repeat):
+            for name, script in (("empty handlers", EMPTY), ("kscand_report", REPORT)):
+                elapsed, rss = run([args.perf, "script", "-s", script, "-i", trace])
+                old = best.get(name)
+                if old is None or elapsed < old[0]:
+                    best[name] = (elapsed, rss)
+        base, ours = best["empty handlers"], best["kscand_report"]
+        for name, (elapsed, rss) in best.items():
+            print("%-15s best of %d: %.2f s (%.2f us/event), peak RSS %.1f MB" % (
+                name, args.repeat, elapsed, 1e6 * elapsed / stats.samples, rss / 1024))
+        print("ratio kscand_report / empty handlers: %.2f (goal <= 1.25)" % (ours[0] / base[0]))
+
+    small = pipe_run(args.perf, config_for(args.events, 12))
+    big = pipe_run(args.perf, config_for(args.pipe_events, 13))
+    print("pipe, ~%dM events: %.1f s, perf peak RSS %.1f MB" % (
+        args.events // 1000000, small[0], small[1] / 1024))
+    print("pipe, ~%dM events: %.1f s, perf peak RSS %.1f MB (x%.2f of the small run)" % (
+        args.pipe_events // 1000000, big[0], big[1] / 1024, big[1] / small[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
