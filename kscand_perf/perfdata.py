@@ -40,6 +40,7 @@ checked against the field's C type.
 from __future__ import annotations
 
 import os
+import re
 import struct
 import sys
 from typing import (IO, Any, BinaryIO, Callable, Dict, Iterable, List, Mapping, NamedTuple,
@@ -157,6 +158,14 @@ class WriterStats(NamedTuple):
 _Encoder = Tuple[Callable[..., bytes], bytes, bytes, Optional[Callable[..., bytes]]]
 
 
+_CONVERSION = re.compile(r"%(?:%|[-+ #0]*\d*(?:\.\d+)?[hlLzjt]*[a-zA-Z])")
+
+
+def _conversions(fmt: str) -> int:
+    """The number of printf conversions in ``fmt`` ("%%" not counted)."""
+    return sum(1 for c in _CONVERSION.findall(fmt) if c != "%%")
+
+
 def _align8(n: int) -> int:
     return (n + 7) & ~7
 
@@ -222,9 +231,17 @@ class PerfDataWriter:
         if len(set(names)) != len(names):
             raise SchemaError("duplicate event names in %s" % ", ".join(names))
         if print_fmts:
-            unknown = sorted(set(print_fmts) - set(names))
+            # A mapping for all five events (POSTED_V3_PRINT_FMTS) may serve a writer of
+            # some of them; a name no schema knows is a mistake.
+            known = set(names) | {ev.name for ev in ALL_EVENTS}
+            unknown = sorted(set(print_fmts) - known)
             if unknown:
                 raise SchemaError("print_fmts names unknown events: %s" % ", ".join(unknown))
+            for ev in events:
+                fmt = print_fmts.get(ev.name)
+                if fmt is not None and _conversions(fmt) != len(ev.print_args):
+                    raise SchemaError("%s: print fmt %r has %d conversions for %d print args"
+                                      % (ev.name, fmt, _conversions(fmt), len(ev.print_args)))
         if first_id < 1 or first_id + len(events) - 1 > 0xFFFF:
             raise SchemaError("event IDs %d..%d do not fit common_type (unsigned short)"
                               % (first_id, first_id + len(events) - 1))

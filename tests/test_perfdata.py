@@ -667,6 +667,10 @@ def test_constructor_checks():
         PerfDataWriter(io.BytesIO(), first_id=65535)
     with pytest.raises(SchemaError, match="unknown events: kmem_nope"):
         PerfDataWriter(io.BytesIO(), print_fmts={"kmem_nope": "x"})
+    with pytest.raises(SchemaError, match="3 print args"):
+        PerfDataWriter(io.BytesIO(), events=(events.MIGRATE_V2,),
+                       print_fmts=POSTED_V3_PRINT_FMTS)
+    PerfDataWriter(io.BytesIO(), events=(events.SCAN_START,), print_fmts=POSTED_V3_PRINT_FMTS)
     with pytest.raises(SchemaError, match="duplicate"):
         PerfDataWriter(io.BytesIO(), events=(events.MIGRATE, events.MIGRATE_V2))
     w = PerfDataWriter(io.BytesIO())
@@ -692,3 +696,14 @@ def test_v2_migrate_layout_is_readable(perf, tmp_path):
     write(path, [E(5, 0, 36, "kmigrated", "kmem_scan_mm_migrate", (MM3, -11, -1))], events=evs)
     assert script_lines(perf, path)[0].endswith(
         "kmem:kmem_scan_mm_migrate: mm = 0xff11000003279f80 rc = -11 node = -1")
+
+
+def test_require_skips_or_fails(monkeypatch):
+    import conftest
+    monkeypatch.setattr(conftest, "REQUIRE_E2E", False)
+    conftest.require(True, "never raised")
+    with pytest.raises(pytest.skip.Exception, match="no perf here"):
+        conftest.require(False, "no perf here")
+    monkeypatch.setattr(conftest, "REQUIRE_E2E", True)
+    with pytest.raises(pytest.fail.Exception, match="KSCAND_PERF_REQUIRE_E2E=1 but: no perf"):
+        conftest.require(False, "no perf here")
