@@ -70,7 +70,10 @@ class SynthConfig:
     exec_prob: float = 0.85            # a forked child execs a program
     pre_exit_prob: float = 0.25        # an mm from before the trace exits during it
     active_prob: float = 0.25          # an mm from before the trace has hot slow-tier pages
-    exit_during_scan_prob: float = 0.03   # the owner exits while its mm is being scanned
+    # The owner exits while its mm is being scanned, per due scan; four times as likely
+    # (at most 1) for a scan that found pages, so that attempts in flight at the exit
+    # (inflight_after_exit_prob) show up in ordinary runs.
+    exit_during_scan_prob: float = 0.05
     inflight_after_exit_prob: float = 0.6  # kmigrated has attempts in flight at an exit
     orphan_end: bool = True            # the trace begins in the middle of a scan
     pointer_reuse_prob: float = 0.9    # a new mm gets a freed pointer when there is one
@@ -327,6 +330,7 @@ class Simulation:
         self._seq = 0
         self._out: List[Emitted] = []
         self._n = 0                              # stream index of the next event
+        self.now_ns = self.base_ns               # simulated time reached so far
         self._counts: Dict[str, int] = {name: 0 for name in KSCAND_EVENT_NAMES}
         self._other: Dict[str, int] = {}
         # Truth records and scan pairs.
@@ -514,15 +518,18 @@ class Simulation:
             rec.exited_during_scan += 1
         mm.registered = False
         mm.exited = True
-        if self._km_cur is mm:
-            mm.inflight = (self._rng.randint(1, 3)
-                           if self._rng.random() < self.config.inflight_after_exit_prob else 0)
+        if mm.pending > 0 or self._km_cur is mm:
+            # kmigrated may still be working on (or about to take) this mm's list: a few
+            # attempts follow the exit, then the list is dropped.
+            if self._rng.random() < self.config.inflight_after_exit_prob:
+                mm.inflight = self._rng.randint(1, 3)
         mm.pending = 0
         self._maybe_free(mm)
 
     def _maybe_free(self, mm: _Mm) -> None:
         """Give the pointer back once nothing can emit an event for this mm any more."""
-        if mm.exited and not mm.scanning and self._km_cur is not mm and not mm.freed:
+        if (mm.exited and not mm.scanning and self._km_cur is not mm and mm.inflight <= 0
+                and not mm.freed):
             mm.freed = True
             self._ptr_free.append(mm.ptr)
 
@@ -683,6 +690,7 @@ class Simulation:
         duration = self._scan_duration(scan)
         end = t + duration
         # kscand hands the pages over to kmigrated after each VMA.
+        times: List[int] = []
         if scan.total:
             chunks = min(scan.total, rng.randint(1, 4))
             left = scan.total
@@ -694,11 +702,16 @@ class Simulation:
         owner = mm.owner
         if (duration > 4 and owner.alive and owner.can_exit and not owner.busy
                 and not owner.doomed and owner.mm is mm
-                and rng.random() < cfg.exit_during_scan_prob):
+                and rng.random() < cfg.exit_during_scan_prob * (4 if scan.total else 1)):
             owner.doomed = True
             owner.exit_token += 1
-            when = t + 1 + int(duration * rng.uniform(0.1, 0.9))
-            self._push(min(when, end - 2), self._act_exit, (owner, owner.exit_token), True)
+            if times and rng.random() < 0.7:
+                # while kmigrated works on the pages of the first hand-over
+                when = times[0] + rng.randrange(70 * _US, 400 * _US)
+            else:
+                when = t + 1 + int(duration * rng.uniform(0.1, 0.9))
+            self._push(max(t + 1, min(when, end - 2)), self._act_exit,
+                       (owner, owner.exit_token), True)
         self._ks_scan = scan
         self._push(end, self._act_kscand, None, True)
 
@@ -831,7 +844,7 @@ class Simulation:
             mm = queue[self._km_qhead]
             self._km_qhead += 1
             mm.waiting = False
-            if mm.pending > 0 and not mm.exited:
+            if mm.pending > 0 or mm.inflight > 0:
                 break
         else:
             mm = None
@@ -874,7 +887,7 @@ class Simulation:
                     t += rng.randrange(1 * _US, 6 * _US)
                     continue
                 cur.inflight -= 1
-                rc = 0 if rng_random() < 0.5 else 2
+                rc = 0 if rng_random() < 0.3 else 2      # KSCAND_EXITING_MM
             else:
                 cur.pending -= 1
                 if rng_random() < cur.p_success:
@@ -936,6 +949,7 @@ class Simulation:
             t, _, force, fn, arg = pop(heap)
             if t > horizon and not force:
                 continue
+            self.now_ns = t
             fn(t, arg)
             if out:
                 yield from out
