@@ -11,6 +11,7 @@ import io
 import json
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from . import vmstat
 from .events import rc_name
 from .report import (Durations, MmReport, Report, Scans, Spread, Values, log2_rows, mm_key,
                      to_json)
@@ -154,6 +155,8 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
                 parts.append(section("Scan durations of %s gen %d (pid %s, %s)" % (
                     mm_key(m.mm), m.generation, pid, comm), h))
     parts.append(section("Migrations", _migrations_text(report, unit_ns)))
+    if report.kernel_counters is not None:
+        parts.append(section("Kernel counters", vmstat.text(report.kernel_counters)))
     if report.notes:
         parts.append(section("Notes", "\n".join("- " + n for n in report.notes)))
     return "\n\n".join(p for p in parts if p) + "\n"
@@ -182,10 +185,14 @@ def _scans_text(s: Scans, unit_ns: int, u: str) -> str:
         out += "\n\n" + _durations_table(d, unit_ns, u)
     if s.pass_time_ns is not None:
         p = s.pass_time_ns
-        out += "\n\ntime per full pass (between wraps of one mm): %s passes, mean %s s, " \
-               "min %s s, max %s s" % (count(p.count), "%.3f" % (p.mean / 1e9),
+        out += "\n\ntime per full pass (between two wraps of one mm), %s:\n" \
+               "  mean %s s, min %s s, max %s s" % (_plural(p.count, "pass", "passes"), "%.3f" % (p.mean / 1e9),
                                        "%.3f" % (p.min / 1e9), "%.3f" % (p.max / 1e9))
     return out
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return "%s %s" % (count(n), one if n == 1 else many)
 
 
 def _durations_table(d: Durations, unit_ns: int, u: str) -> str:
@@ -194,7 +201,8 @@ def _durations_table(d: Durations, unit_ns: int, u: str) -> str:
     row = ["all scans", in_unit(d.min, unit_ns), in_unit(d.mean, unit_ns)] + [
         in_unit(v, unit_ns) for v in d.percentiles.values()] + [
         in_unit(d.max, unit_ns), in_unit(d.total, unit_ns)]
-    return table(headers, [row])
+    return table(headers, [row]) + (
+        "\n(percentiles from log-linear buckets, within 1%; min, mean, max and total exact)")
 
 
 def _values_row(name: str, v: Optional[Values], fmt: Any) -> List[str]:
@@ -331,6 +339,8 @@ def csv_tables(report: Report) -> Dict[str, str]:
             ["rc", "name", "count"],
             [[rc, rc_name(rc), n] for rc, n in sorted(report.migrations.by_rc.items())]),
     }
+    if report.kernel_counters is not None:
+        out["kernel_counters.csv"] = write(*vmstat.csv_rows(report.kernel_counters))
     if report.scans.linear is not None:
         out["scan_linear_histogram.csv"] = write(
             ["low_ns", "high_ns", "count"], report.scans.linear.rows())

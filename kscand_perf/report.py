@@ -14,6 +14,8 @@ from typing import Any, Dict, List, Optional, Pattern, Sequence, Tuple
 from .analysis import Analyzer, MmState, SmallStats, ValueStats
 from .events import KSCAND_EVENTS, rc_name
 from .histogram import LinearHistogram, LogLinearHistogram
+from .vmstat import KernelCounters
+from .vmstat import to_json as kernel_counters_json
 
 SCHEMA = "kscand-perf/1"
 PERCENTILES = (50, 90, 99)
@@ -152,6 +154,7 @@ class Report:
     excluded_mms: int = 0
     duplicate_exits: int = 0
     notes: List[str] = dataclasses.field(default_factory=list)
+    kernel_counters: Optional[KernelCounters] = None  # with --vmstat (see vmstat.py)
 
 
 # -- building -----------------------------------------------------------------
@@ -380,6 +383,8 @@ def to_json(report: Report) -> Dict[str, Any]:
             "scans": scans_json(m.scans), "migrations": migrations_json(m.migrations),
         } for m in report.mms],
         "notes": list(report.notes),
+        "kernel_counters": (None if report.kernel_counters is None
+                            else kernel_counters_json(report.kernel_counters)),
     }
     return out
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from . import render
+from . import render, vmstat
 from .analysis import Analyzer
 from .options import Options, OptionError, parse
 from .report import Report, build
+from .vmstat import VmstatError
 
 
 class OutputError(Exception):
@@ -24,17 +25,28 @@ class Session:
         self.options = options
         self.analyzer = Analyzer(options.analyzer_config())
         self.unhandled: Dict[str, int] = {}
+        # read now, so a bad --vmstat file fails before the trace is read (VmstatError)
+        self.snapshots = vmstat.load_pair(*options.vmstat) if options.vmstat else None
 
     @classmethod
     def from_argv(cls, argv: Sequence[str], prog: str = "kscand_report.py") -> "Session":
-        """Raises OptionError on bad options (one line, for the front end to print)."""
-        return cls(parse(argv, prog))
+        """Raises OptionError on bad options or --vmstat files (one line, for the front
+        end to print)."""
+        options = parse(argv, prog)
+        try:
+            return cls(options)
+        except VmstatError as e:
+            raise OptionError("--vmstat: %s" % e) from None
 
     def count_unhandled(self, event_name: str) -> None:
         self.unhandled[event_name] = self.unhandled.get(event_name, 0) + 1
 
     def report(self) -> Report:
-        return build(self.analyzer, self.options.selection(), self.unhandled)
+        report = build(self.analyzer, self.options.selection(), self.unhandled)
+        if self.snapshots is not None:
+            report.kernel_counters = vmstat.check_run(self.snapshots, report, self.analyzer,
+                                                      self.options)
+        return report
 
     def render(self, report: Report) -> str:
         """What goes to standard output; writes the CSV files when asked to."""
@@ -65,4 +77,4 @@ def write_csv(folder: str, tables: Dict[str, str]) -> List[str]:
         raise OutputError("--csv: cannot write to %s: %s" % (folder, e.strerror or e)) from None
 
 
-__all__: Tuple[str, ...] = ("Session", "OptionError", "OutputError", "write_csv")
+__all__: Tuple[str, ...] = ("Session", "OptionError", "OutputError", "VmstatError", "write_csv")
