@@ -14,3 +14,13 @@ deps:
 
 test: deps
 	$(PYTHON) -m pytest -q -ra tests
+
+.PHONY: golden bench
+# Re-render the golden text report after an intended change of the text output;
+# tests/test_golden.py still checks its numbers against the committed truth.
+golden: deps
+	$(PERF) script -s perf-scripts/kscand_report.py -i tests/data/small.data \
+		> tests/data/small.report.txt
+
+bench: deps
+	$(PYTHON) bench/run.py
