@@ -21,11 +21,13 @@ from __future__ import print_function
 import os
 import sys
 
+# kscand-perf: package import begin (tools/mk-kernel-patch.py replaces this block)
 _here = os.path.dirname(os.path.abspath(__file__))
 if os.path.isdir(os.path.join(_here, "..", "kscand_perf")):
     sys.path.insert(0, os.path.join(_here, ".."))
 
 from kscand_perf.session import OptionError, OutputError, Session  # noqa: E402
+# kscand-perf: package import end
 
 # The state of this run, created in trace_begin: perf's calling convention
 # (module-level handler functions) leaves no other place for it.
