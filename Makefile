@@ -24,3 +24,8 @@ golden: deps
 
 bench: deps
 	$(PYTHON) bench/run.py
+
+.PHONY: readme
+# Regenerate the command output shown in README.md (checked by tests/test_readme.py).
+readme: deps
+	$(PYTHON) tools/readme.py --write

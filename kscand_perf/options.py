@@ -93,7 +93,7 @@ def _window(text: str) -> Tuple[float, float]:
 
 def parser(prog: str = "kscand_report.py") -> argparse.ArgumentParser:
     p = _Parser(prog=prog, description="Report on kscand's scans and migrations from a perf "
-                "recording of the kmem_mm_* and kmem_scan_mm_* tracepoints.",
+                "recording\nof the kmem_mm_* and kmem_scan_mm_* tracepoints.",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     out = p.add_argument_group("output")
     fmt = out.add_mutually_exclusive_group()

@@ -89,6 +89,14 @@ def percent(part: int, whole: int) -> str:
     return "-" if not whole else "%.1f%%" % (100.0 * part / whole)
 
 
+def human_ns(ns: float) -> str:
+    """A duration in free text, in the unit that suits it."""
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
+        if ns >= scale:
+            return "%.3f %s" % (ns / scale, unit)
+    return "%d ns" % ns
+
+
 def seconds(ns: Optional[int]) -> str:
     return "-" if ns is None else "%.6f" % (ns / 1e9)
 
@@ -146,7 +154,8 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
             body += "\n%d scans above the last bucket" % lin.overflow
         parts.append(section("Scan duration, linear buckets (%s)" % u, body))
     parts.append(section("Scan adaptation", _adaptation_text(report.scans)))
-    parts.append(section("Processes (mm lifetimes)", _mms_text(report, unit_ns, top)))
+    parts.append(section("Processes (mm lifetimes; scan durations in %s)" % u,
+                         _mms_text(report, unit_ns, top)))
     if per_mm:
         for m in _top_mms(report, top):
             h = histogram(log2_rows(m.scans.log2), UNIT_LABEL[unit_ns])
@@ -186,8 +195,8 @@ def _scans_text(s: Scans, unit_ns: int, u: str) -> str:
     if s.pass_time_ns is not None:
         p = s.pass_time_ns
         out += "\n\ntime per full pass (between two wraps of one mm), %s:\n" \
-               "  mean %s s, min %s s, max %s s" % (_plural(p.count, "pass", "passes"), "%.3f" % (p.mean / 1e9),
-                                       "%.3f" % (p.min / 1e9), "%.3f" % (p.max / 1e9))
+               "  mean %s, min %s, max %s" % (_plural(p.count, "pass", "passes"),
+                                              human_ns(p.mean), human_ns(p.min), human_ns(p.max))
     return out
 
 
@@ -233,7 +242,6 @@ def _top_mms(report: Report, top: int) -> List[MmReport]:
 def _mms_text(report: Report, unit_ns: int, top: int) -> str:
     if not report.mms:
         return "no mm seen"
-    u = UNIT_NAME[unit_ns]
     rows = []
     for m in _top_mms(report, top):
         d = m.scans.durations
@@ -241,13 +249,11 @@ def _mms_text(report: Report, unit_ns: int, top: int) -> str:
         rows.append([
             mm_key(m.mm), m.generation, pid, comm, count(m.scans.completed),
             count(m.scans.not_due), count(m.scans.pages_found),
-            in_unit(d.mean if d else None, unit_ns),
-            in_unit(d.percentiles.get(99) if d else None, unit_ns),
-            in_unit(d.max if d else None, unit_ns),
+            in_unit(d.mean if d else None, unit_ns), in_unit(d.max if d else None, unit_ns),
             count(m.migrations.attempted), percent(m.migrations.succeeded, m.migrations.attempted),
         ])
-    out = table(["mm", "gen", "pid", "comm", "scans", "not-due", "pages",
-                 "mean " + u, "p99 " + u, "max " + u, "migrations", "ok"], rows)
+    out = table(["mm", "gen", "pid", "comm", "scans", "not-due", "pages", "mean", "max",
+                 "migr", "ok"], rows)
     shown = len(rows)
     if shown < len(report.mms):
         out += "\n(%d of %d mm lifetimes, by total scan time; --top 0 shows all)" % (
@@ -272,15 +278,20 @@ def _migrations_text(report: Report, unit_ns: int) -> str:
     facts = []
     if m.batches:
         b = m.batch_size
-        facts.append("kmigrated batches (msuccess+mfailed restarting at 1): %s%s" % (
-            count(m.batches), "" if b is None else ", %.1f attempts on average, largest %s" % (
-                b.mean, count(b.max))))
+        facts.append("kmigrated batches (msuccess+mfailed restarting at 1): %s" % count(m.batches))
+        if b is not None:
+            facts.append("  %.1f attempts per batch on average, largest %s" % (
+                b.mean, count(b.max)))
+    if m.sequence_breaks:
+        facts.append("msuccess+mfailed sequence breaks (lost or duplicated events): %s"
+                     % count(m.sequence_breaks))
     if m.latency_ns is not None:
         lat = m.latency_ns
         facts.append("detection to first promotion attempt (from the start of the scan "
-                     "that found pages): %s scans, mean %s s, min %s s, max %s s" % (
-                         count(lat.count), "%.3f" % (lat.mean / 1e9), "%.3f" % (lat.min / 1e9),
-                         "%.3f" % (lat.max / 1e9)))
+                     "that found pages):")
+        facts.append("  %s, mean %s, min %s, max %s" % (
+            _plural(lat.count, "scan", "scans"), human_ns(lat.mean), human_ns(lat.min),
+            human_ns(lat.max)))
     if facts:
         out += "\n\n" + "\n".join(facts)
     return out

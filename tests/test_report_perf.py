@@ -105,7 +105,8 @@ def test_text_and_csv_outputs(perf: str, tmp_path: Any) -> None:
     assert proc.returncode == 0, proc.stderr.decode()
     out = proc.stdout.decode()
     for title in ("Events", "Scans", "Scan duration histogram (ms)", "Scan adaptation",
-                  "Processes (mm lifetimes)", "Migrations", "linear buckets"):
+                  "Processes (mm lifetimes; scan durations in ms)", "Migrations",
+                  "linear buckets"):
         assert title in out
     assert max(len(line) for line in out.splitlines()
                if "|" in line and "->" in line) <= 80
