@@ -69,12 +69,12 @@ class SynthConfig:
     fork_rate: float = 2.5             # forks per second from the shells
     exec_prob: float = 0.85            # a forked child execs a program
     pre_exit_prob: float = 0.25        # an mm from before the trace exits during it
-    active_prob: float = 0.25          # an mm from before the trace has hot slow-tier pages
+    workloads: int = 4                 # mms from before the trace with hot slow-tier pages
     # The owner exits while its mm is being scanned, per due scan; four times as likely
     # (at most 1) for a scan that found pages, so that attempts in flight at the exit
     # (inflight_after_exit_prob) show up in ordinary runs.
     exit_during_scan_prob: float = 0.05
-    inflight_after_exit_prob: float = 0.6  # kmigrated has attempts in flight at an exit
+    inflight_after_exit_prob: float = 0.8  # kmigrated has attempts in flight at an exit
     orphan_end: bool = True            # the trace begins in the middle of a scan
     pointer_reuse_prob: float = 0.9    # a new mm gets a freed pointer when there is one
     scan_scale_factor: float = 1.78    # the prctl scan scale (default 8 in V3)
@@ -97,7 +97,9 @@ class SynthConfig:
             raise ValueError("scan_sleep_ms must be a positive integer")
         if not (self.fork_rate >= 0 and math.isfinite(self.fork_rate)):
             raise ValueError("fork_rate must be >= 0")
-        for name in ("exec_prob", "pre_exit_prob", "active_prob", "exit_during_scan_prob",
+        if not isinstance(self.workloads, int) or self.workloads < 0:
+            raise ValueError("workloads must be an integer >= 0, not %r" % (self.workloads,))
+        for name in ("exec_prob", "pre_exit_prob", "exit_during_scan_prob",
                      "inflight_after_exit_prob", "pointer_reuse_prob"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
@@ -153,7 +155,8 @@ _PROGRAMS: Tuple[Tuple[str, float, Tuple[float, float], str], ...] = (
     ("python3", 3, (0.1, 4.0), "cmd"),
     ("git", 2, (0.01, 1.5), "cmd"),
     ("make", 1, (0.5, 10.0), "cmd"),
-    ("systemd-tmpfiles", 1, (0.01, 0.2), "cmd"),   # comm is cut to 15 characters
+    ("systemd-tmpfiles", 1.5, (0.01, 0.2), "cmd"),   # comm is cut to 15 characters
+    ("update-alternatives", 1, (0.005, 0.05), "cmd"),
     ("memhog", 0.6, (4.0, 40.0), "work"),
     ("redis-server", 0.4, (5.0, 60.0), "work"),
 )
@@ -179,7 +182,7 @@ class _Rec:
 
     __slots__ = ("ptr", "gen", "completed", "not_due", "orphan_ends", "exited_during_scan",
                  "full_passes", "pages_found", "pairs", "nodes", "period", "size",
-                 "mig_att", "mig_ok", "by_node", "by_rc", "batches", "exit_pid", "exit_comm",
+                 "mig", "batches", "exit_pid", "exit_comm",
                  "entered", "sched_pid", "sched_comm")
 
     def __init__(self, ptr: int, gen: int) -> None:
@@ -195,10 +198,7 @@ class _Rec:
         self.nodes: Dict[int, int] = {}
         self.period: Optional[List[int]] = None   # [first, last, min, max, changes]
         self.size: Optional[List[int]] = None
-        self.mig_att = 0
-        self.mig_ok = 0
-        self.by_node: Dict[int, List[int]] = {}   # node -> [attempted, succeeded]
-        self.by_rc: Dict[int, int] = {}
+        self.mig: Dict[Tuple[int, int], int] = {}   # (node, rc) -> migrate events
         self.batches = 0
         self.exit_pid: Optional[int] = None
         self.exit_comm: Optional[str] = None
@@ -408,15 +408,15 @@ class Simulation:
         mm = _Mm(self._alloc_ptr(), owner)
         if kind == "work":
             span = int(math.exp(rng.uniform(math.log(1 << 30), math.log(24 << 30))))
-            mm.hot_pages = int(math.exp(rng.uniform(math.log(400), math.log(8000))))
+            mm.hot_pages = int(math.exp(rng.uniform(math.log(600), math.log(10000))))
             mm.p_success = rng.uniform(0.2, 0.8)
             mm.home_node = 0 if rng.random() < 0.6 else 1
-        elif kind in ("java", "big"):
+        elif kind == "big":
             span = int(math.exp(rng.uniform(math.log(2 << 30), math.log(16 << 30))))
         elif kind == "cmd":
             span = int(math.exp(rng.uniform(math.log(2 << 20), math.log(40 << 20))))
         else:
-            span = int(math.exp(rng.uniform(math.log(8 << 20), math.log(600 << 20))))
+            span = int(math.exp(rng.uniform(math.log(4 << 20), math.log(384 << 20))))
         self._make_vmas(mm, span)
         owner.mm = mm
         return mm
@@ -427,25 +427,25 @@ class Simulation:
         base = self.base_ns
         horizon = self.horizon_ns
         pre: List[_Mm] = []
+        # The login shell first, the workloads anywhere, the rest mostly small daemons
+        # (as on a real machine: many processes, few of them large).
+        work = set(rng.sample(range(1, cfg.mms), min(cfg.workloads, cfg.mms - 1)))
         for i in range(cfg.mms):
+            mm_kind = None
             if i == 0:
                 comm, kind = "bash", "shell"
-            elif i == 1 and cfg.active_prob > 0:
+            elif i in work:
                 comm, kind = rng.choice(_WORKLOADS), "work"
+            elif rng.random() < 0.12:
+                comm, kind = "bash", "shell"
             else:
-                u = rng.random()
-                if u < 0.12:
-                    comm, kind = "bash", "shell"
-                elif u < 0.12 + cfg.active_prob:
-                    comm, kind = rng.choice(_WORKLOADS), "work"
-                else:
-                    comm, kind = rng.choice(_DAEMONS), "daemon"
+                comm, kind = rng.choice(_DAEMONS), "daemon"
+                if rng.random() < 0.05:
+                    mm_kind = "big"      # a large reserved address space
             proc = _Proc(self._new_pid() if i else rng.randrange(600, 900), comm,
                          rng.randrange(cfg.cpus), kind)
             proc.can_exit = i != 0
-            mm_kind = kind
-            if kind == "daemon" and comm in ("containerd", "dockerd", "snapd"):
-                mm_kind = "big"
+            mm_kind = mm_kind or kind
             mm = self._make_mm(proc, mm_kind)
             mm.registered = True
             if kind == "shell":
@@ -691,6 +691,7 @@ class Simulation:
         end = t + duration
         # kscand hands the pages over to kmigrated after each VMA.
         times: List[int] = []
+        first_chunk = 0
         if scan.total:
             chunks = min(scan.total, rng.randint(1, 4))
             left = scan.total
@@ -698,6 +699,7 @@ class Simulation:
             for k, when in enumerate(times):
                 n = left if k == chunks - 1 else rng.randint(1, left - (chunks - 1 - k))
                 left -= n
+                first_chunk = first_chunk or n
                 self._push(when, self._act_handover, (mm, n, scan.node))
         owner = mm.owner
         if (duration > 4 and owner.alive and owner.can_exit and not owner.busy
@@ -705,9 +707,9 @@ class Simulation:
                 and rng.random() < cfg.exit_during_scan_prob * (4 if scan.total else 1)):
             owner.doomed = True
             owner.exit_token += 1
-            if times and rng.random() < 0.7:
-                # while kmigrated works on the pages of the first hand-over
-                when = times[0] + rng.randrange(70 * _US, 400 * _US)
+            if times and rng.random() < 0.85:
+                # while kmigrated works on (or is about to take) the first hand-over
+                when = times[0] + rng.randrange(5 * _US, 60 * _US + first_chunk * 2 * _US)
             else:
                 when = t + 1 + int(duration * rng.uniform(0.1, 0.9))
             self._push(max(t + 1, min(when, end - 2)), self._act_exit,
@@ -856,13 +858,16 @@ class Simulation:
     def _act_kmigrated(self, t: int, _: Any) -> None:
         heap = self._heap
         horizon = self.horizon_ns
-        out = self._out
+        append = self._out.append
         rng = self._rng
         rng_random = rng.random
         cpu, pid = self._km_cpu, self._km_pid
         fail_rcs, fail_cum = self._fail_rcs, self._fail_cum
         fail_total = fail_cum[-1]
+        bisect_right = bisect.bisect_right
+        ms, mf = self._km_ms, self._km_mf
         n = 0
+        cur = self._km_cur
         while True:
             if t > horizon:
                 self._km_idle = True
@@ -870,20 +875,19 @@ class Simulation:
             if heap and heap[0][0] < t:
                 self._push(t, self._act_kmigrated)
                 break
-            cur = self._km_cur
             if cur is None:
-                cur = self._next_mm()
+                cur = self._km_cur = self._next_mm()
                 if cur is None:
                     self._km_idle = True
                     break
-                self._km_cur = cur
-                self._km_ms = self._km_mf = 0       # a new pass over this mm
+                ms = mf = 0       # a new pass over this mm
                 t += rng.randrange(1 * _US, 6 * _US)
                 continue
             if cur.exited:
                 if cur.inflight <= 0:
                     self._km_cur = None
                     self._maybe_free(cur)
+                    cur = None
                     t += rng.randrange(1 * _US, 6 * _US)
                     continue
                 cur.inflight -= 1
@@ -893,42 +897,36 @@ class Simulation:
                 if rng_random() < cur.p_success:
                     rc = 0
                 else:
-                    rc = fail_rcs[bisect.bisect_right(fail_cum, rng_random() * fail_total)]
+                    rc = fail_rcs[bisect_right(fail_cum, rng_random() * fail_total)]
             if rc == 0:
-                self._km_ms += 1
+                ms += 1
                 cur.mig_ok += 1
                 step = 4000 + int(rng_random() * 10000)
             else:
-                self._km_mf += 1
+                mf += 1
                 cur.mig_fail += 1
                 step = 600 + int(rng_random() * 2400)
-            ms, mf = self._km_ms, self._km_mf
             node = cur.mig_node
-            out.append(Emitted(t, cpu, pid, "kmigrated", "kmem_scan_mm_migrate",
-                               (cur.ptr, rc, node, ms, mf)))
+            append(Emitted(t, cpu, pid, "kmigrated", "kmem_scan_mm_migrate",
+                           (cur.ptr, rc, node, ms, mf)))
             n += 1
             rec = cur.rec
             if rec is None:
                 rec = self._rec(cur)
-            rec.mig_att += 1
-            by_node = rec.by_node.get(node)
-            if by_node is None:
-                by_node = rec.by_node[node] = [0, 0]
-            by_node[0] += 1
-            if rc == 0:
-                rec.mig_ok += 1
-                by_node[1] += 1
-            rec.by_rc[rc] = rec.by_rc.get(rc, 0) + 1
+            key = (node, rc)
+            mig = rec.mig
+            mig[key] = mig.get(key, 0) + 1
+            t += step
             if ms + mf == 1:
                 rec.batches += 1
-            t += step
-            if ms + mf >= MIGRATE_PASS_LIMIT:
-                self._km_ms = self._km_mf = 0
+            elif ms + mf >= MIGRATE_PASS_LIMIT:
+                ms = mf = 0
                 t += rng.randrange(50 * _US, 500 * _US)
             if cur.pending <= 0 and not cur.exited:
                 # The list is empty: this pass is over.
-                self._km_cur = None
+                self._km_cur = cur = None
                 t += rng.randrange(2 * _US, 20 * _US)
+        self._km_ms, self._km_mf = ms, mf
         self._n += n
         self._counts["kmem_scan_mm_migrate"] += n
 
@@ -1058,14 +1056,14 @@ class Simulation:
         by_node: Dict[int, List[int]] = {}
         by_rc: Dict[int, int] = {}
         for rec in recs:
-            for node, (att, ok) in rec.by_node.items():
+            for (node, rc), n in rec.mig.items():
                 acc = by_node.setdefault(node, [0, 0])
-                acc[0] += att
-                acc[1] += ok
-            for rc, n in rec.by_rc.items():
+                acc[0] += n
+                if rc == 0:
+                    acc[1] += n
                 by_rc[rc] = by_rc.get(rc, 0) + n
-        attempted = sum(r.mig_att for r in recs)
-        succeeded = sum(r.mig_ok for r in recs)
+        attempted = sum(v[0] for v in by_node.values())
+        succeeded = sum(v[1] for v in by_node.values())
         return {
             "attempted": attempted,
             "succeeded": succeeded,
