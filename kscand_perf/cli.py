@@ -263,6 +263,29 @@ def _silence_stdout() -> None:
         pass
 
 
+# ---------------------------------------------------------------------- record
+
+def _add_record(subparsers: Any) -> None:
+    from . import record
+    p = subparsers.add_parser(
+        "record", help="record the kscand events with perf, and the kernel's counters "
+                       "around them (as bin/kscand-record)",
+        description=record.parser().description, epilog=record.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    record.add_arguments(p)
+    p.set_defaults(run=run_record)
+
+
+def run_record(args: argparse.Namespace) -> int:
+    from . import record
+    try:
+        return record.run(args)
+    except record.RecordUsageError as e:
+        raise UsageError(str(e)) from None
+    except record.RecordError as e:
+        raise CommandError(str(e)) from None
+
+
 # ---------------------------------------------------------------------- main
 
 def build_parser() -> argparse.ArgumentParser:
@@ -272,11 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
                                        parser_class=_Parser)
     subparsers.required = True
     _add_synth(subparsers)
+    _add_record(subparsers)
     return parser
 
 
 # The subcommands build_parser() registers (used to name the command in errors).
-COMMANDS = ("synth",)
+COMMANDS = ("synth", "record")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
