@@ -56,6 +56,11 @@ _S = 1000 * 1000 * 1000
 _PAGE = 4096
 
 
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 @dataclasses.dataclass
 class SynthConfig:
     """What to simulate. Probabilities are in 0..1; rates are per second."""
@@ -83,8 +88,7 @@ class SynthConfig:
         """Raise ValueError with a one-line reason when the config makes no sense."""
         if not isinstance(self.mms, int) or isinstance(self.mms, bool) or self.mms < 1:
             raise ValueError("mms must be a positive integer, not %r" % (self.mms,))
-        if not (isinstance(self.seconds, (int, float)) and math.isfinite(self.seconds)
-                and self.seconds > 0):
+        if not (_is_number(self.seconds) and self.seconds > 0):
             raise ValueError("seconds must be a positive number, not %r" % (self.seconds,))
         if self.seconds > 10 * 24 * 3600:
             raise ValueError("seconds must be at most 864000 (ten days)")
@@ -95,17 +99,18 @@ class SynthConfig:
                              "run on different cpus), not %r" % (self.cpus,))
         if not isinstance(self.scan_sleep_ms, int) or self.scan_sleep_ms < 1:
             raise ValueError("scan_sleep_ms must be a positive integer")
-        if not (self.fork_rate >= 0 and math.isfinite(self.fork_rate)):
-            raise ValueError("fork_rate must be >= 0")
+        if not (_is_number(self.fork_rate) and 0 <= self.fork_rate <= 1e6):
+            raise ValueError("fork_rate must be a number in 0..1e6, not %r" % (self.fork_rate,))
         if not isinstance(self.workloads, int) or self.workloads < 0:
             raise ValueError("workloads must be an integer >= 0, not %r" % (self.workloads,))
         for name in ("exec_prob", "pre_exit_prob", "exit_during_scan_prob",
                      "inflight_after_exit_prob", "pointer_reuse_prob"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+            if not (_is_number(value) and 0.0 <= value <= 1.0):
                 raise ValueError("%s must be a probability in 0..1, not %r" % (name, value))
-        if not (1.0 <= self.scan_scale_factor <= 4.0):
-            raise ValueError("scan_scale_factor must be in 1..4")
+        if not (_is_number(self.scan_scale_factor) and 1.0 <= self.scan_scale_factor <= 4.0):
+            raise ValueError("scan_scale_factor must be a number in 1..4, not %r"
+                             % (self.scan_scale_factor,))
 
     def max_scan_period_ms(self) -> int:
         """The largest scan_period a scan end can report with this config."""
@@ -463,7 +468,7 @@ class Simulation:
             mm.next_due = base + rng.randrange(max(1, mm.period * _MS))
             pre.append(mm)
             self._ks_list.append(mm)
-            if proc.can_exit and comm != "systemd" and rng.random() < cfg.pre_exit_prob:
+            if proc.can_exit and rng.random() < cfg.pre_exit_prob:
                 when = base + 100 * _MS + rng.randrange(max(1, horizon - base))
                 self._push(when, self._act_exit, (proc, proc.exit_token))
         # kscand: either in the middle of a scan (the trace shows its end first)
