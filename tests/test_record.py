@@ -1,0 +1,351 @@
+"""kscand-record (kscand_perf/record.py, bin/kscand-record, python3 -m kscand_perf record).
+
+The flow is tested with a stand-in perf (a shell script that logs its
+arguments) and a stand-in tracefs, so the exact perf command line is checked
+on any machine; then against the real perf and this machine's kernel, which
+has no kscand events: the clear refusal, and a real recording of an event it
+does have.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+import pytest
+
+from conftest import ROOT, require
+from kscand_perf import record
+from kscand_perf.perfdata import write_trace
+from kscand_perf.synth import SynthConfig, scenario
+
+BIN = os.path.join(ROOT, "bin", "kscand-record")
+SCRIPT = os.path.join(ROOT, "perf-scripts", "kscand_report.py")
+KMEM = ["kmem:kmem_mm_enter", "kmem:kmem_mm_exit", "kmem:kmem_scan_mm_start",
+        "kmem:kmem_scan_mm_end", "kmem:kmem_scan_mm_migrate"]
+SCHED = ["sched:sched_process_fork", "sched:sched_process_exec", "sched:sched_process_exit"]
+
+FAKE_PERF = """#!/bin/sh
+# a stand-in perf: logs its arguments, writes the -o file unless told not to
+printf '%s\\n' "$@" > "$FAKE_PERF_LOG"
+out=perf.data
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -o) out="$2"; shift;;
+        --) break;;
+    esac
+    shift
+done
+[ -n "$FAKE_PERF_NO_OUTPUT" ] || echo fake > "$out"
+exit "${FAKE_PERF_STATUS:-0}"
+"""
+
+
+def run(argv: Sequence[str], cwd: Optional[str] = None, env: Optional[Dict[str, str]] = None,
+        command: Optional[List[str]] = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    full = dict(os.environ)
+    full.update(env or {})
+    return subprocess.run((command or [sys.executable, BIN]) + list(argv), cwd=cwd, env=full,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+
+
+def one_error_line(proc: subprocess.CompletedProcess, prefix: str = "kscand-record") -> str:
+    err = proc.stderr.decode()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert "Traceback" not in err
+    assert len(lines) == 1, err
+    assert lines[0].startswith(prefix + ": error: "), err
+    return lines[0]
+
+
+@pytest.fixture
+def fake(tmp_path: Any) -> Dict[str, str]:
+    """A stand-in perf and a tracefs that has every event kscand-record needs."""
+    perf = tmp_path / "fakeperf"
+    perf.write_text(FAKE_PERF)
+    perf.chmod(perf.stat().st_mode | stat.S_IXUSR)
+    tracefs = tmp_path / "tracefs"
+    for event in KMEM + SCHED:
+        (tracefs / "events" / event.replace(":", os.sep)).mkdir(parents=True)
+    return {"perf": str(perf), "tracefs": str(tracefs), "log": str(tmp_path / "perf.log"),
+            "out": str(tmp_path / "run.data"), "dir": str(tmp_path)}
+
+
+def fake_args(fake: Dict[str, str], *extra: str) -> List[str]:
+    return ["--perf", fake["perf"], "--tracefs", fake["tracefs"], "-o", fake["out"]] + list(
+        extra)
+
+
+def logged(fake: Dict[str, str]) -> List[str]:
+    with open(fake["log"], encoding="utf-8") as f:
+        return f.read().splitlines()
+
+
+def expected_perf_args(events: Sequence[str], out: str, workload: Sequence[str],
+                       mmap: str = "16M") -> List[str]:
+    args = ["record"]
+    for e in events:
+        args += ["-e", e]
+    return args + ["-a", "-m", mmap, "--affinity=cpu", "-o", out, "--"] + list(workload)
+
+
+def hint(proc: subprocess.CompletedProcess) -> str:
+    lines = proc.stdout.decode().splitlines()
+    assert lines[-2] == "report with:", lines
+    return lines[-1].strip()
+
+
+def snapshot_lines(path: str) -> List[str]:
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    assert lines[0].startswith("# nr_kscand_* lines of ")
+    return [line for line in lines if not line.startswith("#")]
+
+
+def kscand_lines_here() -> List[str]:
+    with open("/proc/vmstat", encoding="utf-8") as f:
+        return [line for line in f.read().splitlines() if line.startswith("nr_kscand_")]
+
+
+# -- arguments -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "nothing to record: give a WORKLOAD after -- or --duration SECONDS"),
+    (["--duration", "1", "--", "true"], "either --duration or a WORKLOAD"),
+    (["--duration", "0"], "--duration: must be a positive number"),
+    (["--duration", "soon"], "--duration: not a number of seconds: 'soon'"),
+    (["-o", "-", "--duration", "1"], "-o -: kscand-record writes a file"),
+    (["-o", "/nonexistent-dir/x.data", "--duration", "1"], "no such directory /nonexistent-dir"),
+    (["--bogus", "--duration", "1"], "unrecognized arguments: --bogus"),
+    (["--events", "kmem_scan_mm_end", "--duration", "1"], "--events: not SYSTEM:EVENT"),
+    (["--perf", "/nonexistent/perf", "--duration", "1"], "--perf: no such program"),
+    (["-m", "", "--duration", "1"], "-m: empty buffer size"),
+])
+def test_bad_arguments_one_line_exit_2(tmp_path: Any, argv: List[str], message: str) -> None:
+    proc = run(argv, cwd=str(tmp_path))
+    assert proc.returncode == 2, proc.stderr.decode()
+    assert message in one_error_line(proc)
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_help_names_the_options() -> None:
+    proc = run(["-h"])
+    assert proc.returncode == 0
+    out = proc.stdout.decode()
+    for option in ("--output", "--duration", "--mmap-pages", "--light", "--perf", "-- WORKLOAD"):
+        assert option in out
+    assert "--events" not in out and "--tracefs" not in out  # testing only
+
+
+# -- the flow, with a stand-in perf and tracefs ----------------------------------------
+
+def test_records_every_event_with_the_exact_command(fake: Dict[str, str]) -> None:
+    proc = run(fake_args(fake, "--", "sh", "-c", "exit 0"), cwd=fake["dir"],
+               env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = fake["out"]
+    assert logged(fake) == expected_perf_args(KMEM + SCHED, out, ["sh", "-c", "exit 0"])
+    before, after = out + ".vmstat-before.txt", out + ".vmstat-after.txt"
+    assert os.path.isfile(out) and os.path.isfile(before) and os.path.isfile(after)
+    for path in (before, after):
+        assert all(line.startswith("nr_kscand_") for line in snapshot_lines(path))
+    assert hint(proc) == "perf script -s %s -i %s -- --vmstat %s %s" % (
+        SCRIPT, out, before, after)
+    err = proc.stderr.decode()
+    assert "record -e kmem:kmem_mm_enter" in err  # the perf command is shown
+
+
+def test_duration_mmap_and_light(fake: Dict[str, str]) -> None:
+    proc = run(fake_args(fake, "--duration", "2.5", "-m", "64M", "--light"),
+               env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.returncode == 0, proc.stderr.decode()
+    events = [e for e in KMEM + SCHED if e != "kmem:kmem_scan_mm_start"]
+    assert logged(fake) == expected_perf_args(events, fake["out"], ["sleep", "2.5"], "64M")
+    out = proc.stdout.decode()
+    assert "without kmem:kmem_scan_mm_start" in out
+    assert "scan durations are unknown" in out
+
+
+def test_missing_events_fail_at_once_naming_them(fake: Dict[str, str]) -> None:
+    shutil.rmtree(os.path.join(fake["tracefs"], "events", "kmem"))
+    os.makedirs(os.path.join(fake["tracefs"], "events", "kmem", "kmem_mm_enter"))
+    proc = run(fake_args(fake, "--duration", "1"), env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.returncode == 1
+    line = one_error_line(proc)
+    assert "kmem:kmem_mm_exit, kmem:kmem_scan_mm_start, kmem:kmem_scan_mm_end, " \
+           "kmem:kmem_scan_mm_migrate" in line
+    assert "kmem:kmem_mm_enter" not in line and "CONFIG_KSCAND" in line
+    assert "nothing recorded" in line
+    assert not os.path.exists(fake["log"])  # perf never ran
+    assert sorted(os.listdir(fake["dir"])) == ["fakeperf", "tracefs"]
+
+
+def test_workload_failure_keeps_the_recording(fake: Dict[str, str]) -> None:
+    proc = run(fake_args(fake, "--", "false"),
+               env={"FAKE_PERF_LOG": fake["log"], "FAKE_PERF_STATUS": "3"})
+    assert proc.returncode == 3
+    assert "perf record exited with status 3" in proc.stdout.decode()
+    assert hint(proc).startswith("perf script -s ")
+    assert os.path.isfile(fake["out"] + ".vmstat-after.txt")
+
+
+def test_perf_failure_leaves_nothing(fake: Dict[str, str]) -> None:
+    proc = run(fake_args(fake, "--", "true"),
+               env={"FAKE_PERF_LOG": fake["log"], "FAKE_PERF_STATUS": "129",
+                    "FAKE_PERF_NO_OUTPUT": "1"})
+    assert proc.returncode == 1
+    last = proc.stderr.decode().splitlines()[-1]  # after the perf command and its messages
+    assert last.startswith("kscand-record: error: perf record failed (exit status 129")
+    assert "nothing recorded" in last
+    assert sorted(os.listdir(fake["dir"])) == ["fakeperf", "perf.log", "tracefs"]
+
+
+def test_snapshot_keeps_only_kscand_lines(tmp_path: Any) -> None:
+    src = tmp_path / "vmstat"
+    src.write_text("nr_free_pages 5\nnr_kscand_mm_scans 46\npgfault 1\nnr_kscand_hotpage 9\n")
+    dst = str(tmp_path / "snap.txt")
+    assert record.snapshot(dst, "before", str(src)) == 2
+    assert snapshot_lines(dst) == [
+        "nr_kscand_mm_scans 46", "nr_kscand_hotpage 9"]
+    src.write_text("nr_free_pages 5\n")
+    assert record.snapshot(dst, "after", str(src)) == 0
+    with open(dst, encoding="utf-8") as f:
+        assert "no nr_kscand_* counters" in f.read()
+    with pytest.raises(record.RecordError, match="cannot read"):
+        record.snapshot(dst, "after", str(tmp_path / "absent"))
+
+
+def test_report_command_quotes_paths() -> None:
+    assert record.report_command("my run.data", "/x/kscand_report.py") == (
+        "perf script -s /x/kscand_report.py -i 'my run.data' -- --vmstat "
+        "'my run.data.vmstat-before.txt' 'my run.data.vmstat-after.txt'")
+
+
+# -- wrappers: installed copy, symlink, python3 -m kscand_perf record -------------------
+
+def test_wrapper_works_through_a_symlink_and_installed(fake: Dict[str, str],
+                                                       tmp_path: Any) -> None:
+    link = tmp_path / "linked-kscand-record"
+    link.symlink_to(BIN)
+    proc = run(fake_args(fake, "--duration", "1"), command=[str(link)],
+               env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.returncode == 0, proc.stderr.decode()
+
+    installed = tmp_path / "installed" / "kscand-record"
+    installed.parent.mkdir()
+    shutil.copy(BIN, str(installed))
+    env = {"FAKE_PERF_LOG": fake["log"], "PYTHONPATH": ROOT}
+    proc = run(fake_args(fake, "--duration", "1"), command=[sys.executable, str(installed)],
+               env=env)
+    assert proc.returncode == 0, proc.stderr.decode()
+
+    alone = dict(os.environ)
+    alone.pop("PYTHONPATH", None)
+    proc = subprocess.run([sys.executable, "-S", str(installed), "--duration", "1"],
+                          env=alone, cwd=str(tmp_path), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=60)
+    assert proc.returncode == 1
+    assert "cannot import the kscand_perf package" in one_error_line(proc)
+
+
+def test_python_m_kscand_perf_record(fake: Dict[str, str]) -> None:
+    command = [sys.executable, "-m", "kscand_perf", "record"]
+    proc = run(fake_args(fake, "--", "true"), command=command, cwd=ROOT,
+               env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert logged(fake) == expected_perf_args(KMEM + SCHED, fake["out"], ["true"])
+    proc = run([], command=command, cwd=ROOT)
+    assert proc.returncode == 2
+    assert "nothing to record" in one_error_line(proc, "kscand-perf record")
+
+
+# -- the report of a --light recording --------------------------------------------------
+
+def test_light_recording_report_says_durations_are_unknown(perf: str, tmp_path: Any) -> None:
+    events, truth = scenario(SynthConfig(mms=4, seconds=20.0, seed=3))
+    trace = str(tmp_path / "light.data")
+    write_trace(trace, [e for e in events if e.event != "kmem_scan_mm_start"])
+    proc = subprocess.run([perf, "script", "-s", SCRIPT, "-i", trace, "--", "--json"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    js = json.loads(proc.stdout)
+    assert js["events"]["kmem_scan_mm_end"] == truth["events"]["kmem_scan_mm_end"] > 0
+    assert js["scans"]["duration_ns"] is None
+    assert any("scan durations are unknown" in n and "--light" in n for n in js["notes"])
+
+
+# -- the real perf on this machine's kernel ---------------------------------------------
+
+def _tracefs_readable() -> bool:
+    return record.find_tracefs() is not None
+
+
+def test_real_kernel_without_kscand_events_refuses(perf: str, tmp_path: Any) -> None:
+    root = record.find_tracefs()
+    require(root is not None, "no readable tracefs (needs root and tracefs mounted)")
+    if os.path.isdir(os.path.join(root, "events", "kmem", "kmem_scan_mm_end")):
+        pytest.skip("this kernel has the kscand events: nothing to refuse")
+    out = str(tmp_path / "k.data")
+    proc = run(["--perf", perf, "-o", out, "--duration", "1"], cwd=str(tmp_path))
+    assert proc.returncode == 1
+    line = one_error_line(proc)
+    for event in KMEM:
+        assert event in line
+    assert "nothing recorded" in line
+    assert os.listdir(str(tmp_path)) == []
+
+
+def _perf_can_record(perf: str, tmp_path: Any) -> str:
+    """'' when perf records sched:sched_process_exec system-wide here, else why not."""
+    probe = str(tmp_path / "probe.data")
+    try:
+        proc = subprocess.run([perf, "record", "-e", "sched:sched_process_exec", "-a",
+                               "-o", probe, "--", "true"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "perf record does not run: %s" % e
+    if proc.returncode != 0 or not os.path.isfile(probe):
+        last = (proc.stderr.decode(errors="replace").strip().splitlines() or ["?"])[-1]
+        return "perf cannot record here (needs root and tracefs): %s" % last
+    os.unlink(probe)
+    return ""
+
+
+def test_real_recording_of_an_event_this_kernel_has(perf: str, tmp_path: Any) -> None:
+    why = _perf_can_record(perf, tmp_path)
+    require(not why, why)
+    out = str(tmp_path / "real.data")
+    proc = run(["--perf", perf, "--events", "sched:sched_process_exec", "-o", out,
+                "--", "true"], cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr.decode()
+    before, after = out + ".vmstat-before.txt", out + ".vmstat-after.txt"
+    assert os.path.getsize(out) > 0
+    here = kscand_lines_here()
+    for path in (before, after):
+        kept = snapshot_lines(path)
+        assert [line.split()[0] for line in kept] == [line.split()[0] for line in here]
+    command = hint(proc)
+    assert command == "perf script -s %s -i %s -- --vmstat %s %s" % (SCRIPT, out, before, after)
+
+    argv = shlex.split(command)
+    assert argv[0] == "perf"
+    rep = subprocess.run([perf] + argv[1:] + ["--json"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=120, cwd=str(tmp_path))
+    assert rep.returncode == 0, rep.stderr.decode()
+    js = json.loads(rep.stdout)
+    assert js["other_events"].get("sched:sched_process_exec", 0) >= 1
+    kc = js["kernel_counters"]
+    if not here:
+        assert "note: this kernel has no nr_kscand_* counters" in proc.stdout.decode()
+        assert kc["all_agree"] is None
+        assert all(c["missing"] for c in kc["counters"])
+        assert any("no nr_kscand_* counters in the snapshots" in c for c in kc["causes"])
+        text = subprocess.run([perf] + argv[1:], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=120).stdout.decode()
+        assert "nr_kscand_mm_scans" in text and "missing" in text
