@@ -130,7 +130,7 @@ class MmState:
         "enter_ns", "enter_pid", "enter_comm", "exit_ns", "exit_pid", "exit_comm",
         "exits", "sched_pid", "sched_comm",
         # scans
-        "pending_ns", "exit_scan_ns", "completed", "not_due", "orphan_ends",
+        "pending_ns", "exit_scan_ns", "completed", "visits", "orphan_ends",
         "exited_during_scan", "full_passes", "pages_found", "durations", "log2", "linear",
         "scan_period", "scan_size", "target_nodes", "last_wrap_ns", "pass_ns",
         # migrations
@@ -157,7 +157,7 @@ class MmState:
         self.pending_ns: Optional[int] = None
         self.exit_scan_ns: Optional[int] = None  # start of the scan the mm exited in
         self.completed = 0
-        self.not_due = 0
+        self.visits = 0  # starts seen
         self.orphan_ends = 0
         self.exited_during_scan = 0
         self.full_passes = 0
@@ -181,6 +181,11 @@ class MmState:
         self.first_mig_ns = 0  # ... and the time of that migrate
         self.await_ns: Optional[int] = None
         self.latency = SmallStats()
+
+    @property
+    def not_due(self) -> int:
+        """Starts that did not pair with an end."""
+        return self.visits - self.completed
 
     @property
     def pid(self) -> Optional[int]:
@@ -249,9 +254,7 @@ class Analyzer:
             st = self.mms[mm] = MmState(mm, 0, t, self._linear)
         else:
             if old is self._pending:
-                # a start of the old lifetime never got its end
-                old.not_due += 1
-                old.pending_ns = None
+                # a start of the old lifetime never got its end: a not-due visit
                 self._pending = None
             old.close_batch()
             self.retired.append(old)
@@ -285,20 +288,17 @@ class Analyzer:
             st = self.mms[mm] = MmState(mm, 0, t, self._linear)
             if self.first_ns is None:
                 self.first_ns = t
-        pending = self._pending
-        if pending is not None:
-            pending.not_due += 1
+        st.visits += 1  # not-due visits are derived: visits - completed
         st.pending_ns = t
         self._pending = st
         self._pending_pid = pid
-        self.last_ns = t
 
     def scan_end(self, t: int, pid: int, mm: int, start: int, total: int,
                  scan_period: int, scan_size: int, target_node: int) -> None:
         _check_ints(t, pid, mm, start, total, scan_period, scan_size, target_node)
         self._seen(t)
         st = self._mm(mm, t)
-        if st is self._pending and pid == self._pending_pid and st.pending_ns is not None:
+        if st is self._pending and pid == self._pending_pid:
             began = st.pending_ns
             duration = t - began
             st.completed += 1
@@ -310,7 +310,6 @@ class Analyzer:
             if st.exit_scan_ns == began:
                 st.exited_during_scan += 1
             self._pending = None
-            st.pending_ns = None
             if total > 0:
                 # pages found by this scan: promotion latency counts from its start
                 if st.mig_scan_ns == began:
@@ -410,8 +409,9 @@ class Analyzer:
     def finish(self) -> List[MmState]:
         """Close what is still open and return every mm lifetime, in order of appearance."""
         if self._pending is not None:
-            self._pending.not_due += 1
-            self._pending.pending_ns = None
+            # the last start: a not-due visit, and the last event of its kind
+            if self.last_ns is None or self._pending.pending_ns > self.last_ns:
+                self.last_ns = self._pending.pending_ns
             self._pending = None
         out = self.retired + list(self.mms.values())
         for st in out:
@@ -459,7 +459,7 @@ class Analyzer:
         st = self.mms.get(mm)
         if st is not None and st is self._pending:
             self._pending = None
-            st.pending_ns = None
+            st.visits -= 1
 
     def _windowed(self, method, lo: int, hi: int):  # type: ignore[no-untyped-def]
         def call(t: int, *args):  # type: ignore[no-untyped-def]

@@ -180,7 +180,8 @@ def section(title: str, body: str) -> str:
 def _scans_text(s: Scans, unit_ns: int, u: str) -> str:
     starts = s.starts
     rows = [
-        ["completed scans", count(s.completed)],
+        ["scan ends", count(s.ends)],
+        ["completed scans (start and end)", count(s.completed)],
         ["not-due visits (start, no end)", count(s.not_due)],
         ["visits per completed scan", "-" if not s.completed else "%.1f" % (starts / s.completed)],
         ["ends without a start", count(s.orphan_ends)],

@@ -53,7 +53,8 @@ def test_golden_numbers_match_the_truth() -> None:
     for name, count in truth["events"].items():
         assert _n(_row(golden, name)) == count, name
     s = truth["scans"]
-    assert _n(_row(golden, "completed scans")) == s["completed"]
+    assert _n(_row(golden, "scan ends")) == truth["events"]["kmem_scan_mm_end"]
+    assert _n(_row(golden, "completed scans (start and end)")) == s["completed"]
     assert _n(_row(golden, "not-due visits (start, no end)")) == s["not_due"]
     assert _n(_row(golden, "ends without a start")) == s["orphan_ends"]
     assert _n(_row(golden, "mm exited during its scan")) == s["exited_during_scan"]
