@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import textwrap
 from typing import (TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -277,13 +278,13 @@ def _causes(checks: Sequence[CounterCheck], figures: Optional[TraceFigures],
                    "lost (look for perf's 'lost' samples warnings; record with a larger "
                    "buffer, -m 16M or more), or the recording began after the BEFORE "
                    "snapshot or ended before the AFTER one"
-                   % "; ".join(_gap(c) for c in fewer))
+                   % ", ".join(_gap(c) for c in fewer))
     if more:
         out.append("the trace has more events than the kernel counted (%s): samples were "
                    "duplicated (perf 6.1's ring-buffer reader can write a sample twice in "
                    "bursts; record with --affinity=cpu), or the recording began before the "
                    "BEFORE snapshot or ended after the AFTER one"
-                   % "; ".join(_gap(c) for c in more))
+                   % ", ".join(_gap(c) for c in more))
     if (fewer or more) and figures is not None and figures.sequence_breaks:
         out.append("evidence in the trace: %d migrate events broke kmigrated's "
                    "msuccess+mfailed sequence, so migrate events were lost or duplicated"
@@ -293,7 +294,7 @@ def _causes(checks: Sequence[CounterCheck], figures: Optional[TraceFigures],
 
 def _gap(c: CounterCheck) -> str:
     assert c.trace is not None and c.delta is not None
-    return "%s: trace %d, kernel %d, %+d" % (c.name, c.trace, c.delta, c.trace - c.delta)
+    return "%s %+d" % (c.name, c.trace - c.delta)
 
 
 def check_run(snapshots: Tuple[Snapshot, Snapshot], report: "Report",
@@ -305,6 +306,7 @@ def check_run(snapshots: Tuple[Snapshot, Snapshot], report: "Report",
 
 # -- renderers -----------------------------------------------------------------------
 
+TEXT_WIDTH = 96  # cause lines are wrapped to this width in the text report
 JSON_KEYS = ("name", "before", "after", "delta", "trace", "trace_meaning", "agrees", "missing")
 
 
@@ -361,7 +363,9 @@ def text(model: KernelCounters) -> str:
             sum(1 for c in compared if not c.agrees), len(compared))
     if model.causes:
         out += "\n" + ("" if model.all_agree is not None else "\n") + "\n".join(
-            "- " + cause for cause in model.causes)
+            textwrap.fill(cause, TEXT_WIDTH, initial_indent="- ", subsequent_indent="  ",
+                          break_on_hyphens=False, break_long_words=False)
+            for cause in model.causes)
     return out
 
 
