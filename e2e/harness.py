@@ -4,7 +4,8 @@
     e2e/harness.py run [--reuse]     fetch, build, boot once, record every scenario
     e2e/harness.py sample            record the bundled sample into samples/
     e2e/harness.py fetch             only fetch the kernel into the cache
-    e2e/harness.py checkpatch        run checkpatch.pl --no-tree on patch/*.patch
+
+(checkpatch of patch/: e2e/checkpatch.py)
 
 Steps of ``run`` (each timed; the times land in build/e2e/results/stage.json):
 
@@ -642,34 +643,6 @@ def recorded_times(data: str) -> List[int]:
     return [r.time_ns for r in recording.read(shutil.which("perf") or "perf", data)]
 
 
-# ------------------------------------------------------------------- checkpatch
-
-def checkpatch() -> Tuple[bool, str]:
-    """Run checkpatch.pl --no-tree on every patch/*.patch; (clean, report)."""
-    fetch = os.path.join(ROOT, "tools", "fetch-linux-source")
-    proc = subprocess.run([fetch], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if proc.returncode == 3:
-        raise Unavailable(proc.stderr.decode(errors="replace").strip())
-    if proc.returncode != 0:
-        raise StageError("tools/fetch-linux-source failed: %s"
-                         % proc.stderr.decode(errors="replace"))
-    tree = proc.stdout.decode().strip().splitlines()[-1]
-    script = os.path.join(tree, "scripts", "checkpatch.pl")
-    ensure_host_packages(("perl",))
-    pdir = os.path.join(ROOT, "patch")
-    patches = sorted(os.path.join(pdir, n) for n in os.listdir(pdir) if n.endswith(".patch"))
-    clean = True
-    report = []
-    for p in patches:
-        cp = subprocess.run(["perl", script, "--no-tree", "--strict", "--showfile", p],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        text = cp.stdout.decode(errors="replace")
-        report.append("== %s (exit %d)\n%s" % (os.path.relpath(p, ROOT), cp.returncode, text))
-        if cp.returncode != 0:
-            clean = False
-    return clean, "\n".join(report)
-
-
 # -------------------------------------------------------------------------- main
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -684,7 +657,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     s = sub.add_parser("sample", help="re-record samples/")
     s.add_argument("--accel", choices=("tcg", "kvm"), default="tcg")
     sub.add_parser("fetch", help="only fetch the kernel into the cache")
-    sub.add_parser("checkpatch", help="run checkpatch.pl on patch/*.patch")
     args = ap.parse_args(argv)
     try:
         if args.cmd == "run":
@@ -697,10 +669,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             kernel = resolve_kernel()
             manifest = fetch_kernel(kernel)
             print(json.dumps(manifest, indent=1))
-        elif args.cmd == "checkpatch":
-            clean, report = checkpatch()
-            print(report)
-            return 0 if clean else 1
     except Unavailable as e:
         log("unavailable: %s" % e)
         return EXIT_UNAVAILABLE
