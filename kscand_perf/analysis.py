@@ -122,42 +122,14 @@ class SmallStats:
             self.max = other.max
 
 
-class MmState:
-    """Everything known about one mm lifetime (pointer, generation)."""
+class EndStats:
+    """What the scan ends of one mm lifetime said (created at its first end)."""
 
-    __slots__ = (
-        "mm", "generation", "first_ns", "last_ns",
-        "enter_ns", "enter_pid", "enter_comm", "exit_ns", "exit_pid", "exit_comm",
-        "exits", "sched_pid", "sched_comm",
-        # scans
-        "pending_ns", "exit_scan_ns", "completed", "visits", "orphan_ends",
-        "exited_during_scan", "full_passes", "pages_found", "durations", "log2", "linear",
-        "scan_period", "scan_size", "target_nodes", "last_wrap_ns", "pass_ns",
-        # migrations
-        "mig_by_node", "mig_by_rc", "batches", "batch_last", "batch_sizes",
-        "sequence_breaks", "v2_events",
-        # detection-to-promotion latency
-        "mig_scan_ns", "first_mig_ns", "await_ns", "latency",
-    )
+    __slots__ = ("orphan_ends", "exited_during_scan", "full_passes", "pages_found",
+                 "durations", "log2", "linear", "scan_period", "scan_size", "target_nodes",
+                 "last_wrap_ns", "pass_ns")
 
-    def __init__(self, mm: int, generation: int, t: int, linear_width: Optional[int]) -> None:
-        self.mm = mm
-        self.generation = generation
-        self.first_ns = t
-        self.last_ns = t
-        self.enter_ns: Optional[int] = None
-        self.enter_pid: Optional[int] = None
-        self.enter_comm: Optional[str] = None
-        self.exit_ns: Optional[int] = None
-        self.exit_pid: Optional[int] = None
-        self.exit_comm: Optional[str] = None
-        self.exits = 0
-        self.sched_pid: Optional[int] = None
-        self.sched_comm: Optional[str] = None
-        self.pending_ns: Optional[int] = None
-        self.exit_scan_ns: Optional[int] = None  # start of the scan the mm exited in
-        self.completed = 0
-        self.visits = 0  # starts seen
+    def __init__(self, linear_width: Optional[int]) -> None:
         self.orphan_ends = 0
         self.exited_during_scan = 0
         self.full_passes = 0
@@ -170,17 +142,68 @@ class MmState:
         self.target_nodes: Dict[int, int] = {}
         self.last_wrap_ns: Optional[int] = None
         self.pass_ns = SmallStats()
-        self.mig_by_node: Dict[int, List[int]] = {}  # node -> [attempted, succeeded]
-        self.mig_by_rc: Dict[int, int] = {}
+
+
+class MigStats:
+    """The promotion attempts of one mm lifetime (created at its first migrate event)."""
+
+    __slots__ = ("by_node", "by_rc", "batches", "batch_last", "batch_sizes",
+                 "sequence_breaks", "v2_events")
+
+    def __init__(self) -> None:
+        self.by_node: Dict[int, List[int]] = {}  # node -> [attempted, succeeded]
+        self.by_rc: Dict[int, int] = {}
         self.batches = 0
-        self.batch_last = 0
+        self.batch_last = 0  # msuccess + mfailed of the last event
         self.batch_sizes = SmallStats()
         self.sequence_breaks = 0
         self.v2_events = 0
+
+    def close_batch(self) -> None:
+        if self.batch_last:
+            self.batch_sizes.add(self.batch_last)
+            self.batch_last = 0
+
+
+class MmState:
+    """Everything known about one mm lifetime (pointer, generation).
+
+    Kept small: most lifetimes (short processes) only ever see starts, so the
+    statistics of ends and migrations are created on first use.
+    """
+
+    __slots__ = (
+        "mm", "generation", "first_ns",
+        "enter_ns", "enter_pid", "enter_comm", "exit_ns", "exit_pid", "exit_comm",
+        "exits", "sched_pid", "sched_comm",
+        "visits", "completed", "pending_ns", "exit_scan_ns", "ends", "migs",
+        # detection-to-promotion latency
+        "mig_scan_ns", "first_mig_ns", "await_ns", "latency",
+    )
+
+    def __init__(self, mm: int, generation: int, t: int) -> None:
+        self.mm = mm
+        self.generation = generation
+        self.first_ns = t
+        self.enter_ns: Optional[int] = None
+        self.enter_pid: Optional[int] = None
+        self.enter_comm: Optional[str] = None
+        self.exit_ns: Optional[int] = None
+        self.exit_pid: Optional[int] = None
+        self.exit_comm: Optional[str] = None
+        self.exits = 0
+        self.sched_pid: Optional[int] = None
+        self.sched_comm: Optional[str] = None
+        self.visits = 0  # starts seen
+        self.completed = 0  # starts paired with an end
+        self.pending_ns: Optional[int] = None  # time of the last start
+        self.exit_scan_ns: Optional[int] = None  # start of the scan the mm exited in
+        self.ends: Optional[EndStats] = None
+        self.migs: Optional[MigStats] = None
         self.mig_scan_ns: Optional[int] = None  # start of the scan of the first migrate ...
         self.first_mig_ns = 0  # ... and the time of that migrate
-        self.await_ns: Optional[int] = None
-        self.latency = SmallStats()
+        self.await_ns: Optional[int] = None  # start of a scan whose pages wait for kmigrated
+        self.latency: Optional[SmallStats] = None
 
     @property
     def not_due(self) -> int:
@@ -195,18 +218,23 @@ class MmState:
     def comm(self) -> Optional[str]:
         return self.exit_comm if self.exit_pid is not None else self.sched_comm
 
-    def close_batch(self) -> None:
-        if self.batch_last:
-            self.batch_sizes.add(self.batch_last)
-            self.batch_last = 0
+    def add_latency(self, ns: int) -> None:
+        if self.latency is None:
+            self.latency = SmallStats()
+        self.latency.add(ns)
 
 
 class Analyzer:
     """Feeds kscand (and sched) events into per-mm state. Methods never do I/O.
 
     Times are integer nanoseconds; values are already signed where the field
-    is a C ``int`` (see :func:`s32`).
+    is a C ``int`` (see :func:`s32`). Use :func:`make_analyzer` to get one
+    that also applies the configured filters.
     """
+
+    __slots__ = ("config", "_linear", "_unit", "mms", "retired", "_pending", "_pending_pid",
+                 "_enter_by_pid", "events", "other_events", "bad_events", "filtered_events",
+                 "first_ns", "last_ns", "duplicate_exits", "orphan_end_pid_mismatch")
 
     def __init__(self, config: AnalyzerConfig = AnalyzerConfig()) -> None:
         self.config = config
@@ -225,16 +253,14 @@ class Analyzer:
         self.last_ns: Optional[int] = None
         self.duplicate_exits = 0
         self.orphan_end_pid_mismatch = 0
-        if config.time_window_ns is not None or config.node is not None:
-            self._install_filters()
 
     # -- helpers -----------------------------------------------------------
 
-    def _mm(self, mm: int, t: int) -> MmState:
-        st = self.mms.get(mm)
-        if st is None:
-            st = self.mms[mm] = MmState(mm, 0, t, self._linear)
-        st.last_ns = t
+    def _new(self, mm: int, t: int) -> MmState:
+        """A pointer seen for the first time: generation 0."""
+        st = self.mms[mm] = MmState(mm, 0, t)
+        if self.first_ns is None:
+            self.first_ns = t
         return st
 
     def _seen(self, t: int) -> None:
@@ -251,14 +277,15 @@ class Analyzer:
         self.events["kmem_mm_enter"] += 1
         old = self.mms.get(mm)
         if old is None:
-            st = self.mms[mm] = MmState(mm, 0, t, self._linear)
+            st = self._new(mm, t)
         else:
             if old is self._pending:
                 # a start of the old lifetime never got its end: a not-due visit
                 self._pending = None
-            old.close_batch()
+            if old.migs is not None:
+                old.migs.close_batch()
             self.retired.append(old)
-            st = self.mms[mm] = MmState(mm, old.generation + 1, t, self._linear)
+            st = self.mms[mm] = MmState(mm, old.generation + 1, t)
         st.enter_ns = t
         st.enter_pid = pid
         st.enter_comm = comm
@@ -269,7 +296,7 @@ class Analyzer:
         _check_str(comm)
         self._seen(t)
         self.events["kmem_mm_exit"] += 1
-        st = self._mm(mm, t)
+        st = self.mms.get(mm) or self._new(mm, t)
         st.exits += 1
         if st.exits > 1:
             self.duplicate_exits += 1
@@ -281,13 +308,11 @@ class Analyzer:
             st.exit_scan_ns = st.pending_ns
 
     def scan_start(self, t: int, pid: int, mm: int) -> None:
-        # The hot path (most events of a kscand trace): keep it to a few stores.
+        # The hot path (most events of a kscand trace): one increment, three stores.
         st = self.mms.get(mm)
         if st is None:
             _check_ints(t, pid, mm)
-            st = self.mms[mm] = MmState(mm, 0, t, self._linear)
-            if self.first_ns is None:
-                self.first_ns = t
+            st = self._new(mm, t)
         st.visits += 1  # not-due visits are derived: visits - completed
         st.pending_ns = t
         self._pending = st
@@ -297,39 +322,43 @@ class Analyzer:
                  scan_period: int, scan_size: int, target_node: int) -> None:
         _check_ints(t, pid, mm, start, total, scan_period, scan_size, target_node)
         self._seen(t)
-        st = self._mm(mm, t)
+        st = self.mms.get(mm) or self._new(mm, t)
+        ends = st.ends
+        if ends is None:
+            ends = st.ends = EndStats(self._linear)
         if st is self._pending and pid == self._pending_pid:
             began = st.pending_ns
+            assert began is not None
             duration = t - began
             st.completed += 1
-            st.durations.add(duration)
+            ends.durations.add(duration)
             slot = (duration // self._unit).bit_length() if duration > 0 else 0
-            st.log2[slot] = st.log2.get(slot, 0) + 1
-            if st.linear is not None:
-                st.linear.add(duration)
+            ends.log2[slot] = ends.log2.get(slot, 0) + 1
+            if ends.linear is not None:
+                ends.linear.add(duration)
             if st.exit_scan_ns == began:
-                st.exited_during_scan += 1
+                ends.exited_during_scan += 1
             self._pending = None
             if total > 0:
                 # pages found by this scan: promotion latency counts from its start
                 if st.mig_scan_ns == began:
-                    st.latency.add(st.first_mig_ns - began)
+                    st.add_latency(st.first_mig_ns - began)
                     st.await_ns = None
                 else:
                     st.await_ns = began
         else:
             if st is self._pending and pid != self._pending_pid:
                 self.orphan_end_pid_mismatch += 1
-            st.orphan_ends += 1
-        st.pages_found += total
+            ends.orphan_ends += 1
+        ends.pages_found += total
         if start == 0:
-            st.full_passes += 1
-            if st.last_wrap_ns is not None:
-                st.pass_ns.add(t - st.last_wrap_ns)
-            st.last_wrap_ns = t
-        st.scan_period.add(scan_period, t)
-        st.scan_size.add(scan_size, t)
-        nodes = st.target_nodes
+            ends.full_passes += 1
+            if ends.last_wrap_ns is not None:
+                ends.pass_ns.add(t - ends.last_wrap_ns)
+            ends.last_wrap_ns = t
+        ends.scan_period.add(scan_period, t)
+        ends.scan_size.add(scan_size, t)
+        nodes = ends.target_nodes
         nodes[target_node] = nodes.get(target_node, 0) + 1
 
     def migrate(self, t: int, pid: int, mm: int, rc: int, target_node: int,
@@ -339,16 +368,16 @@ class Analyzer:
         st = self.mms.get(mm)
         if st is None:
             _check_ints(t, pid, mm)
-            st = self.mms[mm] = MmState(mm, 0, t, self._linear)
-            if self.first_ns is None:
-                self.first_ns = t
-        st.last_ns = t
+            st = self._new(mm, t)
         self.last_ns = t
-        node = st.mig_by_node.get(target_node)
+        migs = st.migs
+        if migs is None:
+            migs = st.migs = MigStats()
+        node = migs.by_node.get(target_node)
         if node is None:
             _check_ints(target_node, rc)
-            node = st.mig_by_node[target_node] = [0, 0]
-        by_rc = st.mig_by_rc
+            node = migs.by_node[target_node] = [0, 0]
+        by_rc = migs.by_rc
         n_rc = by_rc.get(rc)
         if n_rc is None:
             _check_ints(rc)
@@ -358,17 +387,17 @@ class Analyzer:
         if rc == 0:
             node[1] += 1
         if msuccess is None or mfailed is None:
-            st.v2_events += 1
+            migs.v2_events += 1
         else:
             n = msuccess + mfailed
             if n == 1:
-                st.close_batch()
-                st.batches += 1
-            elif n != st.batch_last + 1:
-                st.sequence_breaks += 1
-            st.batch_last = n
+                migs.close_batch()
+                migs.batches += 1
+            elif n != migs.batch_last + 1:
+                migs.sequence_breaks += 1
+            migs.batch_last = n
         if st.await_ns is not None:
-            st.latency.add(t - st.await_ns)
+            st.add_latency(t - st.await_ns)
             st.await_ns = None
         if st is self._pending and st.mig_scan_ns != st.pending_ns:
             st.mig_scan_ns = st.pending_ns
@@ -408,63 +437,83 @@ class Analyzer:
 
     def finish(self) -> List[MmState]:
         """Close what is still open and return every mm lifetime, in order of appearance."""
-        if self._pending is not None:
+        pending = self._pending
+        if pending is not None:
             # the last start: a not-due visit, and the last event of its kind
-            if self.last_ns is None or self._pending.pending_ns > self.last_ns:
-                self.last_ns = self._pending.pending_ns
+            if self.last_ns is None or (pending.pending_ns or 0) > self.last_ns:
+                self.last_ns = pending.pending_ns
             self._pending = None
         out = self.retired + list(self.mms.values())
         for st in out:
-            st.close_batch()
+            if st.migs is not None:
+                st.migs.close_batch()
         out.sort(key=lambda s: (s.first_ns, s.mm, s.generation))
         return out
 
-    # -- filters -----------------------------------------------------------
 
-    def _install_filters(self) -> None:
-        """Wrap the event methods of this instance with the configured filters.
+class FilteredAnalyzer(Analyzer):
+    """An Analyzer that drops events outside --time and, with --node, scans and
+    migrations of other nodes. A separate class, so unfiltered runs pay nothing."""
 
-        Done once at construction, so an unfiltered run pays nothing for them.
-        """
-        window = self.config.time_window_ns
-        node = self.config.node
-        if window is not None:
-            lo, hi = window
-            for name in ("mm_enter", "mm_exit", "scan_start", "scan_end", "migrate",
-                         "sched_fork", "sched_exec"):
-                setattr(self, name, self._windowed(getattr(self, name), lo, hi))
-        if node is not None:
-            end, mig = self.scan_end, self.migrate
+    __slots__ = ("_lo", "_hi", "_node")
 
-            def scan_end(t: int, pid: int, mm: int, start: int, total: int,
-                         scan_period: int, scan_size: int, target_node: int) -> None:
-                if target_node == node:
-                    end(t, pid, mm, start, total, scan_period, scan_size, target_node)
-                else:
-                    self.filtered_events += 1
-                    self._drop_pending(mm)
+    def __init__(self, config: AnalyzerConfig) -> None:
+        super().__init__(config)
+        self._lo, self._hi = config.time_window_ns or (-(1 << 63), 1 << 63)
+        self._node = config.node
 
-            def migrate(t: int, pid: int, mm: int, rc: int, target_node: int,
-                        msuccess: Optional[int] = None, mfailed: Optional[int] = None) -> None:
-                if target_node == node:
-                    mig(t, pid, mm, rc, target_node, msuccess, mfailed)
-                else:
-                    self.filtered_events += 1
+    def _keep(self, t: int) -> bool:
+        if self._lo <= t <= self._hi:
+            return True
+        self.filtered_events += 1
+        return False
 
-            self.scan_end = scan_end  # type: ignore[method-assign]
-            self.migrate = migrate  # type: ignore[method-assign]
+    def mm_enter(self, t: int, pid: int, comm: str, mm: int) -> None:
+        if self._keep(t):
+            super().mm_enter(t, pid, comm, mm)
 
-    def _drop_pending(self, mm: int) -> None:
-        """A filtered-out end still completes its start: it is not a not-due visit."""
-        st = self.mms.get(mm)
-        if st is not None and st is self._pending:
-            self._pending = None
-            st.visits -= 1
+    def mm_exit(self, t: int, pid: int, comm: str, mm: int) -> None:
+        if self._keep(t):
+            super().mm_exit(t, pid, comm, mm)
 
-    def _windowed(self, method, lo: int, hi: int):  # type: ignore[no-untyped-def]
-        def call(t: int, *args):  # type: ignore[no-untyped-def]
-            if lo <= t <= hi:
-                method(t, *args)
-            else:
-                self.filtered_events += 1
-        return call
+    def scan_start(self, t: int, pid: int, mm: int) -> None:
+        if self._keep(t):
+            super().scan_start(t, pid, mm)
+
+    def scan_end(self, t: int, pid: int, mm: int, start: int, total: int,
+                 scan_period: int, scan_size: int, target_node: int) -> None:
+        if not self._keep(t):
+            return
+        if self._node is not None and target_node != self._node:
+            self.filtered_events += 1
+            st = self.mms.get(mm)
+            if st is not None and st is self._pending:
+                # its start is neither a completed scan nor a not-due visit: drop it too
+                self._pending = None
+                st.visits -= 1
+            return
+        super().scan_end(t, pid, mm, start, total, scan_period, scan_size, target_node)
+
+    def migrate(self, t: int, pid: int, mm: int, rc: int, target_node: int,
+                msuccess: Optional[int] = None, mfailed: Optional[int] = None) -> None:
+        if not self._keep(t):
+            return
+        if self._node is not None and target_node != self._node:
+            self.filtered_events += 1
+            return
+        super().migrate(t, pid, mm, rc, target_node, msuccess, mfailed)
+
+    def sched_fork(self, t: int, pid: int, child_pid: int, child_comm: str) -> None:
+        if self._keep(t):
+            super().sched_fork(t, pid, child_pid, child_comm)
+
+    def sched_exec(self, t: int, pid: int, filename: str, exec_pid: int) -> None:
+        if self._keep(t):
+            super().sched_exec(t, pid, filename, exec_pid)
+
+
+def make_analyzer(config: AnalyzerConfig = AnalyzerConfig()) -> Analyzer:
+    """The analyzer for ``config``: filtering only when a filter is set."""
+    if config.time_window_ns is not None or config.node is not None:
+        return FilteredAnalyzer(config)
+    return Analyzer(config)

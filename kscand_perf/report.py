@@ -132,7 +132,6 @@ class MmReport:
     pid: Optional[int]
     comm: Optional[str]
     first_ns: int
-    last_ns: int
     enter_ns: Optional[int]
     exit_ns: Optional[int]
     scans: Scans
@@ -190,26 +189,31 @@ def _scans(states: Sequence[MmState]) -> Scans:
     out = Scans()
     passes = SmallStats()
     linear: Optional[LinearHistogram] = None
+    ends = []
     for st in states:
         out.completed += st.completed
         out.not_due += st.not_due
-        out.orphan_ends += st.orphan_ends
-        out.exited_during_scan += st.exited_during_scan
-        out.full_passes += st.full_passes
-        out.pages_found += st.pages_found
-        out.histogram.merge(st.durations)
-        for slot, n in st.log2.items():
+        e = st.ends
+        if e is None:
+            continue
+        ends.append(e)
+        out.orphan_ends += e.orphan_ends
+        out.exited_during_scan += e.exited_during_scan
+        out.full_passes += e.full_passes
+        out.pages_found += e.pages_found
+        out.histogram.merge(e.durations)
+        for slot, n in e.log2.items():
             out.log2[slot] = out.log2.get(slot, 0) + n
-        passes.merge(st.pass_ns)
-        for node, n in st.target_nodes.items():
+        passes.merge(e.pass_ns)
+        for node, n in e.target_nodes.items():
             out.target_nodes[node] = out.target_nodes.get(node, 0) + n
-        if st.linear is not None:
+        if e.linear is not None:
             if linear is None:
-                linear = LinearHistogram(st.linear.width, st.linear.limit)
-            linear.merge(st.linear)
+                linear = LinearHistogram(e.linear.width, e.linear.limit)
+            linear.merge(e.linear)
     out.durations = _durations(out.histogram)
-    out.scan_period_ms = _values([st.scan_period for st in states])
-    out.scan_size = _values([st.scan_size for st in states])
+    out.scan_period_ms = _values([e.scan_period for e in ends])
+    out.scan_size = _values([e.scan_size for e in ends])
     out.pass_time_ns = _spread(passes)
     out.linear = linear
     return out
@@ -220,19 +224,23 @@ def _migrations(states: Sequence[MmState]) -> Migrations:
     batch = SmallStats()
     latency = SmallStats()
     for st in states:
-        for node, (attempted, succeeded) in st.mig_by_node.items():
+        if st.latency is not None:
+            latency.merge(st.latency)
+        m = st.migs
+        if m is None:
+            continue
+        for node, (attempted, succeeded) in m.by_node.items():
             nc = out.by_node.setdefault(node, NodeCounts())
             nc.attempted += attempted
             nc.succeeded += succeeded
             out.attempted += attempted
             out.succeeded += succeeded
-        for rc, n in st.mig_by_rc.items():
+        for rc, n in m.by_rc.items():
             out.by_rc[rc] = out.by_rc.get(rc, 0) + n
-        out.batches += st.batches
-        out.sequence_breaks += st.sequence_breaks
-        out.v2_events += st.v2_events
-        batch.merge(st.batch_sizes)
-        latency.merge(st.latency)
+        out.batches += m.batches
+        out.sequence_breaks += m.sequence_breaks
+        out.v2_events += m.v2_events
+        batch.merge(m.batch_sizes)
     out.batch_size = _spread(batch)
     out.latency_ns = _spread(latency)
     return out
@@ -243,7 +251,7 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
     """The report of everything fed to ``analyzer`` (call once, at the end)."""
     states = analyzer.finish()
     kept = [st for st in states if selection.keeps(st)] if selection.active() else states
-    mms = [MmReport(st.mm, st.generation, st.pid, st.comm, st.first_ns, st.last_ns,
+    mms = [MmReport(st.mm, st.generation, st.pid, st.comm, st.first_ns,
                     st.enter_ns, st.exit_ns, _scans([st]), _migrations([st])) for st in kept]
     scans = _scans(kept)
     migrations = _migrations(kept)
@@ -251,8 +259,10 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
         "kmem_mm_enter": analyzer.events["kmem_mm_enter"],
         "kmem_mm_exit": analyzer.events["kmem_mm_exit"],
         "kmem_scan_mm_start": sum(st.completed + st.not_due for st in states),
-        "kmem_scan_mm_end": sum(st.completed + st.orphan_ends for st in states),
-        "kmem_scan_mm_migrate": sum(sum(n for n in st.mig_by_rc.values()) for st in states),
+        "kmem_scan_mm_end": sum(st.completed + (st.ends.orphan_ends if st.ends else 0)
+                                for st in states),
+        "kmem_scan_mm_migrate": sum(sum(st.migs.by_rc.values()) if st.migs else 0
+                                    for st in states),
     }
     report = Report(events=events, other_events=dict(analyzer.other_events),
                     bad_events=dict(analyzer.bad_events), unhandled=dict(unhandled or {}),

@@ -10,7 +10,7 @@ import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import render, vmstat
-from .analysis import Analyzer
+from .analysis import Analyzer, make_analyzer
 from .options import Options, OptionError, parse
 from .report import Report, build
 from .vmstat import VmstatError
@@ -23,7 +23,7 @@ class OutputError(Exception):
 class Session:
     def __init__(self, options: Options) -> None:
         self.options = options
-        self.analyzer = Analyzer(options.analyzer_config())
+        self.analyzer = make_analyzer(options.analyzer_config())
         self.unhandled: Dict[str, int] = {}
         # read now, so a bad --vmstat file fails before the trace is read (VmstatError)
         self.snapshots = vmstat.load_pair(*options.vmstat) if options.vmstat else None

@@ -163,11 +163,13 @@ def figures_from_states(states: Iterable["MmState"],
     """The figures summed over mm lifetimes (all of them, whatever the report shows)."""
     ends = ok = attempted = breaks = 0
     for st in states:
-        ends += st.completed + st.orphan_ends
-        for count_ok in st.mig_by_node.values():
+        ends += st.completed + (st.ends.orphan_ends if st.ends is not None else 0)
+        if st.migs is None:
+            continue
+        for count_ok in st.migs.by_node.values():
             attempted += count_ok[0]
             ok += count_ok[1]
-        breaks += st.sequence_breaks
+        breaks += st.migs.sequence_breaks
     return TraceFigures(ends, ok, attempted - ok, breaks, scope)
 
 
