@@ -29,7 +29,7 @@ import dataclasses
 import os
 from typing import Dict, List, Optional, Tuple
 
-from .histogram import LinearHistogram, LogLinearHistogram
+from .histogram import LinearHistogram, LogLinearHistogram, Stats
 
 S32_BIAS = 1 << 32
 S32_MAX = (1 << 31) - 1
@@ -94,34 +94,6 @@ class ValueStats:
         self.count += 1
 
 
-class SmallStats:
-    """count/total/min/max of integers, for things that are rare (pass times, batch sizes)."""
-
-    __slots__ = ("count", "total", "min", "max")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.total = 0
-        self.min: Optional[int] = None
-        self.max: Optional[int] = None
-
-    def add(self, value: int) -> None:
-        self.count += 1
-        self.total += value
-        if self.min is None or value < self.min:
-            self.min = value
-        if self.max is None or value > self.max:
-            self.max = value
-
-    def merge(self, other: "SmallStats") -> None:
-        self.count += other.count
-        self.total += other.total
-        if other.min is not None and (self.min is None or other.min < self.min):
-            self.min = other.min
-        if other.max is not None and (self.max is None or other.max > self.max):
-            self.max = other.max
-
-
 class EndStats:
     """What the scan ends of one mm lifetime said (created at its first end)."""
 
@@ -141,7 +113,7 @@ class EndStats:
         self.scan_size = ValueStats()
         self.target_nodes: Dict[int, int] = {}
         self.last_wrap_ns: Optional[int] = None
-        self.pass_ns = SmallStats()
+        self.pass_ns = Stats()
 
 
 class MigStats:
@@ -155,7 +127,7 @@ class MigStats:
         self.by_rc: Dict[int, int] = {}
         self.batches = 0
         self.batch_last = 0  # msuccess + mfailed of the last event
-        self.batch_sizes = SmallStats()
+        self.batch_sizes = Stats()
         self.sequence_breaks = 0
         self.v2_events = 0
 
@@ -203,7 +175,7 @@ class MmState:
         self.mig_scan_ns: Optional[int] = None  # start of the scan of the first migrate ...
         self.first_mig_ns = 0  # ... and the time of that migrate
         self.await_ns: Optional[int] = None  # start of a scan whose pages wait for kmigrated
-        self.latency: Optional[SmallStats] = None
+        self.latency: Optional[Stats] = None
 
     @property
     def not_due(self) -> int:
@@ -220,7 +192,7 @@ class MmState:
 
     def add_latency(self, ns: int) -> None:
         if self.latency is None:
-            self.latency = SmallStats()
+            self.latency = Stats()
         self.latency.add(ns)
 
 

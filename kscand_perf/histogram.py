@@ -4,14 +4,12 @@
 1/128 of their lower bound, so any nearest-rank percentile it reports is
 within 0.8% of the exact one, while its size depends only on the range of
 the values (at most 128 buckets per power of two), never on their number.
-The same buckets give bcc-style log2 histograms exactly, since no bucket
-straddles a power of two.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 _SUB_BITS = 7  # 2**7 sub-buckets per power of two
 _EXACT_BELOW = 1 << (_SUB_BITS + 1)
@@ -35,28 +33,18 @@ def bucket_bounds(key: int) -> Tuple[int, int]:
     return low, low + (1 << shift) - 1
 
 
-class LogLinearHistogram:
-    """Counts, exact min/max/total, and approximate percentiles of integers >= 0."""
+class Stats:
+    """count, total, min and max of integers."""
 
-    __slots__ = ("buckets", "count", "total", "min", "max")
+    __slots__ = ("count", "total", "min", "max")
 
     def __init__(self) -> None:
-        self.buckets: Dict[int, int] = {}
         self.count = 0
         self.total = 0
         self.min: Optional[int] = None
         self.max: Optional[int] = None
 
     def add(self, value: int) -> None:
-        if value < 0:
-            value = 0
-        if value < _EXACT_BELOW:
-            key = value
-        else:
-            shift = value.bit_length() - _SUB_BITS - 1
-            key = (shift << (_SUB_BITS + 1)) | (value >> shift)
-        b = self.buckets
-        b[key] = b.get(key, 0) + 1
         self.count += 1
         self.total += value
         if self.min is None or value < self.min:
@@ -64,15 +52,36 @@ class LogLinearHistogram:
         if self.max is None or value > self.max:
             self.max = value
 
-    def merge(self, other: "LogLinearHistogram") -> None:
-        for key, n in other.buckets.items():
-            self.buckets[key] = self.buckets.get(key, 0) + n
+    def merge(self, other: "Stats") -> None:
         self.count += other.count
         self.total += other.total
         if other.min is not None and (self.min is None or other.min < self.min):
             self.min = other.min
         if other.max is not None and (self.max is None or other.max > self.max):
             self.max = other.max
+
+
+class LogLinearHistogram(Stats):
+    """Stats plus buckets for approximate percentiles, of integers >= 0."""
+
+    __slots__ = ("buckets",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buckets: Dict[int, int] = {}
+
+    def add(self, value: int) -> None:
+        if value < 0:
+            value = 0
+        key = bucket_key(value)
+        self.buckets[key] = self.buckets.get(key, 0) + 1
+        super().add(value)
+
+    def merge(self, other: "Stats") -> None:
+        assert isinstance(other, LogLinearHistogram)
+        for key, n in other.buckets.items():
+            self.buckets[key] = self.buckets.get(key, 0) + n
+        super().merge(other)
 
     @property
     def mean(self) -> Optional[float]:
@@ -92,24 +101,6 @@ class LogLinearHistogram:
                 assert self.min is not None and self.max is not None
                 return min(max(value, self.min), self.max)
         return self.max
-
-    def log2_buckets(self) -> List[Tuple[int, int, int]]:
-        """bcc-style power-of-two buckets: (low, high, count), from the first to the
-        last non-empty one, 0 and 1 sharing the first bucket as in bcc."""
-        counts: Dict[int, int] = {}
-        for key, n in self.buckets.items():
-            low, _ = bucket_bounds(key)
-            slot = low.bit_length()  # 0 -> 0, 1 -> 1, 2..3 -> 2, 4..7 -> 3 ...
-            slot = max(slot, 1)
-            counts[slot] = counts.get(slot, 0) + n
-        if not counts:
-            return []
-        rows = []
-        for slot in range(min(counts), max(counts) + 1):
-            low = 0 if slot == 1 else 1 << (slot - 1)
-            high = (1 << slot) - 1
-            rows.append((low, high, counts.get(slot, 0)))
-        return rows
 
 
 class LinearHistogram:
@@ -141,10 +132,3 @@ class LinearHistogram:
             return []
         return [(s * self.width, (s + 1) * self.width - 1, self.buckets.get(s, 0))
                 for s in range(min(self.buckets), max(self.buckets) + 1)]
-
-
-def merged(hists: Iterable[LogLinearHistogram]) -> LogLinearHistogram:
-    out = LogLinearHistogram()
-    for h in hists:
-        out.merge(h)
-    return out

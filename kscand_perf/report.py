@@ -11,9 +11,9 @@ import dataclasses
 import re
 from typing import Any, Dict, List, Optional, Pattern, Sequence, Tuple
 
-from .analysis import Analyzer, MmState, SmallStats, ValueStats
+from .analysis import Analyzer, MmState, ValueStats
 from .events import KSCAND_EVENTS, rc_name
-from .histogram import LinearHistogram, LogLinearHistogram
+from .histogram import LinearHistogram, LogLinearHistogram, Stats
 from .vmstat import KernelCounters
 from .vmstat import to_json as kernel_counters_json
 
@@ -158,7 +158,7 @@ class Report:
 
 # -- building -----------------------------------------------------------------
 
-def _spread(s: SmallStats) -> Optional[Spread]:
+def _spread(s: Stats) -> Optional[Spread]:
     if not s.count:
         return None
     assert s.min is not None and s.max is not None
@@ -187,7 +187,7 @@ def _values(stats: Sequence[ValueStats]) -> Optional[Values]:
 
 def _scans(states: Sequence[MmState]) -> Scans:
     out = Scans()
-    passes = SmallStats()
+    passes = Stats()
     linear: Optional[LinearHistogram] = None
     ends = []
     for st in states:
@@ -221,8 +221,8 @@ def _scans(states: Sequence[MmState]) -> Scans:
 
 def _migrations(states: Sequence[MmState]) -> Migrations:
     out = Migrations()
-    batch = SmallStats()
-    latency = SmallStats()
+    batch = Stats()
+    latency = Stats()
     for st in states:
         if st.latency is not None:
             latency.merge(st.latency)
