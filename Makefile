@@ -50,3 +50,45 @@ bench: deps
 # Regenerate the command output shown in README.md (checked by tests/test_readme.py).
 readme: deps
 	$(PYTHON) tools/readme.py --write
+
+.PHONY: install uninstall kernel-patch intree-check
+# Install where perf users look (docs/install.md): afterwards `perf script -l` lists
+# kscand-report. PERF_EXEC_PATH: perf's exec path (default `perf --exec-path`).
+# PYTHON_SITE: where perf's embedded Python (= $(PYTHON)) finds kscand_perf: the
+# dist-packages folder under PREFIX on its sys.path (/usr/local/lib/python3.X/dist-packages
+# for /usr/local, /usr/lib/python3/dist-packages for /usr).
+PREFIX ?= /usr/local
+PERF_EXEC_PATH ?= $(shell $(PERF) --exec-path 2>/dev/null)
+PYTHON_SITE ?= $(shell $(PYTHON) -c 'import sys; p = [d for d in sys.path if \
+	d.startswith(sys.argv[1] + "/lib/") and d.endswith("-packages")]; print((sorted(p, \
+	key=lambda d: "/python3/" not in d) or [sys.argv[1] + "/lib/python3/dist-packages"])[0])' \
+	'$(PREFIX)')
+PERF_PY = $(DESTDIR)$(PERF_EXEC_PATH)/scripts/python
+
+install:
+	@test -n "$(PERF_EXEC_PATH)" || { echo "make install: no perf exec path:" \
+		"install linux-perf or set PERF_EXEC_PATH" >&2; exit 1; }
+	install -d '$(PERF_PY)/bin' '$(DESTDIR)$(PYTHON_SITE)/kscand_perf' '$(DESTDIR)$(PREFIX)/bin'
+	install -m 644 perf-scripts/kscand_report.py '$(PERF_PY)/kscand-report.py'
+	install -m 755 bin/kscand-report-record bin/kscand-report-report '$(PERF_PY)/bin/'
+	cd kscand_perf && find . -name '*.py' -exec install -D -m 644 {} \
+		'$(DESTDIR)$(PYTHON_SITE)/kscand_perf/{}' ';'
+	sed '1s|^#!.*python.*|#!$(PYTHON)|' bin/kscand-record > '$(DESTDIR)$(PREFIX)/bin/kscand-record'
+	chmod 755 '$(DESTDIR)$(PREFIX)/bin/kscand-record'
+
+uninstall:
+	@test -n "$(PERF_EXEC_PATH)" && test -n "$(PYTHON_SITE)" || { echo "make uninstall:" \
+		"no perf exec path or Python folder: set PERF_EXEC_PATH and PYTHON_SITE" >&2; exit 1; }
+	rm -f '$(PERF_PY)/kscand-report.py' '$(PERF_PY)/bin/kscand-report-record' \
+		'$(PERF_PY)/bin/kscand-report-report' '$(DESTDIR)$(PREFIX)/bin/kscand-record'
+	rm -rf '$(DESTDIR)$(PYTHON_SITE)/kscand_perf'
+
+# patch/0002 (kscand-report in tools/perf) is built from the package: rebuild it after
+# changing the package or the perf script (tests/test_intree.py fails until then).
+kernel-patch:
+	$(PYTHON) tools/mk-kernel-patch.py
+
+# Apply patch/0002 to Debian's linux-source tools/perf, checkpatch it, and check that the
+# in-tree script gives the package's JSON on simulated and real traces.
+intree-check: deps
+	KSCAND_PERF_REQUIRE_E2E=1 $(PYTHON) -m pytest -q -ra tests/test_intree.py
