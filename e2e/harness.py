@@ -7,7 +7,7 @@
 
 (checkpatch of patch/: e2e/checkpatch.py)
 
-Steps of ``run`` (each timed; the times land in build/e2e/results/stage.json):
+Steps of ``run`` (each timed; the times land in build/e2e/current/results/stage.json):
 
 1. Install what is missing (tools/apt-ensure): QEMU, static busybox, gcc, perf.
 2. Resolve the kernel that ``linux-image-amd64`` points at, and fetch its image,
@@ -23,7 +23,7 @@ Steps of ``run`` (each timed; the times land in build/e2e/results/stage.json):
    the guest loads the module, records each scenario with ``perf record -a -m
    16M --affinity=cpu``, copies the five events' format files, powers off.
 
-``--reuse`` skips the boot when build/e2e/results/stage.json says a run with
+``--reuse`` skips the boot when build/e2e/current/results/stage.json says a run with
 the same inputs (sources, patch, simulator, kernel, perf) succeeded.
 
 Exit status: 0 done; 3 the stage cannot run here (no QEMU and no way to install
@@ -474,7 +474,8 @@ def inputs_hash(kernel: Dict[str, str], names: Sequence[str]) -> str:
     for dirpath, _dirs, files in os.walk(HERE):
         if "__pycache__" in dirpath:
             continue
-        paths += [os.path.join(dirpath, f) for f in files if not f.endswith(".pyc")]
+        paths += [os.path.join(dirpath, f) for f in files
+                  if not f.endswith((".pyc", ".md"))]
     paths.append(patch_file())
     paths += [os.path.join(ROOT, "kscand_perf", f)
               for f in ("synth.py", "stream.py", "events.py")]
