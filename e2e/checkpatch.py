@@ -23,20 +23,36 @@ import os
 import re
 import subprocess
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FETCH = os.path.join(ROOT, "tools", "fetch-linux-source")
 EXIT_UNAVAILABLE = 3
 
-# Warning types a reviewer would not ask to fix, with the reason.
-ACCEPTED: Dict[str, str] = {
-    "FILE_PATH_CHANGES": "checkpatch asks about MAINTAINERS whenever a patch adds a file; "
-                         "files added under tools/perf/ are covered by the perf tools "
-                         "entry's F: tools/perf/ pattern",
-}
+# Warnings a reviewer would not ask to fix: (type, file prefix or "" for any, reason).
+ACCEPTED: Tuple[Tuple[str, str, str], ...] = (
+    ("FILE_PATH_CHANGES", "",
+     "checkpatch asks about MAINTAINERS whenever a patch adds a file; files added under "
+     "tools/perf/ are covered by the perf tools entry's F: tools/perf/ pattern"),
+    ("SPDX_LICENSE_TAG", "tools/perf/tests/shell/",
+     "perf test reads a shell test's description from line 2, so every perf shell test "
+     "has its SPDX tag on line 3"),
+)
 
 _FINDING = re.compile(r"^(ERROR|WARNING|CHECK):([A-Z0-9_]+): (.*)$")
+_FILE = re.compile(r"FILE: ([^:]+):")
+
+
+def accepted(finding: Dict[str, str]) -> Optional[str]:
+    """The reason a warning is accepted, or None."""
+    if finding["level"] != "WARNING":
+        return None
+    m = _FILE.search(finding["where"])
+    path = m.group(1) if m else ""
+    for kind, prefix, reason in ACCEPTED:
+        if finding["type"] == kind and path.startswith(prefix):
+            return reason
+    return None
 
 
 class Unavailable(Exception):
@@ -73,7 +89,7 @@ def check(script: str, patch: str) -> Dict[str, Any]:
             findings.append({"level": m.group(1), "type": m.group(2),
                              "message": m.group(3), "where": where.strip()})
     failing = [f for f in findings
-               if f["level"] == "ERROR" or f["level"] == "WARNING" and f["type"] not in ACCEPTED]
+               if f["level"] == "ERROR" or f["level"] == "WARNING" and not accepted(f)]
     return {
         "patch": os.path.relpath(patch, ROOT),
         "exit": proc.returncode,
@@ -110,9 +126,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print("== %s: %d errors, %d warnings%s" % (
                 r["patch"], r["errors"], r["warnings"], "" if r["ok"] else " -- FAILS"))
             for f in r["findings"]:
-                note = ""
-                if f["level"] == "WARNING" and f["type"] in ACCEPTED:
-                    note = "  [accepted: %s]" % ACCEPTED[f["type"]]
+                reason = accepted(f)
+                note = "  [accepted: %s]" % reason if reason else ""
                 print("   %s:%s: %s %s%s" % (f["level"], f["type"], f["message"],
                                             f["where"], note))
     return 0 if all(r["ok"] for r in results) else 1
