@@ -375,3 +375,100 @@ def test_intree_script_runs_directly_with_s(patched: str, perf: str, traces: Dic
     for proc in (by_path, by_name):
         assert proc.returncode == 0, proc.stderr.decode()
         assert proc.stdout == expected
+
+
+# -- the generator on small made-up packages -------------------------------------------------
+
+def _generator() -> Any:
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("mk_kernel_patch", GENERATOR)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
+MADE_UP_SCRIPT = '''\
+# a perf script
+import os
+import sys
+
+# kscand-perf: package import begin
+sys.path.insert(0, os.path.dirname(__file__))
+from kscand_perf.b import run, text as btext  # noqa: E402
+# kscand-perf: package import end
+
+
+def trace_end():
+    print(run(), btext("x"))
+'''
+
+
+def _made_up(tmp_path: Any, modules: Dict[str, str], script: str = MADE_UP_SCRIPT) -> str:
+    root = tmp_path / "proj"
+    (root / "kscand_perf").mkdir(parents=True)
+    (root / "perf-scripts").mkdir()
+    (root / "perf-scripts" / "kscand_report.py").write_text(script)
+    (root / "kscand_perf" / "__init__.py").write_text("")
+    for name, body in modules.items():
+        (root / "kscand_perf" / (name + ".py")).write_text(body)
+    return str(root)
+
+
+def _bundle_runs(root: str) -> Tuple[str, Dict[str, Any]]:
+    text = _generator().build_script(root)
+    ns: Dict[str, Any] = {"__name__": "__main__"}
+    exec(compile(text, "bundle", "exec"), ns)
+    return text, ns
+
+
+def test_generator_prefixes_clashing_globals_and_keeps_locals(tmp_path: Any) -> None:
+    root = _made_up(tmp_path, {
+        "a": '"""Module a."""\nfrom __future__ import annotations\n\nimport json\n\n\n'
+             'def text(v):\n    return "a:" + json.dumps(v)\n\n\n'
+             'def shout(text):  # a parameter with the global\'s name\n'
+             '    return text.upper()\n\n\nif __name__ == "__main__":\n    raise SystemExit(3)\n',
+        "b": 'from __future__ import annotations\n\nfrom typing import TYPE_CHECKING\n\n'
+             'from . import a\nfrom .a import shout\n\nif TYPE_CHECKING:\n'
+             '    from .c import Later\n\n__all__ = ["run"]\n\n\n'
+             'def text(v: "Later"):\n    return "b:" + a.text(v)\n\n\n'
+             'def run():\n    from .c import later  # here: c imports b\n'
+             '    return shout(later())\n',
+        "c": 'from .b import text\n\n\ndef later():\n    return text(1)\n\n\nclass Later:\n'
+             '    pass\n',
+    })
+    text, ns = _bundle_runs(root)
+    assert "def a_text(" in text and "def b_text(" in text and "def later(" in text
+    assert "return text.upper()" in text  # the parameter, not the global
+    assert "__all__" not in text and "TYPE_CHECKING" not in text and "SystemExit" not in text
+    assert text.count("from __future__ import") == 1
+    assert ns["run"]() == "B:A:1" and ns["b_text"]("x") == "b:a:\"x\""
+
+
+@pytest.mark.parametrize("body, why", [
+    ('from . import c\n\n\ndef text():\n    return 1\n\n\ndef f(c_text):\n'
+     '    return c.text() + c_text\n',
+     "local name here"),
+    ('from . import c\n\n\ndef text():\n    return 1\n\n\ndef f():\n    m = c\n    return m\n',
+     "used other than as"),
+    ('def text():\n    return 1\n\n\ndef f(x):\n    return f"{text()}"\n', "f-string"),
+    ('def text():\n    return 1\n\n\ndef f():\n    global text\n    text = 2\n',
+     "declared global"),
+])
+def test_generator_refuses_rather_than_guess(tmp_path: Any, body: str, why: str) -> None:
+    root = _made_up(tmp_path, {
+        "a": body,
+        "b": 'from . import a\n\n\ndef text(v=None):\n    return 2\n\n\ndef run():\n'
+             '    return a.f\n',
+        "c": 'def text():\n    return 3\n',
+    })
+    mk = _generator()
+    with pytest.raises(mk.BuildError, match=why):
+        mk.build_script(root)
+
+
+def test_generator_needs_the_marks(tmp_path: Any) -> None:
+    root = _made_up(tmp_path, {"b": "def run():\n    return 1\n\n\ndef text(v):\n    return v\n"},
+                    script=MADE_UP_SCRIPT.replace("# kscand-perf: package import end\n", ""))
+    mk = _generator()
+    with pytest.raises(mk.BuildError, match="package import"):
+        mk.build_script(root)

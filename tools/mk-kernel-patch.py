@@ -17,7 +17,8 @@ mechanical:
   module's name as a prefix (``text`` of vmstat becomes ``vmstat_text``);
   the generator refuses when a renamed name is also bound locally somewhere
   in that module, rather than guess;
-* module docstrings become comments; ``__all__`` lists go;
+* module docstrings become comments; ``__all__`` lists and ``if __name__ ==
+  "__main__"`` blocks go (perf runs the script as ``__main__``);
 * ``kscand_report.py`` becomes ``kscand-report.py``, the in-tree name.
 
 Then the whole patch (the script, the record/report wrappers of bin/ and
@@ -271,6 +272,15 @@ def _is_type_checking_block(node: ast.stmt) -> bool:
             and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
 
 
+def _is_main_block(node: ast.stmt) -> bool:
+    """``if __name__ == "__main__":``"""
+    t = getattr(node, "test", None)
+    return (isinstance(node, ast.If) and isinstance(t, ast.Compare)
+            and isinstance(t.left, ast.Name) and t.left.id == "__name__"
+            and len(t.comparators) == 1 and isinstance(t.comparators[0], ast.Constant)
+            and t.comparators[0].value == "__main__")
+
+
 def _package_target(node: ast.ImportFrom) -> Optional[str]:
     """The package-relative module of an import ("" for the package), else None."""
     if node.level == 1:
@@ -332,6 +342,9 @@ def read_module(name: str, path: str, fixed: bool = False) -> Module:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             _scan_imports(mod, [node], top=True)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)) and _assigns_all(node):
+            mod.dropped.append(node)
+        elif _is_main_block(node) and not fixed:
+            # perf runs the bundle as __main__: a module's own entry point would run
             mod.dropped.append(node)
     # imports inside a function (to break an import cycle): dropped, and the names
     # they bind in that function resolved to the bundle's names
@@ -610,6 +623,7 @@ class _Scopes(ast.NodeVisitor):
         self.attr_names = attr_names
         self.edits: List[Tuple[int, int, int, int, str]] = []
         self.stack: List[Tuple[str, Set[str], Set[str]]] = []  # (kind, locals, globals)
+        self.in_fstring = 0
         self.aliases: List[Dict[str, str]] = []  # per scope: lazily imported -> bundle name
         self.lazy: Dict[int, Dict[str, str]] = {}  # id(import statement) -> its names
 
@@ -629,7 +643,15 @@ class _Scopes(ast.NodeVisitor):
     def _fail(self, node: ast.AST, what: str) -> None:
         raise BuildError("%s:%d: %s" % (self.mod.rel(), getattr(node, "lineno", 0), what))
 
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        self.in_fstring += 1
+        self.generic_visit(node)
+        self.in_fstring -= 1
+
     def _edit(self, node: ast.AST, text: str) -> None:
+        if self.in_fstring:
+            self._fail(node, "'%s' would be renamed inside an f-string; use %% formatting"
+                       % text)
         if self.stack and not self._is_global(text, False) and self._alias(text) != text:
             self._fail(node, "'%s' is a local name here: the bundle cannot rename to it"
                        % text)
