@@ -398,6 +398,8 @@ def job_script(names: Sequence[str]) -> str:
         "uname -r > $R/guest-uname",
         "perf version > $R/guest-perf-version 2>&1",
         "insmod /out/kscand_e2e.ko || exit 10",
+        "# Room for any scenario pid (e2e-fire creates tasks with the scenario's pids).",
+        "echo 4194304 > /proc/sys/kernel/pid_max",
         "for e in %s; do" % " ".join(EVENTS),
         "\tcat /sys/kernel/tracing/events/kmem/$e/format > $R/formats/$e || exit 11",
         "done",

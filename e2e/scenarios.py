@@ -40,6 +40,8 @@ from kscand_perf.synth import Simulation, SynthConfig, simulate
 GUEST_CPUS = 2
 # Gaps shorter than this (after scaling) are carried over to the next event.
 MIN_SLEEP_US = 50
+# Longer gaps are cut to this: the timeline is kept short, its order unchanged.
+MAX_SLEEP_US = 2000000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,7 +182,7 @@ def to_lines(events: Sequence[Emitted], time_scale: float, header: str = "") -> 
         target = (e.time_ns - t0) * time_scale
         gap_us = int((target - slept_ns) // 1000)
         if gap_us >= MIN_SLEEP_US:
-            lines.append("sleep_us %d" % gap_us)
+            lines.append("sleep_us %d" % min(gap_us, MAX_SLEEP_US))
             slept_ns += gap_us * 1000
         if e.event in _TASK:
             if "\n" in e.comm or not e.comm:
