@@ -59,7 +59,7 @@ class Scenario:
     time_scale: float          # real seconds per simulated second
     covers: Tuple[str, ...] = ()
     seeds: Tuple[int, ...] = ()
-    events: Tuple[int, int] = (1000, 12000)
+    events: Tuple[int, int] = (1000, 8000)
 
     def synth_config(self) -> SynthConfig:
         return SynthConfig(**self.config)
