@@ -258,14 +258,13 @@ def snapshot(path: str, when: str, source: str = PROC_VMSTAT) -> int:
 
 
 def report_script() -> str:
-    """Where kscand_report.py is: next to this package (a checkout), else in perf's
-    exec path, else its bare name."""
+    """Where the report script is: next to this package (a checkout), else installed in
+    perf's exec path (as kscand-report.py, perf's naming), else its bare name."""
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     candidates = [os.path.join(package_root, "perf-scripts", "kscand_report.py")]
-    exec_path = os.environ.get("PERF_EXEC_PATH")
-    if exec_path:
-        candidates.append(os.path.join(exec_path, "scripts", "python", "kscand_report.py"))
-    candidates.append("/usr/lib/perf-core/scripts/python/kscand_report.py")
+    for exec_path in (os.environ.get("PERF_EXEC_PATH"), "/usr/lib/perf-core"):
+        if exec_path:
+            candidates.append(os.path.join(exec_path, "scripts", "python", "kscand-report.py"))
     for path in candidates:
         if os.path.isfile(path):
             return path

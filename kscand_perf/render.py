@@ -136,7 +136,7 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
     span = (None if report.first_ns is None or report.last_ns is None
             else report.last_ns - report.first_ns)
     total_events = sum(report.events.values())
-    parts.append("kscand-perf report: %s kscand events over %s s" % (
+    parts.append("kscand report: %s kscand events over %s s" % (
         count(total_events), "-" if span is None else "%.3f" % (span / 1e9)))
     parts.append(section("Events", table(
         ["event", "count"],

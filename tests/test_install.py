@@ -185,7 +185,7 @@ def test_report_prints_the_same_report_as_the_script(installed: Installed, perf:
     proc = installed.perf_script("report", "kscand-report", "-i", trace)
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout == direct(perf, trace)
-    assert proc.stdout.startswith(b"kscand-perf report: 164,218 kscand events")
+    assert proc.stdout.startswith(b"kscand report: 164,218 kscand events")
 
 
 def test_report_json_equals_the_direct_scripts(installed: Installed, perf: str,
@@ -286,7 +286,7 @@ def test_live_mode(installed: Installed) -> None:
                     "refuses, as checked); its report side is checked on a pipe stream"
                     % ", ".join(missing))
     assert proc.returncode == 0, proc.stderr.decode()
-    assert proc.stdout.startswith(b"kscand-perf report: ")
+    assert proc.stdout.startswith(b"kscand report: ")
 
 
 def test_record_wrapper_records_kscand_records_events(tmp_path: Any) -> None:
