@@ -149,12 +149,16 @@ static int e2e_worker_fn(void *arg)
 	size_t k;
 
 	while (!kthread_should_stop()) {
+		const struct e2e_cmd *cmds;
+
 		wait_event_interruptible(w->wq, READ_ONCE(w->cmds) ||
 					 kthread_should_stop());
-		if (!READ_ONCE(w->cmds))
+		/* Pairs with smp_store_release() in e2e_run(): ncmds is set. */
+		cmds = smp_load_acquire(&w->cmds);
+		if (!cmds)
 			continue;
 		for (k = 0; k < w->ncmds; k++)
-			e2e_fire(&w->cmds[k]);
+			e2e_fire(&cmds[k]);
 		WRITE_ONCE(w->cmds, NULL);
 		complete(&w->done);
 	}
@@ -194,6 +198,7 @@ static void e2e_run(const struct e2e_cmd *cmds, size_t n)
 
 			reinit_completion(&w->done);
 			w->ncmds = j - i;
+			/* Publish ncmds with cmds; pairs with e2e_worker_fn(). */
 			smp_store_release(&w->cmds, &cmds[i]);
 			wake_up_interruptible(&w->wq);
 			wait_for_completion(&w->done);
