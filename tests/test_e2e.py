@@ -252,3 +252,123 @@ def test_sample_is_small():
     total = sum(os.path.getsize(os.path.join(SAMPLES, n)) for n in os.listdir(SAMPLES)
                 if n.startswith(scen.SAMPLE.name))
     assert total < 1 << 20, total
+
+
+# ------------------------------------------------ the stage's pieces, without QEMU
+
+def test_trace_header_is_the_patch_block():
+    """The module's trace header holds exactly the patch's CONFIG_KSCAND block."""
+    import gen_trace_header
+    with open(harness.patch_file(), encoding="utf-8") as f:
+        patch = f.read()
+    block = gen_trace_header.extract_block(patch)
+    added = [l[1:] for l in patch.splitlines() if l.startswith("+") and not l.startswith("+++")]
+    start = added.index("#ifdef CONFIG_KSCAND")
+    assert block == added[start + 1:start + 1 + len(block)]
+    assert added[start + 1 + len(block)].startswith("#endif")
+    text = gen_trace_header.header_text(block, "kscand_e2e_trace")
+    for ev in KSCAND_EVENTS:
+        assert "%s," % ev.name in text
+    assert "#define TRACE_SYSTEM kmem" in text
+    assert "#define TRACE_INCLUDE_FILE kscand_e2e_trace" in text
+    assert text.rstrip().endswith("#include <trace/define_trace.h>")
+
+
+@pytest.mark.parametrize("patch, message", [
+    ("diff --git a/x b/x\n+#ifdef CONFIG_KSCAND\n", "no '#ifdef CONFIG_KSCAND'"),
+    ("diff --git a/include/trace/events/kmem.h b/include/trace/events/kmem.h\n"
+     "+#ifdef CONFIG_KSCAND\n+TRACE_EVENT(x,\n", "no #endif"),
+    ("diff --git a/include/trace/events/kmem.h b/include/trace/events/kmem.h\n"
+     "+#ifdef CONFIG_KSCAND\n TRACE_EVENT(x,\n+#endif\n", "not an addition"),
+])
+def test_trace_header_refuses_a_patch_without_the_block(patch, message):
+    import gen_trace_header
+    with pytest.raises(ValueError, match=message):
+        gen_trace_header.extract_block(patch)
+
+
+def test_lines_fire_the_stream_as_simulated():
+    """to_lines then parse_lines gives back every event with its values, task, comm, CPU."""
+    from kscand_perf.synth import SynthConfig, simulate
+    events = list(simulate(SynthConfig(mms=6, seconds=4.0, seed=3, sched=False, cpus=2)))
+    lines = scen.to_lines(events, 0.05, "header\nline two")
+    fired = scen.parse_lines(lines)
+    assert len(fired) == len(events)
+    for e, f in zip(events, fired):
+        assert (f.event, f.values, f.cpu, f.comm) == (e.event, tuple(e.values), e.cpu, e.comm)
+        if f.role == "task":
+            assert f.pid == e.pid
+        else:
+            assert f.role == ("kmigrated" if e.event == "kmem_scan_mm_migrate" else "kscand")
+    sleeps = [int(l.split()[1]) for l in lines if l.startswith("sleep_us ")]
+    assert all(scen.MIN_SLEEP_US <= s <= scen.MAX_SLEEP_US for s in sleeps)
+    span_us = (events[-1].time_ns - events[0].time_ns) * 0.05 / 1000
+    assert span_us - 2 * scen.MIN_SLEEP_US <= sum(sleeps) <= span_us
+
+
+def test_lines_refuse_what_the_module_cannot_fire():
+    from kscand_perf.stream import Emitted
+    sched = [Emitted(1, 0, 10, "sh", "sched_process_exit", ("sh", 10, 120))]
+    with pytest.raises(ValueError, match="sched=False"):
+        scen.to_lines(sched, 1.0)
+    far = [Emitted(1, 5, 10, "sh", "kmem_mm_exit", (0x1000,))]
+    with pytest.raises(ValueError, match="cpu 5"):
+        scen.to_lines(far, 1.0)
+
+
+def test_initramfs_newc_and_module_order(tmp_path):
+    """The cpio has the files in newc layout; modules come after their dependencies."""
+    import initramfs
+    mods = tmp_path / "kernel"
+    mods.mkdir()
+    for name, deps in (("9p", "9pnet,netfs"), ("9pnet", ""), ("netfs", ""),
+                       ("9pnet_virtio", "9pnet,virtio_ring"), ("virtio_ring", ""),
+                       ("virtio_pci", "virtio_ring")):
+        (mods / (name + ".ko")).write_bytes(b"\x7fELF...\0license=GPL\0depends=%s\0" %
+                                            deps.encode())
+    init = tmp_path / "init"
+    init.write_text("#!/bin/busybox sh\n")
+    busybox = tmp_path / "busybox"
+    busybox.write_bytes(b"\x7fELF static")
+    out = tmp_path / "initramfs.cpio"
+    order = initramfs.build(str(out), str(init), str(busybox), str(mods))
+    for mod in order:
+        for dep in initramfs.module_depends(str(mods / (mod + ".ko"))):
+            assert order.index(dep) < order.index(mod)
+    assert set(order) == {"9p", "9pnet", "netfs", "9pnet_virtio", "virtio_ring", "virtio_pci"}
+    data = out.read_bytes()
+    names, pos = [], 0
+    while True:
+        assert data[pos:pos + 6] == b"070701"
+        fields = [int(data[pos + 6 + 8 * k:pos + 14 + 8 * k], 16) for k in range(13)]
+        filesize, namesize = fields[6], fields[11]
+        name = data[pos + 110:pos + 110 + namesize - 1].decode()
+        pos += 110 + namesize
+        pos += -pos % 4
+        pos += filesize + (-filesize % 4)
+        if name == "TRAILER!!!":
+            break
+        names.append(name)
+    assert pos == len(data)
+    assert {"init", "bin/busybox", "bin/sh", "lib64", "kmod/order", "kmod/9p.ko"} <= set(names)
+    with pytest.raises(ValueError, match="not in the kernel package"):
+        initramfs.load_order(initramfs.module_index(str(mods)), ("missing",))
+
+
+def test_recording_parses_perf_script_lines():
+    line = ("          kscand   114/114   [001]     6.001183847:     kmem:kmem_scan_mm_end: "
+            "mm=0xffff88811dbed700 start=0x7f05571a6000 total=0 scan_period=11441 "
+            "scan_size=536870912 node=0")
+    rec = recording.parse_line(line)
+    assert rec == recording.Recorded("kscand", 114, 114, 1, 6001183847, "kmem_scan_mm_end",
+                                     (0xffff88811dbed700, 0x7f05571a6000, 0, 11441,
+                                      536870912, 0))
+    mig = recording.parse_line("  kmigrated   115/115   [000]  7.000000001: "
+                               "kmem:kmem_scan_mm_migrate: mm=(nil) rc=-11 node=1 "
+                               "msuccess=3 mfailed=1021")
+    assert mig.values == (0, -11, 1, 3, 1021)
+    task = recording.parse_line("  Web Content  1234/1234  [000]     7.000000500: "
+                                "kmem:kmem_mm_exit: mm=0x1000")
+    assert (task.comm, task.pid, task.time_ns, task.values) == (
+        "Web Content", 1234, 7000000500, (0x1000,))
+    assert recording.parse_line("some other line") is None
