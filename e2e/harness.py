@@ -146,6 +146,8 @@ class Timer:
 # ------------------------------------------------------------------ host packages
 
 def ensure_host_packages(packages: Sequence[str] = HOST_PACKAGES) -> None:
+    if not shutil.which("dpkg"):
+        raise Unavailable("dpkg not found: the stage needs Debian's packages")
     missing = [p for p in packages
                if subprocess.run(["dpkg", "-s", p], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL).returncode != 0]
