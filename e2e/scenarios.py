@@ -122,13 +122,6 @@ SAMPLE = Scenario("kscand-sample", _cfg(mms=8), 0.2,
                   tuple(range(12, 200)), (3000, 5000))
 
 
-def by_name(name: str) -> Scenario:
-    for sc in SCENARIOS + (SAMPLE,):
-        if sc.name == name:
-            return sc
-    raise KeyError("no scenario %r" % name)
-
-
 # ----------------------------------------------------------------- conversion
 
 _KSCAND = ("kmem_scan_mm_start", "kmem_scan_mm_end")
