@@ -233,16 +233,27 @@ def _adaptation_text(s: Scans) -> str:
     return out + "\n\n" + nodes
 
 
+def _busy(m: MmReport) -> bool:
+    """A lifetime kscand scanned or kmigrated worked on (not only visited)."""
+    return bool(m.scans.ends or m.migrations.attempted)
+
+
 def _top_mms(report: Report, top: int) -> List[MmReport]:
+    """By total scan time, then ends, migrations and visits. With a --top limit, only
+    lifetimes that had a scan end or a migration: the many short processes that kscand
+    only visited would crowd out the rest."""
     ranked = sorted(report.mms, key=lambda m: (
         -(m.scans.durations.total if m.scans.durations else 0), -m.scans.ends,
-        -m.migrations.attempted, m.first_ns))
-    return ranked if top == 0 else ranked[:top]
+        -m.migrations.attempted, -m.scans.not_due, m.first_ns))
+    return ranked if top == 0 else [m for m in ranked if _busy(m)][:top]
 
 
 def _mms_text(report: Report, unit_ns: int, top: int) -> str:
     if not report.mms:
         return "no mm seen"
+    if not _top_mms(report, top):
+        return "no mm lifetime had a scan end or a migration (%d visited only; --top 0 " \
+               "lists them)" % len(report.mms)
     rows = []
     for m in _top_mms(report, top):
         d = m.scans.durations
@@ -257,8 +268,9 @@ def _mms_text(report: Report, unit_ns: int, top: int) -> str:
                  "migr", "ok"], rows)
     shown = len(rows)
     if shown < len(report.mms):
-        out += "\n(%d of %d mm lifetimes, by total scan time; --top 0 shows all)" % (
-            shown, len(report.mms))
+        idle = sum(1 for m in report.mms if not _busy(m))
+        out += "\n(%d of %d mm lifetimes, by total scan time; %d more had no scan end and no " \
+               "migration; --top 0 shows all)" % (shown, len(report.mms), idle)
     if report.excluded_mms:
         out += "\n(%d mm lifetimes left out by the filters)" % report.excluded_mms
     return out
