@@ -145,10 +145,11 @@ class MmState:
     """
 
     __slots__ = (
+        "visits", "pending_ns",  # first: written by every start, next to the object header
         "mm", "generation", "first_ns",
         "enter_ns", "enter_pid", "enter_comm", "exit_ns", "exit_pid", "exit_comm",
         "exits", "sched_pid", "sched_comm",
-        "visits", "completed", "pending_ns", "exit_scan_ns", "ends", "migs",
+        "completed", "exit_scan_ns", "ends", "migs",
         # detection-to-promotion latency
         "mig_scan_ns", "first_mig_ns", "await_ns", "latency",
     )
@@ -204,7 +205,7 @@ class Analyzer:
     that also applies the configured filters.
     """
 
-    __slots__ = ("config", "_linear", "_unit", "mms", "retired", "_pending", "_pending_pid",
+    __slots__ = ("mms", "_pending", "_pending_pid", "config", "_linear", "_unit", "retired",
                  "_enter_by_pid", "events", "other_events", "bad_events", "filtered_events",
                  "first_ns", "last_ns", "duplicate_exits", "orphan_end_pid_mismatch")
 
