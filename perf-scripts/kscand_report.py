@@ -4,17 +4,16 @@
 #        perf script -s kscand_report.py -- -h      (all options)
 #
 # Record with: perf record -e 'kmem:kmem_scan_mm_*' -e 'kmem:kmem_mm_*' \
-#     -e sched:sched_process_fork -e sched:sched_process_exec -a -m 16M -- WORKLOAD
-#
-# Fields have defaults so that an event with fewer fields than expected
-# (another version of the patch) reaches the handler and is counted as bad
-# instead of failing the call itself.
+#     -e sched:sched_process_fork -e sched:sched_process_exec \
+#     -e sched:sched_process_exit -a -m 16M --affinity=cpu -- WORKLOAD
 #
 # Each handler turns perf's arguments into one call on the analysis core
 # (kscand_perf.analysis.Analyzer) and nothing else. A handler must never
 # raise (perf would abort and the report would be lost): data it cannot use
 # is counted and shown in the report. `int` fields arrive zero-extended from
-# perf 6.1 and are made signed again here.
+# perf 6.1 and are made signed again here. Fields have defaults so that an
+# event with fewer fields than expected (another version of the patch)
+# reaches the handler and is counted, instead of failing perf's call.
 
 from __future__ import print_function
 
@@ -55,6 +54,11 @@ def trace_end():
         out = _session.finish()
     except OutputError as e:
         sys.stderr.write("kscand_report.py: error: %s\n" % e)
+        sys.exit(1)
+    except Exception as e:  # a bug of ours: one line, not perf's abort
+        sys.stderr.write("kscand_report.py: internal error while reporting: %s: %s "
+                         "(please report it with the perf.data file)\n"
+                         % (type(e).__name__, e))
         sys.exit(1)
     sys.stdout.write(out)
     sys.stdout.flush()
