@@ -145,13 +145,13 @@ class MmState:
     """
 
     __slots__ = (
-        "visits", "pending_ns",  # first: written by every start, next to the object header
+        "visits", "start_s", "start_ns",  # first: written by every start, by the header
         "mm", "generation", "first_ns",
         "enter_ns", "enter_pid", "enter_comm", "exit_ns", "exit_pid", "exit_comm",
         "exits", "sched_pid", "sched_comm",
-        "completed", "exit_scan_ns", "ends", "migs",
+        "completed", "exit_visit", "ends", "migs",
         # detection-to-promotion latency
-        "mig_scan_ns", "first_mig_ns", "await_ns", "latency",
+        "mig_visit", "first_mig_ns", "await_ns", "latency",
     )
 
     def __init__(self, mm: int, generation: int, t: int) -> None:
@@ -169,11 +169,14 @@ class MmState:
         self.sched_comm: Optional[str] = None
         self.visits = 0  # starts seen
         self.completed = 0  # starts paired with an end
-        self.pending_ns: Optional[int] = None  # time of the last start
-        self.exit_scan_ns: Optional[int] = None  # start of the scan the mm exited in
+        # time of the last start, as perf gives it (seconds, nanoseconds): the hot path
+        # stores it without arithmetic; visits numbers the starts, so it names the scan
+        self.start_s = 0
+        self.start_ns = 0
+        self.exit_visit = 0  # the start (visits number) during which the mm exited
         self.ends: Optional[EndStats] = None
         self.migs: Optional[MigStats] = None
-        self.mig_scan_ns: Optional[int] = None  # start of the scan of the first migrate ...
+        self.mig_visit = 0  # the start during which the first migrate came ...
         self.first_mig_ns = 0  # ... and the time of that migrate
         self.await_ns: Optional[int] = None  # start of a scan whose pages wait for kmigrated
         self.latency: Optional[Stats] = None
@@ -278,16 +281,19 @@ class Analyzer:
         st.exit_pid = pid
         st.exit_comm = comm
         if st is self._pending:
-            st.exit_scan_ns = st.pending_ns
+            st.exit_visit = st.visits
 
-    def scan_start(self, t: int, pid: int, mm: int) -> None:
-        # The hot path (most events of a kscand trace): one increment, three stores.
+    def scan_start(self, secs: int, nsecs: int, pid: int, mm: int) -> None:
+        """The hot path: most events of a kscand trace are starts, hundreds of thousands
+        a second. So the time comes as perf gives it (seconds and nanoseconds, no
+        arithmetic) and a start costs one increment and four stores."""
         st = self.mms.get(mm)
         if st is None:
-            _check_ints(t, pid, mm)
-            st = self._new(mm, t)
+            _check_ints(secs, nsecs, pid, mm)
+            st = self._new(mm, secs * 1000000000 + nsecs)
         st.visits += 1  # not-due visits are derived: visits - completed
-        st.pending_ns = t
+        st.start_s = secs
+        st.start_ns = nsecs
         self._pending = st
         self._pending_pid = pid
 
@@ -300,8 +306,7 @@ class Analyzer:
         if ends is None:
             ends = st.ends = EndStats(self._linear)
         if st is self._pending and pid == self._pending_pid:
-            began = st.pending_ns
-            assert began is not None
+            began = st.start_s * 1000000000 + st.start_ns
             duration = t - began
             st.completed += 1
             ends.durations.add(duration)
@@ -309,12 +314,12 @@ class Analyzer:
             ends.log2[slot] = ends.log2.get(slot, 0) + 1
             if ends.linear is not None:
                 ends.linear.add(duration)
-            if st.exit_scan_ns == began:
+            if st.exit_visit == st.visits:
                 ends.exited_during_scan += 1
             self._pending = None
             if total > 0:
                 # pages found by this scan: promotion latency counts from its start
-                if st.mig_scan_ns == began:
+                if st.mig_visit == st.visits:
                     st.add_latency(st.first_mig_ns - began)
                     st.await_ns = None
                 else:
@@ -372,8 +377,8 @@ class Analyzer:
         if st.await_ns is not None:
             st.add_latency(t - st.await_ns)
             st.await_ns = None
-        if st is self._pending and st.mig_scan_ns != st.pending_ns:
-            st.mig_scan_ns = st.pending_ns
+        if st is self._pending and st.mig_visit != st.visits:
+            st.mig_visit = st.visits
             st.first_mig_ns = t
 
     # -- other events ------------------------------------------------------
@@ -413,8 +418,9 @@ class Analyzer:
         pending = self._pending
         if pending is not None:
             # the last start: a not-due visit, and the last event of its kind
-            if self.last_ns is None or (pending.pending_ns or 0) > self.last_ns:
-                self.last_ns = pending.pending_ns
+            t = pending.start_s * 1000000000 + pending.start_ns
+            if self.last_ns is None or t > self.last_ns:
+                self.last_ns = t
             self._pending = None
         out = self.retired + list(self.mms.values())
         for st in out:
@@ -449,9 +455,9 @@ class FilteredAnalyzer(Analyzer):
         if self._keep(t):
             super().mm_exit(t, pid, comm, mm)
 
-    def scan_start(self, t: int, pid: int, mm: int) -> None:
-        if self._keep(t):
-            super().scan_start(t, pid, mm)
+    def scan_start(self, secs: int, nsecs: int, pid: int, mm: int) -> None:
+        if self._keep(secs * 1000000000 + nsecs):
+            super().scan_start(secs, nsecs, pid, mm)
 
     def scan_end(self, t: int, pid: int, mm: int, start: int, total: int,
                  scan_period: int, scan_size: int, target_node: int) -> None:

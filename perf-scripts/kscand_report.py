@@ -88,7 +88,7 @@ def kmem__kmem_mm_exit(event_name, context, common_cpu, common_secs, common_nsec
 def kmem__kmem_scan_mm_start(event_name, context, common_cpu, common_secs, common_nsecs,
                              common_pid, common_comm, common_callchain, mm=None, *extra):
     try:
-        _scan_start(common_secs * 1000000000 + common_nsecs, common_pid, mm)
+        _scan_start(common_secs, common_nsecs, common_pid, mm)
     except Exception:
         _bad(event_name)
 

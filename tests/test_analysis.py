@@ -31,7 +31,7 @@ def feed(script: Sequence[Tuple[Any, ...]], config: AnalyzerConfig = AnalyzerCon
     for ev in script:
         kind, t, rest = ev[0], ev[1], ev[2:]
         if kind == "start":
-            a.scan_start(t, KSCAND, rest[0])
+            a.scan_start(0, t, KSCAND, rest[0])  # perf gives (seconds, nanoseconds)
         elif kind == "end":  # mm, start, total, period, size, node
             a.scan_end(t, KSCAND, *rest)
         elif kind == "mig":  # mm, rc, node, ok, fail
@@ -104,7 +104,7 @@ def test_scan_pairing(name: str, script: List[Tuple[Any, ...]], completed: int, 
 
 def test_scan_end_from_another_thread_is_an_orphan() -> None:
     a = Analyzer()
-    a.scan_start(0, KSCAND, A)
+    a.scan_start(0, 0, KSCAND, A)
     a.scan_end(10, KSCAND + 7, A, 0, 0, 2000, GIB, 0)
     r = to_json(build(a))
     assert (r["scans"]["completed"], r["scans"]["orphan_ends"], r["scans"]["not_due"]) == (0, 1, 1)
@@ -309,7 +309,7 @@ def test_s32(raw: int, signed: int) -> None:
 def test_log2_rows_by_hand() -> None:
     a = Analyzer(AnalyzerConfig(unit_ns=1))
     for i, d in enumerate([0, 1, 2, 3, 4, 1000]):
-        a.scan_start(i * 10000, KSCAND, A)
+        a.scan_start(0, i * 10000, KSCAND, A)
         a.scan_end(i * 10000 + d, KSCAND, A, 0, 0, 2000, GIB, 0)
     rows = log2_rows(build(a).scans.log2)
     assert rows[:3] == [(0, 1, 2), (2, 3, 2), (4, 7, 1)]
@@ -344,7 +344,7 @@ def test_state_does_not_grow_with_events() -> None:
     mms = [0xFFFF888000000000 + i * 0x1000 for i in range(8)]
     for i in range(200000):
         mm = mms[i % 8]
-        a.scan_start(i * 1000, KSCAND, mm)
+        a.scan_start(0, i * 1000, KSCAND, mm)
         if i % 41 == 0:  # 41 and 8 are coprime: every mm gets ends
             a.scan_end(i * 1000 + rng.randrange(1, 999), KSCAND, mm, 0, 1, 2000, GIB, 0)
         a.migrate(i * 1000 + 1, KMIG, mm, 0, 0, (i % 1024) + 1, 0)
