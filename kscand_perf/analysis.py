@@ -120,7 +120,7 @@ class MigStats:
     """The promotion attempts of one mm lifetime (created at its first migrate event)."""
 
     __slots__ = ("by_node", "by_rc", "batches", "batch_last", "batch_sizes",
-                 "sequence_breaks", "v2_events")
+                 "sequence_breaks", "v2_events", "last_s", "last_ns")
 
     def __init__(self) -> None:
         self.by_node: Dict[int, List[int]] = {}  # node -> [attempted, succeeded]
@@ -130,6 +130,8 @@ class MigStats:
         self.batch_sizes = Stats()
         self.sequence_breaks = 0
         self.v2_events = 0
+        self.last_s = 0  # time of the last event (seconds, nanoseconds)
+        self.last_ns = 0
 
     def close_batch(self) -> None:
         if self.batch_last:
@@ -203,9 +205,10 @@ class MmState:
 class Analyzer:
     """Feeds kscand (and sched) events into per-mm state. Methods never do I/O.
 
-    Times are integer nanoseconds; values are already signed where the field
-    is a C ``int`` (see :func:`s32`). Use :func:`make_analyzer` to get one
-    that also applies the configured filters.
+    Times are integer nanoseconds, except for the two hot events (scan_start,
+    migrate) which take perf's seconds and nanoseconds as they come; values are
+    already signed where the field is a C ``int`` (see :func:`s32`). Use
+    :func:`make_analyzer` to get one that also applies the configured filters.
     """
 
     __slots__ = ("mms", "_pending", "_pending_pid", "config", "_linear", "_unit", "retired",
@@ -339,21 +342,30 @@ class Analyzer:
         nodes = ends.target_nodes
         nodes[target_node] = nodes.get(target_node, 0) + 1
 
-    def migrate(self, t: int, pid: int, mm: int, rc: int, target_node: int,
+    def migrate(self, secs: int, nsecs: int, pid: int, mm: int, rc: int, target_node: int,
                 msuccess: Optional[int] = None, mfailed: Optional[int] = None) -> None:
-        if msuccess is not None or mfailed is not None:
-            _check_ints(msuccess, mfailed)
+        """The other hot path (kmigrated works in bursts of 100k+ attempts a second): the
+        time comes as perf gives it and is computed only for the rare latency samples.
+        msuccess/mfailed are None for RFC V1/V2 events, which have no such fields."""
+        if msuccess is not None and mfailed is not None:
+            n: Optional[int] = msuccess + mfailed
+            if n.__class__ is not int:
+                raise TypeError("msuccess/mfailed: expected integers, got %r, %r"
+                                % (msuccess, mfailed))
+        elif msuccess is None and mfailed is None:
+            n = None
+        else:
+            raise TypeError("msuccess and mfailed: one is missing")
         st = self.mms.get(mm)
         if st is None:
-            _check_ints(t, pid, mm)
-            st = self._new(mm, t)
-        self.last_ns = t
+            _check_ints(secs, nsecs, pid, mm)
+            st = self._new(mm, secs * 1000000000 + nsecs)
         migs = st.migs
         if migs is None:
             migs = st.migs = MigStats()
         node = migs.by_node.get(target_node)
         if node is None:
-            _check_ints(target_node, rc)
+            _check_ints(secs, nsecs, target_node, rc)
             node = migs.by_node[target_node] = [0, 0]
         by_rc = migs.by_rc
         n_rc = by_rc.get(rc)
@@ -364,22 +376,23 @@ class Analyzer:
         node[0] += 1
         if rc == 0:
             node[1] += 1
-        if msuccess is None or mfailed is None:
+        if n is None:
             migs.v2_events += 1
         else:
-            n = msuccess + mfailed
             if n == 1:
                 migs.close_batch()
                 migs.batches += 1
             elif n != migs.batch_last + 1:
                 migs.sequence_breaks += 1
             migs.batch_last = n
+        migs.last_s = secs
+        migs.last_ns = nsecs
         if st.await_ns is not None:
-            st.add_latency(t - st.await_ns)
+            st.add_latency(secs * 1000000000 + nsecs - st.await_ns)
             st.await_ns = None
         if st is self._pending and st.mig_visit != st.visits:
             st.mig_visit = st.visits
-            st.first_mig_ns = t
+            st.first_mig_ns = secs * 1000000000 + nsecs
 
     # -- other events ------------------------------------------------------
 
@@ -426,6 +439,9 @@ class Analyzer:
         for st in out:
             if st.migs is not None:
                 st.migs.close_batch()
+                t = st.migs.last_s * 1000000000 + st.migs.last_ns
+                if self.last_ns is None or t > self.last_ns:
+                    self.last_ns = t
         out.sort(key=lambda s: (s.first_ns, s.mm, s.generation))
         return out
 
@@ -473,14 +489,14 @@ class FilteredAnalyzer(Analyzer):
             return
         super().scan_end(t, pid, mm, start, total, scan_period, scan_size, target_node)
 
-    def migrate(self, t: int, pid: int, mm: int, rc: int, target_node: int,
+    def migrate(self, secs: int, nsecs: int, pid: int, mm: int, rc: int, target_node: int,
                 msuccess: Optional[int] = None, mfailed: Optional[int] = None) -> None:
-        if not self._keep(t):
+        if not self._keep(secs * 1000000000 + nsecs):
             return
         if self._node is not None and target_node != self._node:
             self.filtered_events += 1
             return
-        super().migrate(t, pid, mm, rc, target_node, msuccess, mfailed)
+        super().migrate(secs, nsecs, pid, mm, rc, target_node, msuccess, mfailed)
 
     def sched_fork(self, t: int, pid: int, child_pid: int, child_comm: str) -> None:
         if self._keep(t):

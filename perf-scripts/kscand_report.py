@@ -115,8 +115,7 @@ def kmem__kmem_scan_mm_migrate(event_name, context, common_cpu, common_secs, com
             rc -= 0x100000000
         if target_node > 0x7fffffff:
             target_node -= 0x100000000
-        _migrate(common_secs * 1000000000 + common_nsecs, common_pid, mm, rc, target_node,
-                 msuccess, mfailed)
+        _migrate(common_secs, common_nsecs, common_pid, mm, rc, target_node, msuccess, mfailed)
     except Exception:
         _bad(event_name)
 

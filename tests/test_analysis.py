@@ -35,7 +35,7 @@ def feed(script: Sequence[Tuple[Any, ...]], config: AnalyzerConfig = AnalyzerCon
         elif kind == "end":  # mm, start, total, period, size, node
             a.scan_end(t, KSCAND, *rest)
         elif kind == "mig":  # mm, rc, node, ok, fail
-            a.migrate(t, KMIG, *rest)
+            a.migrate(0, t, KMIG, *rest)
         elif kind == "enter":  # mm, pid, comm
             a.mm_enter(t, rest[1], rest[2], rest[0])
         elif kind == "exit":  # mm, pid, comm
@@ -347,7 +347,7 @@ def test_state_does_not_grow_with_events() -> None:
         a.scan_start(0, i * 1000, KSCAND, mm)
         if i % 41 == 0:  # 41 and 8 are coprime: every mm gets ends
             a.scan_end(i * 1000 + rng.randrange(1, 999), KSCAND, mm, 0, 1, 2000, GIB, 0)
-        a.migrate(i * 1000 + 1, KMIG, mm, 0, 0, (i % 1024) + 1, 0)
+        a.migrate(0, i * 1000 + 1, KMIG, mm, 0, 0, (i % 1024) + 1, 0)
     assert len(a.mms) == 8 and not a.retired
     assert all(st.ends is not None and len(st.ends.durations.buckets) < 1100
                for st in a.mms.values())

@@ -193,12 +193,12 @@ def _analyzer_run(argv: Sequence[str]) -> Tuple[Any, Any, Any]:
     an.mm_exit(1, 50, "app", 0xa)
     an.scan_start(0, 10, 7, 0xa)
     an.scan_end(20, 7, 0xa, 0, 2, 2000, 1 << 30, 0)
-    an.migrate(30, 8, 0xa, 0, 0, 1, 0)
-    an.migrate(31, 8, 0xa, 10, 0, 1, 1)
+    an.migrate(0, 30, 8, 0xa, 0, 0, 1, 0)
+    an.migrate(0, 31, 8, 0xa, 10, 0, 1, 1)
     an.mm_exit(2, 51, "other", 0xb)
     an.scan_start(0, 40, 7, 0xb)
     an.scan_end(50, 7, 0xb, 0, 0, 2000, 1 << 30, 1)
-    an.migrate(60, 8, 0xb, 0, 1, 1, 0)
+    an.migrate(0, 60, 8, 0xb, 0, 1, 1, 0)
     report = build(an, options.selection())
     return options, an, report
 
