@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import vmstat
 from .events import rc_name
-from .report import (Durations, MmReport, Report, Scans, Spread, Values, log2_rows, mm_key,
+from .report import (Durations, MmReport, Report, Scans, Values, log2_rows, mm_key,
                      to_json)
 
 try:  # optional: a plain table is drawn without it
@@ -95,10 +95,6 @@ def human_ns(ns: float) -> str:
         if ns >= scale:
             return "%.3f %s" % (ns / scale, unit)
     return "%d ns" % ns
-
-
-def seconds(ns: Optional[int]) -> str:
-    return "-" if ns is None else "%.6f" % (ns / 1e9)
 
 
 def owner(m: MmReport) -> Tuple[str, str]:
@@ -375,9 +371,3 @@ def _values_cells(v: Optional[Values]) -> List[Any]:
     if v is None:
         return ["", "", "", "", ""]
     return [v.first, v.last, v.min, v.max, v.changes]
-
-
-def spread_text(s: Optional[Spread]) -> str:
-    if s is None:
-        return "-"
-    return "n=%d min=%d mean=%.1f max=%d" % (s.count, s.min, s.mean, s.max)

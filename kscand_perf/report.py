@@ -8,7 +8,6 @@ report (schema "kscand-perf/1").
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any, Dict, List, Optional, Pattern, Sequence, Tuple
 
 from .analysis import Analyzer, MmState, ValueStats
@@ -397,7 +396,3 @@ def to_json(report: Report) -> Dict[str, Any]:
                             else kernel_counters_json(report.kernel_counters)),
     }
     return out
-
-
-def compile_comm(pattern: str) -> Pattern[str]:
-    return re.compile(pattern)

@@ -7,10 +7,10 @@ Front ends (the perf script, tests, a future standalone reader) create a
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from . import render, vmstat
-from .analysis import Analyzer, make_analyzer
+from .analysis import make_analyzer
 from .options import Options, OptionError, parse
 from .report import Report, build
 from .vmstat import VmstatError
