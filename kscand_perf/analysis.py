@@ -399,20 +399,21 @@ class Analyzer:
     def sched_fork(self, t: int, pid: int, child_pid: int, child_comm: str) -> None:
         _check_ints(pid, child_pid)
         _check_str(child_comm)
-        self._count_other("sched:sched_process_fork")
-        st = self._enter_by_pid.pop(pid, None)
-        if st is not None:
-            st.sched_pid = child_pid
-            st.sched_comm = child_comm
+        self._attribute("sched:sched_process_fork", pid, child_pid, child_comm)
 
     def sched_exec(self, t: int, pid: int, filename: str, exec_pid: int) -> None:
         _check_ints(pid, exec_pid)
         _check_str(filename)
-        self._count_other("sched:sched_process_exec")
+        self._attribute("sched:sched_process_exec", pid, exec_pid,
+                        os.path.basename(filename)[:15])
+
+    def _attribute(self, event: str, pid: int, owner_pid: int, owner_comm: str) -> None:
+        """The mm that task ``pid`` entered last (a fork or exec) belongs to this owner."""
+        self._count_other(event)
         st = self._enter_by_pid.pop(pid, None)
         if st is not None:
-            st.sched_pid = exec_pid
-            st.sched_comm = os.path.basename(filename)[:15]
+            st.sched_pid = owner_pid
+            st.sched_comm = owner_comm
 
     def other(self, name: str) -> None:
         self._count_other(name)
