@@ -25,8 +25,8 @@ from typing import List, Optional, Sequence, Tuple
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from kscand_perf.perfdata import write_trace  # noqa: E402
-from kscand_perf.synth import SynthConfig, simulate  # noqa: E402
+from kscand_testkit.perfdata import write_trace  # noqa: E402
+from kscand_testkit.synth import SynthConfig, simulate  # noqa: E402
 
 REPORT = os.path.join(ROOT, "perf-scripts", "kscand_report.py")
 REAL_TRACE = os.path.join(os.path.dirname(ROOT), "shared", "traces", "kscand-real-1.data")
@@ -58,8 +58,8 @@ def config_for(events: int, seed: int) -> SynthConfig:
 
 PIPE_WRITER = """
 import sys
-from kscand_perf.perfdata import write_trace
-from kscand_perf.synth import SynthConfig, simulate
+from kscand_testkit.perfdata import write_trace
+from kscand_testkit.synth import SynthConfig, simulate
 mms, seconds, seed = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 write_trace("-", simulate(SynthConfig(mms=mms, seconds=seconds, seed=seed, fork_rate=0.0)),
             pipe=True)

@@ -489,8 +489,9 @@ def inputs_hash(kernel: Dict[str, str], names: Sequence[str]) -> str:
         paths += [os.path.join(dirpath, f) for f in files
                   if not f.endswith((".pyc", ".md"))]
     paths.append(patch_file())
-    paths += [os.path.join(ROOT, "kscand_perf", f)
-              for f in ("synth.py", "stream.py", "events.py")]
+    paths += [os.path.join(ROOT, "kscand_testkit", f)
+              for f in ("synth.py", "stream.py", "formats.py")]
+    paths.append(os.path.join(ROOT, "kscand_perf", "events.py"))
     perf = shutil.which("perf")
     perf_version = output([perf, "version"]).strip() if perf else "none"
     h = hashlib.sha256()

@@ -1,6 +1,6 @@
 """The e2e scenarios: simulator runs turned into lines for the test module.
 
-A scenario is a :class:`~kscand_perf.synth.SynthConfig` (with ``sched=False``,
+A scenario is a :class:`~kscand_testkit.synth.SynthConfig` (with ``sched=False``,
 see below) plus a time scale. :func:`to_lines` turns its event stream into the
 lines e2e-fire plays into /proc/kscand_e2e (see e2e/module/kscand_e2e.c and
 e2e/guest/e2e-fire.c):
@@ -33,8 +33,8 @@ import json
 import os
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from kscand_perf.stream import Emitted
-from kscand_perf.synth import Simulation, SynthConfig, simulate
+from kscand_testkit.stream import Emitted
+from kscand_testkit.synth import Simulation, SynthConfig, simulate
 
 # CPUs of the guest: the simulator's cpus must fit.
 GUEST_CPUS = 2

@@ -1,4 +1,4 @@
-"""``python3 -m kscand_perf COMMAND ...``: see :mod:`kscand_perf.cli`."""
+"""``python3 -m kscand_perf COMMAND ...``: the same as the ``kscand-perf`` command."""
 
 import sys
 

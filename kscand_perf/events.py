@@ -1,87 +1,25 @@
-"""The one schema of the kscand tracepoints.
+"""What the report needs to know of the kscand tracepoints: names, fields, rc codes.
 
-Everything that needs to know what an event looks like reads it from here:
-the perf.data writer (format text and record layout), the perf handlers
-(argument order), the simulator, the analysis core and the test that checks
-the definitions in patch/ against this module.
-
-Layouts are those of x86_64 (LP64): pointers and ``unsigned long`` are 8
-bytes. The format text is what the kernel prints in
-/sys/kernel/tracing/events/<system>/<event>/format.
+The C layout of each event (offsets, sizes, format text) is not here: a
+reader takes it from the recording's own tracing data, and perf hands the
+fields to the handlers by name. The layouts this project writes for its
+tests live beside the product, in :mod:`kscand_testkit.formats`, which is
+checked against this module and against patch/.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, NamedTuple, Sequence, Tuple
 
 SYSTEM = "kmem"
 
-# C types this project meets, with their size and signedness on LP64.
-# "str" fields are fixed char arrays, "dynstr" fields are __data_loc strings.
-_CTYPES: Dict[str, Tuple[int, bool, str]] = {
-    "unsigned short": (2, False, "int"),
-    "unsigned char": (1, False, "int"),
-    "int": (4, True, "int"),
-    "pid_t": (4, True, "int"),
-    "unsigned int": (4, False, "int"),
-    "long": (8, True, "int"),
-    "unsigned long": (8, False, "int"),
-    "struct mm_struct *": (8, False, "int"),
-    "char[16]": (16, False, "str"),
-    "__data_loc char[]": (4, False, "dynstr"),
-}
 
-
-@dataclasses.dataclass(frozen=True)
-class Field:
-    """One field of a trace event record."""
-
-    name: str
-    ctype: str
-    offset: int
-    size: int
-    signed: bool
-    kind: str  # "int", "str" (char[N]) or "dynstr" (__data_loc char[])
-
-    def format_line(self) -> str:
-        """The field's line in the kernel's format file (without the tab)."""
-        if self.ctype.endswith("[16]"):
-            decl = "%s %s[16]" % (self.ctype[:-4], self.name)
-        else:
-            decl = "%s %s" % (self.ctype, self.name)
-        return "field:%s;\toffset:%d;\tsize:%d;\tsigned:%d;" % (
-            decl, self.offset, self.size, int(self.signed))
-
-
-def _layout(specs: Sequence[Tuple[str, str]], start: int) -> Tuple[Tuple[Field, ...], int]:
-    """Lay fields out as the C compiler does; return them and the end offset."""
-    fields = []
-    offset = start
-    for name, ctype in specs:
-        size, signed, kind = _CTYPES[ctype]
-        align = 1 if kind == "str" else size
-        offset = (offset + align - 1) // align * align
-        fields.append(Field(name, ctype, offset, size, signed, kind))
-        offset += size
-    return tuple(fields), offset
-
-
-COMMON_FIELDS, _COMMON_END = _layout(
-    (("common_type", "unsigned short"), ("common_flags", "unsigned char"),
-     ("common_preempt_count", "unsigned char"), ("common_pid", "int")), 0)
-
-
-@dataclasses.dataclass(frozen=True)
-class EventDef:
-    """A trace event: its fields after the common ones, and its TP_printk."""
+class EventSpec(NamedTuple):
+    """A trace event by name: its system, name and fields after the common ones."""
 
     system: str
     name: str
-    fields: Tuple[Field, ...]
-    print_fmt: str
-    print_args: Tuple[str, ...]
-    record_size: int
+    field_names: Tuple[str, ...]
 
     @property
     def handler(self) -> str:
@@ -89,99 +27,35 @@ class EventDef:
         return "%s__%s" % (self.system, self.name)
 
     @property
-    def field_names(self) -> Tuple[str, ...]:
-        return tuple(f.name for f in self.fields)
-
-    def field(self, name: str) -> Field:
-        for f in self.fields:
-            if f.name == name:
-                return f
-        raise KeyError(name)
-
-    def format_text(self, event_id: int, print_fmt: Optional[str] = None) -> str:
-        """The text of /sys/kernel/tracing/events/SYSTEM/NAME/format."""
-        lines = ["name: %s" % self.name, "ID: %d" % event_id, "format:"]
-        lines += ["\t" + f.format_line() for f in COMMON_FIELDS]
-        lines.append("")
-        lines += ["\t" + f.format_line() for f in self.fields]
-        lines.append("")
-        args = ", ".join(_print_arg(self.field(a)) for a in self.print_args)
-        lines.append('print fmt: "%s", %s' % (print_fmt or self.print_fmt, args))
-        return "\n".join(lines) + "\n"
+    def full_name(self) -> str:
+        """``system:name``, as perf and tracefs name it."""
+        return "%s:%s" % (self.system, self.name)
 
 
-def _print_arg(field: Field) -> str:
-    if field.kind == "dynstr":
-        return "__get_str(%s)" % field.name
-    return "REC->%s" % field.name
+MM_ENTER = EventSpec(SYSTEM, "kmem_mm_enter", ("mm",))
+MM_EXIT = EventSpec(SYSTEM, "kmem_mm_exit", ("mm",))
+SCAN_START = EventSpec(SYSTEM, "kmem_scan_mm_start", ("mm",))
+SCAN_END = EventSpec(SYSTEM, "kmem_scan_mm_end",
+                     ("mm", "start", "total", "scan_period", "scan_size", "target_node"))
+MIGRATE = EventSpec(SYSTEM, "kmem_scan_mm_migrate",
+                    ("mm", "rc", "target_node", "msuccess", "mfailed"))
+# RFC V1 and V2: no msuccess/mfailed.
+MIGRATE_V2 = EventSpec(SYSTEM, "kmem_scan_mm_migrate", ("mm", "rc", "target_node"))
+
+KSCAND_EVENTS: Tuple[EventSpec, ...] = (MM_ENTER, MM_EXIT, SCAN_START, SCAN_END, MIGRATE)
+
+# Scheduler events a recording may carry for process attribution.
+SCHED_PROCESS_FORK = EventSpec("sched", "sched_process_fork",
+                               ("parent_comm", "parent_pid", "child_comm", "child_pid"))
+SCHED_PROCESS_EXEC = EventSpec("sched", "sched_process_exec", ("filename", "pid", "old_pid"))
+SCHED_PROCESS_EXIT = EventSpec("sched", "sched_process_exit", ("comm", "pid", "prio"))
+
+SCHED_EVENTS: Tuple[EventSpec, ...] = (SCHED_PROCESS_FORK, SCHED_PROCESS_EXEC, SCHED_PROCESS_EXIT)
+
+ALL_EVENTS: Tuple[EventSpec, ...] = KSCAND_EVENTS + SCHED_EVENTS
 
 
-def _event(system: str, name: str, specs: Sequence[Tuple[str, str]], print_fmt: str,
-           print_args: Optional[Sequence[str]] = None) -> EventDef:
-    fields, end = _layout(specs, _COMMON_END)
-    align = max([8 if f.size == 8 else min(f.size, 4) if f.kind != "str" else 1
-                 for f in COMMON_FIELDS + fields])
-    size = (end + align - 1) // align * align
-    args = tuple(print_args) if print_args is not None else tuple(n for n, _ in specs)
-    return EventDef(system, name, fields, print_fmt, args, size)
-
-
-_MM = (("mm", "struct mm_struct *"),)
-
-# The five kscand events as defined by patch/ (same layout as RFC V3 14/17).
-MM_ENTER = _event(SYSTEM, "kmem_mm_enter", _MM, "mm=%p")
-MM_EXIT = _event(SYSTEM, "kmem_mm_exit", _MM, "mm=%p")
-SCAN_START = _event(SYSTEM, "kmem_scan_mm_start", _MM, "mm=%p")
-SCAN_END = _event(
-    SYSTEM, "kmem_scan_mm_end",
-    _MM + (("start", "unsigned long"), ("total", "unsigned long"),
-           ("scan_period", "unsigned long"), ("scan_size", "unsigned long"),
-           ("target_node", "int")),
-    "mm=%p start=0x%lx total=%lu scan_period=%lu scan_size=%lu node=%d")
-MIGRATE = _event(
-    SYSTEM, "kmem_scan_mm_migrate",
-    _MM + (("rc", "int"), ("target_node", "int"), ("msuccess", "int"), ("mfailed", "int")),
-    "mm=%p rc=%d node=%d msuccess=%d mfailed=%d")
-
-# kmem_scan_mm_migrate of RFC V1 and V2: no msuccess/mfailed.
-MIGRATE_V2 = _event(
-    SYSTEM, "kmem_scan_mm_migrate",
-    _MM + (("rc", "int"), ("target_node", "int")),
-    "mm = %p rc = %d node = %d")
-
-KSCAND_EVENTS: Tuple[EventDef, ...] = (MM_ENTER, MM_EXIT, SCAN_START, SCAN_END, MIGRATE)
-
-# The TP_printk formats of the posted RFC V3 patch: same layout, other text.
-POSTED_V3_PRINT_FMTS: Dict[str, str] = {
-    "kmem_mm_enter": "mm = %p",
-    "kmem_mm_exit": "mm = %p",
-    "kmem_scan_mm_start": "mm = %p",
-    "kmem_scan_mm_end": "mm=%p, start = %ld, total = %ld, scan_period = %ld, "
-                        "scan_size = %ld node = %d",
-    "kmem_scan_mm_migrate": "mm = %p rc = %d node = %d msuccess = %d mfailed = %d ",
-}
-
-# Scheduler events a recording may carry for process attribution (kernel 6.1 layout).
-SCHED_PROCESS_FORK = _event(
-    "sched", "sched_process_fork",
-    (("parent_comm", "char[16]"), ("parent_pid", "pid_t"),
-     ("child_comm", "char[16]"), ("child_pid", "pid_t")),
-    "comm=%s pid=%d child_comm=%s child_pid=%d")
-SCHED_PROCESS_EXEC = _event(
-    "sched", "sched_process_exec",
-    (("filename", "__data_loc char[]"), ("pid", "pid_t"), ("old_pid", "pid_t")),
-    "filename=%s pid=%d old_pid=%d")
-SCHED_PROCESS_EXIT = _event(
-    "sched", "sched_process_exit",
-    (("comm", "char[16]"), ("pid", "pid_t"), ("prio", "int")),
-    "comm=%s pid=%d prio=%d")
-
-SCHED_EVENTS: Tuple[EventDef, ...] = (SCHED_PROCESS_FORK, SCHED_PROCESS_EXEC, SCHED_PROCESS_EXIT)
-
-ALL_EVENTS: Tuple[EventDef, ...] = KSCAND_EVENTS + SCHED_EVENTS
-
-
-def by_name(name: str, events: Sequence[EventDef] = ALL_EVENTS) -> EventDef:
+def by_name(name: str, events: Sequence[EventSpec] = ALL_EVENTS) -> EventSpec:
     """The event called ``name`` (``kmem_scan_mm_end`` or ``kmem:kmem_scan_mm_end``)."""
     short = name.split(":", 1)[-1]
     for ev in events:

@@ -36,6 +36,7 @@ import sys
 import time
 from typing import IO, Iterable, List, Optional, Sequence, Set, Tuple
 
+from .errors import CommandError, UsageError
 from .events import KSCAND_EVENTS, SCAN_START, SCHED_EVENTS
 from .vmstat import kscand_lines
 
@@ -51,6 +52,13 @@ TRACEFS_ROOTS: Tuple[str, ...] = ("/sys/kernel/tracing", "/sys/kernel/debug/trac
 PROC_VMSTAT = "/proc/vmstat"
 DEFAULT_MMAP = "16M"
 
+HELP = ("record the kscand events with perf, and the kernel's counters around them "
+        "(as bin/kscand-record)")
+DESCRIPTION = ("Record the kscand tracepoints system-wide with perf, and the kernel's "
+               "nr_kscand_* counters before and after, for the report to analyse and "
+               "cross-check.")
+USAGE = ("%(prog)s [-o OUT] [-m PAGES] [--light] [--perf PATH] "
+         "(--duration SECONDS | -- WORKLOAD [ARGS...])")
 EPILOG = """\
 examples:
   kscand-record -o run.data -- ./workload --its-args   # record while the workload runs
@@ -64,25 +72,9 @@ report command. Recording needs root (or perf_event_paranoid -1) and tracefs.
 _EVENT_NAME = re.compile(r"^[A-Za-z0-9_]+:[A-Za-z0-9_]+$")
 
 
-class RecordError(Exception):
-    """kscand-record cannot do its work: one line, exit status 1."""
-
-    status = 1
-
-
-class RecordUsageError(RecordError):
-    """Bad arguments: one line, exit status 2."""
-
-    status = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined] # noqa: F821
-        raise RecordUsageError(message)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of kscand-record (shared by bin/kscand-record and ``-m kscand_perf``)."""
+def set_argparser(p: argparse.ArgumentParser) -> None:
+    """The options of kscand-record (bin/kscand-record and ``kscand-perf record``)."""
+    p.usage = USAGE
     p.add_argument("-o", "--output", default="perf.data", metavar="OUT",
                    help="the perf.data file to write (default perf.data); the counters go "
                         "to OUT.vmstat-before.txt and OUT.vmstat-after.txt")
@@ -104,26 +96,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the command to run while recording (after --)")
 
 
-def parser(prog: str = PROG) -> argparse.ArgumentParser:
-    p = _Parser(prog=prog, description="Record the kscand tracepoints system-wide with perf, "
-                "and the kernel's nr_kscand_* counters before and after, for "
-                "kscand_report.py to analyse and cross-check.",
-                usage="%(prog)s [-o OUT] [-m PAGES] [--light] [--perf PATH] "
-                      "(--duration SECONDS | -- WORKLOAD [ARGS...])",
-                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
-    return p
-
-
 # -- checks ------------------------------------------------------------------------
 
 def _duration(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise RecordUsageError("--duration: not a number of seconds: %r" % text) from None
+        raise UsageError("--duration: not a number of seconds: %r" % text) from None
     if not math.isfinite(value) or value <= 0:
-        raise RecordUsageError("--duration: must be a positive number of seconds, not %s"
+        raise UsageError("--duration: must be a positive number of seconds, not %s"
                                % text)
     return value
 
@@ -131,10 +112,10 @@ def _duration(text: str) -> float:
 def _event_list(text: str) -> Tuple[str, ...]:
     events = tuple(e.strip() for e in text.split(",") if e.strip())
     if not events:
-        raise RecordUsageError("--events: empty list")
+        raise UsageError("--events: empty list")
     bad = [e for e in events if not _EVENT_NAME.match(e)]
     if bad:
-        raise RecordUsageError("--events: not SYSTEM:EVENT: %s" % ", ".join(bad))
+        raise UsageError("--events: not SYSTEM:EVENT: %s" % ", ".join(bad))
     return events
 
 
@@ -178,13 +159,13 @@ def perf_tracepoints(perf: str) -> Optional[Set[str]]:
 
 def check_events(events: Sequence[str], perf: str,
                  tracefs: Optional[str] = None) -> Tuple[List[str], str]:
-    """The missing events and where we looked; raises RecordError when nothing can tell.
+    """The missing events and where we looked; raises CommandError when nothing can tell.
 
     ``tracefs`` forces the tracefs root to look in (tests).
     """
     if tracefs is not None:
         if not os.path.isdir(os.path.join(tracefs, "events")):
-            raise RecordUsageError("--tracefs: no events/ folder in %s" % tracefs)
+            raise UsageError("--tracefs: no events/ folder in %s" % tracefs)
         return missing_in_tracefs(events, tracefs), os.path.join(tracefs, "events")
     root = find_tracefs() or mount_tracefs()
     if root is not None:
@@ -192,7 +173,7 @@ def check_events(events: Sequence[str], perf: str,
     known = perf_tracepoints(perf)
     if known is not None:
         return [e for e in events if e not in known], "perf list"
-    raise RecordError("cannot tell which trace events this kernel has: no readable tracefs "
+    raise CommandError("cannot tell which trace events this kernel has: no readable tracefs "
                       "(%s) and `perf list` shows no tracepoints; run as root"
                       % " or ".join(TRACEFS_ROOTS))
 
@@ -210,23 +191,23 @@ def _resolve_perf(given: Optional[str]) -> str:
     path = shutil.which(name)
     if path is None:
         if given:
-            raise RecordUsageError("--perf: no such program: %s" % given)
-        raise RecordError("perf not found (%s): install it (apt-get install linux-perf) or "
+            raise UsageError("--perf: no such program: %s" % given)
+        raise CommandError("perf not found (%s): install it (apt-get install linux-perf) or "
                           "give --perf PATH" % name)
     return path
 
 
 def _check_output(out: str) -> None:
     if out == "-":
-        raise RecordUsageError("-o -: kscand-record writes a file (the counter snapshots go "
+        raise UsageError("-o -: kscand-record writes a file (the counter snapshots go "
                                "next to it)")
     if os.path.isdir(out):
-        raise RecordUsageError("-o %s: is a directory" % out)
+        raise UsageError("-o %s: is a directory" % out)
     folder = os.path.dirname(out) or "."
     if not os.path.isdir(folder):
-        raise RecordUsageError("-o %s: no such directory %s" % (out, folder))
+        raise UsageError("-o %s: no such directory %s" % (out, folder))
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise RecordUsageError("-o %s: cannot write in %s" % (out, folder))
+        raise UsageError("-o %s: cannot write in %s" % (out, folder))
 
 
 # -- snapshots and the report command ------------------------------------------------
@@ -244,7 +225,7 @@ def snapshot(path: str, when: str, source: str = PROC_VMSTAT) -> int:
         with open(source, "r", encoding="utf-8", errors="replace") as f:
             lines = kscand_lines(f.read())
     except OSError as e:
-        raise RecordError("cannot read %s: %s" % (source, e.strerror or e)) from None
+        raise CommandError("cannot read %s: %s" % (source, e.strerror or e)) from None
     head = ["# nr_kscand_* lines of %s %s the recording (%s, %s)" % (
         source, when, PROG, time.strftime("%Y-%m-%d %H:%M:%S %z"))]
     if not lines:
@@ -253,7 +234,7 @@ def snapshot(path: str, when: str, source: str = PROC_VMSTAT) -> int:
         with open(path, "w", encoding="utf-8") as f:
             f.write("\n".join(head + lines) + "\n")
     except OSError as e:
-        raise RecordError("cannot write %s: %s" % (path, e.strerror or e)) from None
+        raise CommandError("cannot write %s: %s" % (path, e.strerror or e)) from None
     return len(lines)
 
 
@@ -306,7 +287,7 @@ def _remove(paths: Iterable[str]) -> None:
 
 def run(args: argparse.Namespace, stdout: Optional[IO[str]] = None,
         stderr: Optional[IO[str]] = None) -> int:
-    """Record as ``args`` say (parsed by :func:`add_arguments`). Raises RecordError."""
+    """Record as ``args`` say (parsed by :func:`add_arguments`). Raises CommandError."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     workload = list(args.workload)
@@ -314,13 +295,13 @@ def run(args: argparse.Namespace, stdout: Optional[IO[str]] = None,
         workload = workload[1:]
     if args.duration is not None:
         if workload:
-            raise RecordUsageError("give either --duration or a WORKLOAD after --, not both")
+            raise UsageError("give either --duration or a WORKLOAD after --, not both")
         workload = ["sleep", "%g" % _duration(args.duration)]
     elif not workload:
-        raise RecordUsageError("nothing to record: give a WORKLOAD after -- or --duration "
+        raise UsageError("nothing to record: give a WORKLOAD after -- or --duration "
                                "SECONDS")
     if not args.mmap_pages.strip():
-        raise RecordUsageError("-m: empty buffer size")
+        raise UsageError("-m: empty buffer size")
     events = _event_list(args.events) if args.events is not None else EVENTS
     if args.light:
         events = tuple(e for e in events if e != LIGHT_DROPS)
@@ -330,7 +311,7 @@ def run(args: argparse.Namespace, stdout: Optional[IO[str]] = None,
 
     missing, where = check_events(events, perf, args.tracefs)
     if missing:
-        raise RecordError(_missing_message(missing, where))
+        raise CommandError(_missing_message(missing, where))
 
     before, after = snapshot_paths(out)
     counters = snapshot(before, "before")
@@ -341,11 +322,11 @@ def run(args: argparse.Namespace, stdout: Optional[IO[str]] = None,
         proc = subprocess.Popen(cmd)
     except OSError as e:
         _remove([before])
-        raise RecordError("cannot run %s: %s" % (perf, e.strerror or e)) from None
+        raise CommandError("cannot run %s: %s" % (perf, e.strerror or e)) from None
     status = _wait(proc)
     if not os.path.isfile(out):
         _remove([before])
-        raise RecordError("perf record failed (exit status %d, see its messages above): "
+        raise CommandError("perf record failed (exit status %d, see its messages above): "
                           "nothing recorded" % status)
     snapshot(after, "after")
 
@@ -367,19 +348,11 @@ def run(args: argparse.Namespace, stdout: Optional[IO[str]] = None,
     return status
 
 
-def main(argv: Optional[Sequence[str]] = None, prog: str = PROG) -> int:
-    """bin/kscand-record: parse ``argv`` (default sys.argv[1:]), record, return the status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        return run(parser(prog).parse_args(argv))
-    except RecordError as e:
-        sys.stderr.write("%s: error: %s\n" % (prog, " ".join(str(e).split())))
-        return e.status
-    except KeyboardInterrupt:
-        sys.stderr.write("%s: interrupted\n" % prog)
-        return 130
+def main(args: argparse.Namespace) -> int:
+    """Record as ``args`` say; the exit status is perf record's (the workload's)."""
+    return run(args)
 
 
-__all__ = ["EVENTS", "LIGHT_DROPS", "RecordError", "RecordUsageError", "add_arguments",
-           "parser", "run", "main", "check_events", "snapshot", "snapshot_paths",
+__all__ = ["EVENTS", "LIGHT_DROPS", "HELP", "DESCRIPTION", "EPILOG", "USAGE",
+           "set_argparser", "run", "main", "check_events", "snapshot", "snapshot_paths",
            "report_command", "perf_command", "report_script"]

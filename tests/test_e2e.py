@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import pytest
 
 from conftest import ROOT, require
-from kscand_perf.events import KSCAND_EVENTS
+from kscand_testkit.formats import KSCAND_EVENTS
 from truth_compare import compare_report_to_truth
 
 E2E = os.path.join(ROOT, "e2e")
@@ -289,7 +289,7 @@ def test_trace_header_refuses_a_patch_without_the_block(patch, message):
 
 def test_lines_fire_the_stream_as_simulated():
     """to_lines then parse_lines gives back every event with its values, task, comm, CPU."""
-    from kscand_perf.synth import SynthConfig, simulate
+    from kscand_testkit.synth import SynthConfig, simulate
     events = list(simulate(SynthConfig(mms=6, seconds=4.0, seed=3, sched=False, cpus=2)))
     lines = scen.to_lines(events, 0.05, "header\nline two")
     fired = scen.parse_lines(lines)
@@ -307,7 +307,7 @@ def test_lines_fire_the_stream_as_simulated():
 
 
 def test_lines_refuse_what_the_module_cannot_fire():
-    from kscand_perf.stream import Emitted
+    from kscand_testkit.stream import Emitted
     sched = [Emitted(1, 0, 10, "sh", "sched_process_exit", ("sh", 10, 120))]
     with pytest.raises(ValueError, match="sched=False"):
         scen.to_lines(sched, 1.0)

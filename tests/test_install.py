@@ -21,8 +21,8 @@ import pytest
 
 from conftest import ROOT, require
 from kscand_perf import record
-from kscand_perf.perfdata import write_trace
-from kscand_perf.synth import SynthConfig, scenario
+from kscand_testkit.perfdata import write_trace
+from kscand_testkit.synth import SynthConfig, scenario
 
 TRACE = os.path.join(os.path.dirname(ROOT), "shared", "traces", "kscand-real-1.data")
 SYSTEM_EXEC_PATH = "/usr/lib/perf-core"

@@ -20,11 +20,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import pytest
 
 from conftest import ROOT, require
-from kscand_perf import events as schema
-from kscand_perf.perfdata import write_trace
+from kscand_testkit import formats as schema
+from kscand_testkit.perfdata import write_trace
 from kscand_perf.record import find_tracefs, missing_in_tracefs
-from kscand_perf.stream import Emitted
-from kscand_perf.synth import SynthConfig, scenario
+from kscand_testkit.stream import Emitted
+from kscand_testkit.synth import SynthConfig, scenario
 
 PATCH = os.path.join(ROOT, "patch", "0002-perf-scripts-python-add-kscand-report.patch")
 GENERATOR = os.path.join(ROOT, "tools", "mk-kernel-patch.py")

@@ -17,10 +17,10 @@ import sys
 
 import pytest
 
-from kscand_perf import events
-from kscand_perf.events import ALL_EVENTS, KSCAND_EVENTS, POSTED_V3_PRINT_FMTS
-from kscand_perf.perfdata import PerfDataWriter, SchemaError, write_trace
-from kscand_perf.stream import Emitted as E
+from kscand_testkit import formats as events
+from kscand_testkit.formats import ALL_EVENTS, KSCAND_EVENTS, POSTED_V3_PRINT_FMTS
+from kscand_testkit.perfdata import PerfDataWriter, SchemaError, write_trace
+from kscand_testkit.stream import Emitted as E
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 U64 = 2 ** 64 - 1
@@ -484,8 +484,8 @@ def test_pipe_mode_streams_to_a_non_seekable_pipe(perf, tmp_path):
 
 def test_write_trace_to_stdout_pipes_into_perf(perf):
     code = ("import sys; sys.path.insert(0, %r)\n"
-            "from kscand_perf.perfdata import write_trace\n"
-            "from kscand_perf.stream import Emitted as E\n"
+            "from kscand_testkit.perfdata import write_trace\n"
+            "from kscand_testkit.stream import Emitted as E\n"
             "write_trace('-', [E(10**9 + i, 0, 35, 'kscand', 'kmem_scan_mm_start', (i,))"
             " for i in range(1000)])\n" % ROOT)
     writer = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)

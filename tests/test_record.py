@@ -22,8 +22,9 @@ import pytest
 
 from conftest import ROOT, require
 from kscand_perf import record
-from kscand_perf.perfdata import write_trace
-from kscand_perf.synth import SynthConfig, scenario
+from kscand_perf.errors import CommandError
+from kscand_testkit.perfdata import write_trace
+from kscand_testkit.synth import SynthConfig, scenario
 
 BIN = os.path.join(ROOT, "bin", "kscand-record")
 SCRIPT = os.path.join(ROOT, "perf-scripts", "kscand_report.py")
@@ -217,7 +218,7 @@ def test_snapshot_keeps_only_kscand_lines(tmp_path: Any) -> None:
     assert record.snapshot(dst, "after", str(src)) == 0
     with open(dst, encoding="utf-8") as f:
         assert "no nr_kscand_* counters" in f.read()
-    with pytest.raises(record.RecordError, match="cannot read"):
+    with pytest.raises(CommandError, match="cannot read"):
         record.snapshot(dst, "after", str(tmp_path / "absent"))
 
 

@@ -12,9 +12,9 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from kscand_perf.events import POSTED_V3_PRINT_FMTS
-from kscand_perf.perfdata import write_trace
-from kscand_perf.synth import SynthConfig, simulate
+from kscand_testkit.formats import POSTED_V3_PRINT_FMTS
+from kscand_testkit.perfdata import write_trace
+from kscand_testkit.synth import SynthConfig, simulate
 from truth_compare import compare_report_to_truth
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

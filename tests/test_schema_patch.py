@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from kscand_perf import events
+from kscand_testkit import formats as events
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KMEM_H = "include/trace/events/kmem.h"

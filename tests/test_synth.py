@@ -1,4 +1,4 @@
-"""The simulator (kscand_perf.synth) and its command (python3 -m kscand_perf synth).
+"""The simulator (kscand_testkit.synth) and its command (python3 -m kscand_perf synth).
 
 Every check of the truth counts the emitted stream independently, with the
 simplest code that can count it; nothing here reuses the simulator's bookkeeping.
@@ -16,15 +16,17 @@ import pytest
 
 from conftest import ROOT, require
 from kscand_perf import cli
+from kscand_testkit import synth_cmd
 from kscand_perf.events import (
     MIGRATE_PASS_LIMIT, RC_NAMES_V3, SCAN_PERIOD_FIRST_MS, SCAN_PERIOD_MIN_MS, SCAN_SIZE_DEFAULT,
-    SCAN_SIZE_MAX, SCAN_SIZE_MIN, by_name, rc_name)
-from kscand_perf.stream import Emitted
-from kscand_perf.synth import SynthConfig, TRUTH_SCHEMA, scenario, simulate
+    SCAN_SIZE_MAX, SCAN_SIZE_MIN, rc_name)
+from kscand_testkit.formats import by_name
+from kscand_testkit.stream import Emitted
+from kscand_testkit.synth import SynthConfig, TRUTH_SCHEMA, scenario, simulate
 
 KSCAND = ("kmem_mm_enter", "kmem_mm_exit", "kmem_scan_mm_start", "kmem_scan_mm_end",
           "kmem_scan_mm_migrate")
-HAVE_WRITER = importlib.util.find_spec("kscand_perf.perfdata") is not None
+HAVE_WRITER = importlib.util.find_spec("kscand_testkit.perfdata") is not None
 
 
 def run(config):
@@ -604,7 +606,7 @@ def _want(truth):
 
 
 def test_cli_writes_a_trace_perf_reads(tmp_path, perf):
-    require(HAVE_WRITER, "kscand_perf/perfdata.py (the perf.data writer) is missing")
+    require(HAVE_WRITER, "kscand_testkit/perfdata.py (the perf.data writer) is missing")
     data, truth_path = tmp_path / "t.data", tmp_path / "truth.json"
     proc = _cli(["synth", "-o", str(data), "--seconds", "10", "--seed", "7",
                  "--truth", str(truth_path)])
@@ -617,7 +619,7 @@ def test_cli_writes_a_trace_perf_reads(tmp_path, perf):
 
 
 def test_cli_pipe_to_stdout_no_sched_posted_printk(tmp_path, perf):
-    require(HAVE_WRITER, "kscand_perf/perfdata.py (the perf.data writer) is missing")
+    require(HAVE_WRITER, "kscand_testkit/perfdata.py (the perf.data writer) is missing")
     truth_path = tmp_path / "truth.json"
     proc = _cli(["synth", "-o", "-", "--seconds", "5", "--no-sched", "--posted-printk",
                  "--truth", str(truth_path)])
@@ -632,7 +634,7 @@ def test_cli_pipe_to_stdout_no_sched_posted_printk(tmp_path, perf):
 
 
 def test_cli_pipe_mode_to_a_file(tmp_path, perf):
-    require(HAVE_WRITER, "kscand_perf/perfdata.py (the perf.data writer) is missing")
+    require(HAVE_WRITER, "kscand_testkit/perfdata.py (the perf.data writer) is missing")
     data = tmp_path / "p.data"
     proc = _cli(["synth", "-o", str(data), "--pipe", "--seconds", "3", "--mms", "3"])
     assert proc.returncode == 0, proc.stderr
@@ -685,7 +687,7 @@ def test_cli_help_exits_zero(capsys):
 def test_progress_lines():
     sim = simulate(SynthConfig(seconds=10))
     stream = io.StringIO()
-    progress = cli._Progress(stream, sim)
+    progress = synth_cmd._Progress(stream, sim)
     progress.update(65536, sim.base_ns)          # small: nothing
     assert stream.getvalue() == ""
     progress.update(1000000, (sim.base_ns + sim.horizon_ns) // 2)

@@ -18,11 +18,11 @@ from conftest import ROOT, require
 from kscand_perf import vmstat
 from kscand_perf.analysis import Analyzer
 from kscand_perf.options import parse as parse_options
-from kscand_perf.perfdata import write_trace
+from kscand_testkit.perfdata import write_trace
 from kscand_perf.report import build, to_json
 from kscand_perf.render import csv_tables, text
-from kscand_perf.stream import Emitted
-from kscand_perf.synth import SynthConfig, scenario
+from kscand_testkit.stream import Emitted
+from kscand_testkit.synth import SynthConfig, scenario
 from kscand_perf.vmstat import (KernelCounters, Snapshot, TraceFigures, VmstatError, compare,
                                 load, parse)
 

@@ -36,7 +36,7 @@ import math
 import random
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from .events import (
+from kscand_perf.events import (
     MIGRATE_PASS_LIMIT, RC_NAMES_V3, SCAN_PERIOD_FIRST_MS, SCAN_PERIOD_MAX_MS,
     SCAN_PERIOD_MIN_MS, SCAN_SIZE_DEFAULT, SCAN_SIZE_MAX, SCAN_SIZE_MIN, rc_name)
 from .stream import Emitted

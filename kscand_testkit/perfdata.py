@@ -46,7 +46,7 @@ import sys
 from typing import (IO, Any, BinaryIO, Callable, Dict, Iterable, List, Mapping, NamedTuple,
                     Optional, Sequence, Tuple, Union)
 
-from .events import ALL_EVENTS, EventDef, Field
+from .formats import ALL_EVENTS, EventDef, Field
 from .stream import Emitted
 
 __all__ = ["SchemaError", "PerfDataWriter", "WriterStats", "write_trace",
