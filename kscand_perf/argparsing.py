@@ -25,7 +25,7 @@ class Parser(argparse.ArgumentParser):
                           version="%(prog)s (kscand-perf) " + __version__)
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError("%s: %s" % (self.prog, message))
+        raise UsageError(message)  # the entry point names the program
 
 
 def int_arg(text: str) -> int:
