@@ -37,9 +37,12 @@ checkpatch:
 	$(PYTHON) e2e/checkpatch.py
 
 .PHONY: golden bench
-# Re-render the golden text report after an intended change of the text output;
-# tests/test_golden.py still checks its numbers against the committed truth.
+# Re-make the small committed trace, its truth and its golden text report (after an
+# intended change of the simulator or of the text); tests/test_golden.py checks the
+# golden numbers against the truth, tests/test_render.py the simulator against the trace.
 golden: deps
+	bin/kscand-perf synth -o tests/data/small.data --mms 3 --seconds 8 --seed 21 \
+		--truth tests/data/small.truth.json
 	$(PERF) script -s perf-scripts/kscand_report.py -i tests/data/small.data \
 		> tests/data/small.report.txt
 

@@ -19,22 +19,28 @@ BAR_WIDTH = 40
 
 
 def table(headers: Sequence[str], rows: Iterable[Row], use_tabulate: bool = True) -> str:
-    """An aligned text table: numbers right-aligned, text left-aligned."""
+    """An aligned text table: numbers right-aligned, text left-aligned.
+
+    The plain layout is tabulate's "simple" format to the character (a column is as
+    wide as its widest cell, and at least its header plus two), so a report reads the
+    same with and without tabulate (tests/test_render.py holds them side by side).
+    """
     rows = [list(r) for r in rows]
-    if use_tabulate and _tabulate is not None:
-        return _tabulate(rows, headers=list(headers), tablefmt="simple",
-                         disable_numparse=True, stralign="left",
-                         colalign=[_align(rows, i) for i in range(len(headers))])
-    cells = [[str(h) for h in headers]] + [[_cell(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     aligns = [_align(rows, i) for i in range(len(headers))]
-    lines = []
-    for n, r in enumerate(cells):
-        lines.append("  ".join(c.rjust(w) if a == "right" else c.ljust(w)
-                               for c, w, a in zip(r, widths, aligns)).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    if use_tabulate and _tabulate is not None and rows:  # (tabulate fails on no rows)
+        return str(_tabulate(rows, headers=list(headers), tablefmt="simple",
+                             disable_numparse=True, stralign="left", colalign=aligns))
+    body = [[_cell(c) for c in r] for r in rows]
+    widths = [max([len(h) + 2] + [len(r[i]) for r in body]) for i, h in enumerate(headers)]
+    lines = [_line([str(h) for h in headers], widths, aligns),
+             "  ".join("-" * w for w in widths)]
+    lines += [_line(r, widths, aligns) for r in body]
     return "\n".join(lines)
+
+
+def _line(cells: Sequence[str], widths: Sequence[int], aligns: Sequence[str]) -> str:
+    return "  ".join(c.rjust(w) if a == "right" else c.ljust(w)
+                     for c, w, a in zip(cells, widths, aligns)).rstrip()
 
 
 def _cell(c: Any) -> str:
