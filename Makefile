@@ -3,17 +3,24 @@
 PYTHON ?= /usr/bin/python3
 PERF ?= perf
 APT_ENSURE = tools/apt-ensure
-DEPS = linux-perf python3-tabulate python3-pytest
+DEPS = linux-perf python3-tabulate python3-pytest flake8 python3-mypy
 
-.PHONY: all deps test
+.PHONY: all deps test lint
 
 all: test
 
 deps:
 	@$(APT_ENSURE) $(DEPS)
 
-test: deps
+test: deps lint
 	$(PYTHON) -m pytest -q -ra tests
+
+# flake8 and mypy --strict (settings in setup.cfg), as Debian packages them.
+LINT_PY = kscand_perf kscand_testkit perf-scripts bin/kscand-perf bin/kscand-record bench \
+	tests e2e tools/readme.py
+lint: deps
+	$(PYTHON) -m flake8 $(LINT_PY)
+	$(PYTHON) -m mypy kscand_perf kscand_testkit
 
 .PHONY: e2e sample demo checkpatch
 # A real kernel emits the tracepoints: Debian's stock kernel under QEMU runs a test module

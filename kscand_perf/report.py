@@ -180,8 +180,10 @@ def _values(stats: Sequence[ValueStats]) -> Optional[Values]:
         return None
     first = min(seen, key=lambda v: v.first_ns)
     last = max(seen, key=lambda v: v.last_ns)
-    return Values(first.first, last.last,  # type: ignore[arg-type]
-                  min(v.min for v in seen), max(v.max for v in seen),  # type: ignore[type-var]
+    lows = [v.min for v in seen if v.min is not None]
+    highs = [v.max for v in seen if v.max is not None]
+    assert first.first is not None and last.last is not None  # seen: count > 0
+    return Values(first.first, last.last, min(lows), max(highs),
                   sum(v.changes for v in seen))
 
 

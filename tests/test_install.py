@@ -162,7 +162,7 @@ def test_default_python_folder_is_on_perfs_sys_path(perf: str, tmp_path: Any) ->
     for prefix in ("/usr/local", "/usr"):
         chosen = run(["make", "-s", "-C", ROOT, "--no-print-directory", "-n", "install",
                       "PREFIX=" + prefix, "PERF_EXEC_PATH=/x", "DESTDIR=/d"])
-        lines = [l for l in chosen.stdout.decode().splitlines() if "/kscand_perf/" in l]
+        lines = [ln for ln in chosen.stdout.decode().splitlines() if "/kscand_perf/" in ln]
         assert lines, chosen.stdout.decode()
         folder = lines[0].split("'/d")[1].split("/kscand_perf/")[0]
         assert folder in perf_path, (prefix, folder, perf_path)
@@ -174,8 +174,8 @@ def test_perf_script_l_lists_it_with_its_description(installed: Installed) -> No
     for via_env in (False, True):
         proc = installed.perf_script("-l", via_env=via_env)
         assert proc.returncode == 0, proc.stderr.decode()
-        lines = [l.strip() for l in proc.stdout.decode().splitlines()]
-        ours = [l for l in lines if l.startswith("kscand-report ")]
+        lines = [ln.strip() for ln in proc.stdout.decode().splitlines()]
+        ours = [ln for ln in lines if ln.startswith("kscand-report ")]
         assert ours == ["kscand-report [-- --json | --csv DIR | -h] kscand scan durations, "
                         "scan adaptation and page promotions"], lines
 
@@ -253,8 +253,8 @@ def _events_missing_here() -> List[str]:
 
 
 def _error_text(proc: subprocess.CompletedProcess, prog: str) -> str:
-    lines = [l for l in proc.stderr.decode().splitlines() if l.strip()]
-    ours = [l for l in lines if l.startswith(prog + ": error: ")]
+    lines = [ln for ln in proc.stderr.decode().splitlines() if ln.strip()]
+    ours = [ln for ln in lines if ln.startswith(prog + ": error: ")]
     assert len(ours) == 1, proc.stderr.decode()
     return ours[0][len(prog + ": error: "):]
 

@@ -477,7 +477,7 @@ def test_duplicated_events_show_as_duplicates(perf: str, tmp_path: Any,
 def test_missing_counter_in_a_snapshot(perf: str, tmp_path: Any, simulated: Any) -> None:
     events, truth = simulated
     older = {k: v for k, v in BASE.items() if k not in ("nr_kscand_migadded",
-                                                         "nr_kscand_migrate_failed")}
+                                                        "nr_kscand_migrate_failed")}
     trace, before, after = simulated_case(tmp_path, events, truth, before=older)
     proc = run_report(perf, trace, "--json", "--vmstat", before, after)
     assert proc.returncode == 0, proc.stderr.decode()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
 try:  # optional: a plain table is drawn without it
-    from tabulate import tabulate as _tabulate
+    from tabulate import tabulate as _tabulate  # type: ignore[import]
 except ImportError:  # pragma: no cover - depends on the machine
     _tabulate = None
 
@@ -25,12 +25,12 @@ def table(headers: Sequence[str], rows: Iterable[Row], use_tabulate: bool = True
     wide as its widest cell, and at least its header plus two), so a report reads the
     same with and without tabulate (tests/test_render.py holds them side by side).
     """
-    rows = [list(r) for r in rows]
-    aligns = [_align(rows, i) for i in range(len(headers))]
-    if use_tabulate and _tabulate is not None and rows:  # (tabulate fails on no rows)
-        return str(_tabulate(rows, headers=list(headers), tablefmt="simple",
+    cells = [list(r) for r in rows]
+    aligns = [_align(cells, i) for i in range(len(headers))]
+    if use_tabulate and _tabulate is not None and cells:  # (tabulate fails on no rows)
+        return str(_tabulate(cells, headers=list(headers), tablefmt="simple",
                              disable_numparse=True, stralign="left", colalign=aligns))
-    body = [[_cell(c) for c in r] for r in rows]
+    body = [[_cell(c) for c in r] for r in cells]
     widths = [max([len(h) + 2] + [len(r[i]) for r in body]) for i, h in enumerate(headers)]
     lines = [_line([str(h) for h in headers], widths, aligns),
              "  ".join("-" * w for w in widths)]
@@ -113,10 +113,8 @@ def histogram(rows: Sequence[Tuple[int, int, int]], label: str) -> str:
         if n and not stars:
             stars = 1
         lines.append("%*d -> %-*d : %-9d |%-*s|" % (width, low, width, high, n,
-                                                     BAR_WIDTH, "*" * stars))
+                                                    BAR_WIDTH, "*" * stars))
     return "\n".join(lines)
-
-
 
 
 def section(title: str, body: str) -> str:

@@ -12,6 +12,7 @@ from .format import count, histogram, human_ns, in_unit, percent, section, size,
 
 # -- the text report -------------------------------------------------------------
 
+
 def owner(m: MmReport) -> Tuple[str, str]:
     return ("-" if m.pid is None else str(m.pid)), (m.comm or "?")
 
