@@ -74,6 +74,9 @@ PYTHON_SITE ?= $(shell $(PYTHON) -c 'import sys; p = [d for d in sys.path if \
 	key=lambda d: "/python3/" not in d) or [sys.argv[1] + "/lib/python3/dist-packages"])[0])' \
 	'$(PREFIX)')
 PERF_PY = $(DESTDIR)$(PERF_EXEC_PATH)/scripts/python
+# The commands installed into PREFIX/bin. The test machinery (kscand_testkit) is never
+# installed: tests/test_install.py lists every installed file.
+COMMANDS = kscand-perf kscand-record
 
 install:
 	@test -n "$(PERF_EXEC_PATH)" || { echo "make install: no perf exec path:" \
@@ -83,14 +86,17 @@ install:
 	install -m 755 bin/kscand-report-record bin/kscand-report-report '$(PERF_PY)/bin/'
 	cd kscand_perf && find . -name '*.py' -exec install -D -m 644 {} \
 		'$(DESTDIR)$(PYTHON_SITE)/kscand_perf/{}' ';'
-	sed '1s|^#!.*python.*|#!$(PYTHON)|' bin/kscand-record > '$(DESTDIR)$(PREFIX)/bin/kscand-record'
-	chmod 755 '$(DESTDIR)$(PREFIX)/bin/kscand-record'
+	for cmd in $(COMMANDS); do \
+		sed '1s|^#!.*python.*|#!$(PYTHON)|' bin/$$cmd > '$(DESTDIR)$(PREFIX)/bin/'$$cmd && \
+		chmod 755 '$(DESTDIR)$(PREFIX)/bin/'$$cmd || exit 1; \
+	done
 
 uninstall:
 	@test -n "$(PERF_EXEC_PATH)" && test -n "$(PYTHON_SITE)" || { echo "make uninstall:" \
 		"no perf exec path or Python folder: set PERF_EXEC_PATH and PYTHON_SITE" >&2; exit 1; }
 	rm -f '$(PERF_PY)/kscand-report.py' '$(PERF_PY)/bin/kscand-report-record' \
-		'$(PERF_PY)/bin/kscand-report-report' '$(DESTDIR)$(PREFIX)/bin/kscand-record'
+		'$(PERF_PY)/bin/kscand-report-report' \
+		$(foreach cmd,$(COMMANDS),'$(DESTDIR)$(PREFIX)/bin/$(cmd)')
 	rm -rf '$(DESTDIR)$(PYTHON_SITE)/kscand_perf'
 
 # patch/0002 (kscand-report in tools/perf) is built from the package: rebuild it after

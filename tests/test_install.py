@@ -139,8 +139,13 @@ def test_install_puts_each_file_where_perf_and_python_look(installed: Installed)
     expected = {"perf-core/scripts/python/kscand-report.py",
                 "perf-core/scripts/python/bin/kscand-report-record",
                 "perf-core/scripts/python/bin/kscand-report-report",
-                "usr/local/bin/kscand-record"} | package
+                "usr/local/bin/kscand-perf", "usr/local/bin/kscand-record"} | package
     assert added == expected
+    # the product only: no simulator, perf.data writer or event layouts of the tests
+    names = {os.path.basename(p) for p in added}
+    assert not names & {"synth.py", "synth_cmd.py", "perfdata.py", "stream.py",
+                        "formats.py"}, sorted(names)
+    assert not any("kscand_testkit" in p for p in added)
     assert installed.site.startswith("/usr/local/lib/python3")
     for name in ("bin/kscand-report-record", "bin/kscand-report-report"):
         assert os.access(os.path.join(installed.exec_path, "scripts", "python", name), os.X_OK)
@@ -242,6 +247,21 @@ def test_installed_kscand_record_runs(installed: Installed) -> None:
                cwd=installed.cwd, env=installed.env())
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.decode().startswith("usage: kscand-record")
+
+
+def test_installed_kscand_perf_runs_from_anywhere_without_the_test_machinery(
+        installed: Installed) -> None:
+    command = os.path.join(installed.root, "usr/local/bin/kscand-perf")
+    proc = run([command, "-h"], cwd=installed.cwd, env=installed.env())
+    assert proc.returncode == 0, proc.stderr.decode()
+    usage = proc.stdout.decode()
+    assert usage.startswith("usage: kscand-perf") and "record" in usage
+    assert "synth" not in usage  # the simulator is test machinery, not installed
+    proc = run([command, "--version"], cwd=installed.cwd, env=installed.env())
+    assert proc.returncode == 0 and proc.stdout.decode().startswith("kscand-perf")
+    proc = run([command, "synth"], cwd=installed.cwd, env=installed.env())
+    assert proc.returncode == 2
+    assert proc.stderr.decode().count("\n") == 1 and "invalid choice" in proc.stderr.decode()
 
 
 # -- recording ----------------------------------------------------------------------------
