@@ -26,6 +26,7 @@ PROG = "kscand-perf"
 # checkout, never installed) are offered only where their package imports.
 COMMANDS: Tuple[Tuple[str, str], ...] = (
     ("record", "kscand_perf.record"),
+    ("compare", "kscand_perf.cmd_compare"),
     ("synth", "kscand_testkit.synth_cmd"),
 )
 _TESTKIT = "kscand_testkit."
