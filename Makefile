@@ -61,7 +61,7 @@ bench: deps
 readme: deps
 	$(PYTHON) tools/readme.py --write
 
-.PHONY: install uninstall kernel-patch intree-check
+.PHONY: install uninstall intree-check
 # Install where perf users look (docs/install.md): afterwards `perf script -l` lists
 # kscand-report. PERF_EXEC_PATH: perf's exec path (default `perf --exec-path`).
 # PYTHON_SITE: where perf's embedded Python (= $(PYTHON)) finds kscand_perf: the
@@ -99,12 +99,8 @@ uninstall:
 		$(foreach cmd,$(COMMANDS),'$(DESTDIR)$(PREFIX)/bin/$(cmd)')
 	rm -rf '$(DESTDIR)$(PYTHON_SITE)/kscand_perf'
 
-# patch/0002 (kscand-report in tools/perf) is built from the package: rebuild it after
-# changing the package or the perf script (tests/test_intree.py fails until then).
-kernel-patch:
-	$(PYTHON) tools/mk-kernel-patch.py
-
-# Apply patch/0002 to Debian's linux-source tools/perf, checkpatch it, and check that the
-# in-tree script gives the package's JSON on simulated and real traces.
+# The in-tree series (patch/0000, 0002, 0003; docs/install.md): apply it to Debian's
+# linux-source-7.3 tools/perf, checkpatch, pylint and mypy it, run its shell test under
+# perf 7.3 (tools/find-perf-chroot), and compare its figures with the package's.
 intree-check: deps
 	KSCAND_PERF_REQUIRE_E2E=1 $(PYTHON) -m pytest -q -ra tests/test_intree.py

@@ -103,8 +103,10 @@ def check(script: str, patch: str) -> Dict[str, Any]:
 
 
 def patches() -> List[str]:
+    """patch/*.patch but the cover letter, which has no diff to check."""
     pdir = os.path.join(ROOT, "patch")
-    return sorted(os.path.join(pdir, n) for n in os.listdir(pdir) if n.endswith(".patch"))
+    return sorted(os.path.join(pdir, n) for n in os.listdir(pdir)
+                  if n.endswith(".patch") and not n.startswith("0000-cover-letter"))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

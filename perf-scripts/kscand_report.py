@@ -20,7 +20,7 @@ from __future__ import print_function
 import os
 import sys
 
-# kscand-perf: package import begin (tools/mk-kernel-patch.py replaces this block)
+# kscand-perf: package import begin
 _here = os.path.dirname(os.path.abspath(__file__))
 if os.path.isdir(os.path.join(_here, "..", "kscand_perf")):
     sys.path.insert(0, os.path.join(_here, ".."))

@@ -18,7 +18,8 @@ import pytest
 from conftest import ROOT, require
 
 SCRIPT = os.path.join(ROOT, "e2e", "checkpatch.py")
-PATCHES = sorted(n for n in os.listdir(os.path.join(ROOT, "patch")) if n.endswith(".patch"))
+PATCHES = sorted(n for n in os.listdir(os.path.join(ROOT, "patch"))
+                 if n.endswith(".patch") and not n.startswith("0000-cover-letter"))
 
 
 @pytest.fixture(scope="module")
