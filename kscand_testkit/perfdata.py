@@ -1,7 +1,8 @@
 """Write perf.data files of trace events, as ``perf record -e SYSTEM:EVENT`` would.
 
-Tests and benchmarks need perf.data files that perf 6.1 reads with ``perf script``,
-``perf script -s`` and ``perf script -g python``, without a kernel running kscand.
+Tests and benchmarks need perf.data files that perf reads with ``perf script``,
+``perf script -s`` and ``perf script -g python``, without a kernel running kscand:
+perf 6.1, 6.12 and 7.3 read what this module writes (tests/test_perf_versions.py).
 :class:`PerfDataWriter` turns a time-ordered stream of :class:`~kscand_perf.stream.Emitted`
 events into such a file, laid out per the one schema in :mod:`kscand_perf.events`.
 
@@ -11,17 +12,44 @@ perf does not need to read tracepoints back):
 File mode (``pipe=False``, needs a seekable output)::
 
     header        "PERFILE2", header size 104, attr size 144, {attrs}, {data},
-                  {event_types: empty}, feature bitmap with HEADER_TRACING_DATA only
+                  {event_types: empty}, feature bitmap (FEATURES)
     ids           one u64 sample id per event (the event's ID)
     attrs         one perf_file_attr per event: perf_event_attr (128 bytes, type 2 =
                   tracepoint, config = the event's ID) + {offset, size} of its ids
     data          COMM, SAMPLE and FINISHED_ROUND records
-    features      {offset, size} of the tracing data, then the tracing data blob
+    features      one {offset, size} per feature bit set, in bit order, then the
+                  sections in the same order
 
 Pipe mode (``pipe=True``, streams; works on stdout)::
 
-    "PERFILE2" + u64 16, one HEADER_ATTR record per event, a HEADER_TRACING_DATA record
-    followed by the blob padded to 8 bytes, then the data records.
+    "PERFILE2" + u64 16, one HEADER_ATTR record per event, one HEADER_FEATURE record
+    per feature but tracing data (in bit order), a HEADER_TRACING_DATA record followed
+    by the blob padded to 8 bytes, then the data records.
+
+The features (``FEATURES``) are the ones a reader needs, in the layout ``perf record``
+gives them; nothing that would describe a machine (host name, kernel release, CPU
+model, topology) is invented:
+
+    HEADER_TRACING_DATA  the events' formats (perf 6.1 reads nothing without it)
+    HEADER_NRCPUS        u32 CPUs available, u32 CPUs online: ``nr_cpus``. perf 7.3
+                         warns without it, and moves samples of a CPU at or above it
+                         to CPU 0 ("clamping"), so the writer rejects such samples.
+    HEADER_EVENT_DESC    u32 events, u32 attr size, per event: attr, u32 number of
+                         ids, name ("system:event"), ids. The names perf shows.
+    HEADER_PMU_MAPPINGS  u32 1, u32 2, "tracepoint": the PMU of type 2. Without it
+                         perf 7.3 looks the PMUs up in the reading machine's /sys and
+                         segfaults where there is none (a chroot); perf's
+                         recordings always carry it.
+
+Strings are as perf writes them: u32 length (NUL included, rounded up to 64) and the
+string padded with NULs. ``HEADER_LAST_FEATURE``, the end marker ``perf record``
+adds in pipe mode, is left out: its number grows with perf versions and readers
+do not need it.
+
+``nr_cpus`` (the constructor's): None states, in file mode, one more than the highest
+CPU of the samples written (the header is written at close); in pipe mode, where the
+features go out before the first sample, MAX_NR_CPUS (4096), the bound perf itself
+falls back to. A sample whose CPU is not below ``nr_cpus`` is rejected.
 
 The event IDs (format ``ID:`` = attr ``config`` = ``common_type`` in the raw data) are
 ``first_id``, ``first_id + 1``, ... in the order of ``events``; the sample id that perf
@@ -50,7 +78,7 @@ from .formats import ALL_EVENTS, EventDef, Field
 from .stream import Emitted
 
 __all__ = ["SchemaError", "PerfDataWriter", "WriterStats", "write_trace",
-           "tracing_data", "SAMPLE_TYPE"]
+           "tracing_data", "SAMPLE_TYPE", "FEATURES", "MAX_NR_CPUS"]
 
 
 class SchemaError(ValueError):
@@ -63,6 +91,7 @@ PERF_RECORD_SAMPLE = 9
 PERF_RECORD_HEADER_ATTR = 64
 PERF_RECORD_HEADER_TRACING_DATA = 66
 PERF_RECORD_FINISHED_ROUND = 68
+PERF_RECORD_HEADER_FEATURE = 80
 
 PERF_RECORD_MISC_KERNEL = 1
 PERF_RECORD_MISC_COMM_EXEC = 1 << 13
@@ -93,7 +122,14 @@ ATTR_SIZE = 128          # PERF_ATTR_SIZE_VER7, what perf 6.1 writes
 FILE_ATTR_SIZE = ATTR_SIZE + 16
 FILE_HEADER_SIZE = 104
 PIPE_HEADER_SIZE = 16
-HEADER_TRACING_DATA = 1  # feature bit
+# Feature bits (perf's enum HEADER_*), see the module docstring.
+HEADER_TRACING_DATA = 1
+HEADER_NRCPUS = 7
+HEADER_EVENT_DESC = 12
+HEADER_PMU_MAPPINGS = 16
+FEATURES = (HEADER_TRACING_DATA, HEADER_NRCPUS, HEADER_EVENT_DESC, HEADER_PMU_MAPPINGS)
+MAX_NR_CPUS = 4096       # perf's bound when a file states no CPU count
+_NAME_ALIGN = 64         # perf pads header strings to this
 
 _MAGIC = b"PERFILE2"
 _TASK_COMM_LEN = 16
@@ -192,6 +228,29 @@ def tracing_data(events: Sequence[EventDef], ids: Sequence[int],
     return b"".join(out)
 
 
+def _perf_string(text: str) -> bytes:
+    """A header string as perf writes it: u32 padded length, then the padded string."""
+    raw = text.encode() + b"\0"
+    size = -(-len(raw) // _NAME_ALIGN) * _NAME_ALIGN
+    return struct.pack("<I", size) + raw + bytes(size - len(raw))
+
+
+def _nrcpus(nr_cpus: int) -> bytes:
+    return struct.pack("<II", nr_cpus, nr_cpus)   # available, online
+
+
+def _event_desc(events: Sequence[EventDef], ids: Sequence[int]) -> bytes:
+    out = [struct.pack("<II", len(events), ATTR_SIZE)]
+    for ev, eid in zip(events, ids):
+        out.append(_attr(eid) + struct.pack("<I", 1) + _perf_string(ev.system + ":" + ev.name)
+                   + struct.pack("<Q", eid))
+    return b"".join(out)
+
+
+def _pmu_mappings() -> bytes:
+    return struct.pack("<II", 1, PERF_TYPE_TRACEPOINT) + _perf_string("tracepoint")
+
+
 def _attr(event_id: int) -> bytes:
     """perf_event_attr of a tracepoint sampled on every hit, as perf record sets it."""
     head = struct.pack("<IIQQQQQ", PERF_TYPE_TRACEPOINT, ATTR_SIZE, event_id, 1,
@@ -223,7 +282,7 @@ class PerfDataWriter:
     def __init__(self, out: BinaryIO, events: Sequence[EventDef] = ALL_EVENTS, *,
                  pipe: bool = False, first_id: int = 1000,
                  print_fmts: Optional[Mapping[str, str]] = None,
-                 round_every: int = 4096) -> None:
+                 round_every: int = 4096, nr_cpus: Optional[int] = None) -> None:
         events = tuple(events)
         if not events:
             raise SchemaError("no events to write")
@@ -247,6 +306,9 @@ class PerfDataWriter:
                               % (first_id, first_id + len(events) - 1))
         if round_every < 1:
             raise ValueError("round_every must be at least 1")
+        if nr_cpus is not None and not (isinstance(nr_cpus, int) and not isinstance(nr_cpus, bool)
+                                        and 1 <= nr_cpus <= MAX_NR_CPUS):
+            raise ValueError("nr_cpus must be an integer in 1..%d, not %r" % (MAX_NR_CPUS, nr_cpus))
         if not pipe:
             seekable = getattr(out, "seekable", None)
             if seekable is None or not seekable():
@@ -268,6 +330,12 @@ class PerfDataWriter:
             self._defs[ev.name] = ev
             self._id_of[ev.name] = eid
 
+        self.nr_cpus = nr_cpus           # None: decided at close (file mode)
+        if nr_cpus is None and pipe:
+            self.nr_cpus = MAX_NR_CPUS
+        # Samples must have cpu < _cpu_bound; _top_cpu is the highest seen (-1: none).
+        self._cpu_bound = self.nr_cpus if self.nr_cpus is not None else MAX_NR_CPUS
+        self._top_cpu = -1
         self._comms: Dict[int, str] = {}   # pid -> comm of its last sample
         self._chunks: List[bytes] = []     # records of the current round
         self._last_time = 0
@@ -302,10 +370,18 @@ class PerfDataWriter:
 
     @staticmethod
     def _file_header(attrs_at: int, attrs_size: int, data_at: int, data_size: int) -> bytes:
-        features = (1 << HEADER_TRACING_DATA).to_bytes(32, "little")
+        features = sum(1 << bit for bit in FEATURES).to_bytes(32, "little")
         return (_MAGIC + struct.pack("<QQQQQQQQ", FILE_HEADER_SIZE, FILE_ATTR_SIZE,
                                      attrs_at, attrs_size, data_at, data_size, 0, 0)
                 + features)
+
+    def _features(self, nr_cpus: int) -> List[Tuple[int, bytes]]:
+        """(bit, section) of every feature in FEATURES, in bit order."""
+        sections = {HEADER_TRACING_DATA: self._blob,
+                    HEADER_NRCPUS: _nrcpus(nr_cpus),
+                    HEADER_EVENT_DESC: _event_desc(self.events, self.ids),
+                    HEADER_PMU_MAPPINGS: _pmu_mappings()}
+        return [(bit, sections[bit]) for bit in FEATURES]
 
     def _pipe_header(self) -> bytes:
         out = [_MAGIC + struct.pack("<Q", PIPE_HEADER_SIZE)]
@@ -313,6 +389,11 @@ class PerfDataWriter:
             size = 8 + ATTR_SIZE + 8
             out.append(struct.pack("<IHH", PERF_RECORD_HEADER_ATTR, 0, size)
                        + _attr(eid) + struct.pack("<Q", eid))
+        assert self.nr_cpus is not None
+        for bit, section in self._features(self.nr_cpus):
+            if bit != HEADER_TRACING_DATA:   # that one has a record type of its own
+                out.append(struct.pack("<IHHQ", PERF_RECORD_HEADER_FEATURE, 0,
+                                       16 + len(section), bit) + section)
         padded = _align8(len(self._blob))
         out.append(struct.pack("<IHHII", PERF_RECORD_HEADER_TRACING_DATA, 0, 16, padded, 0))
         out.append(self._blob + bytes(padded - len(self._blob)))
@@ -429,6 +510,8 @@ class PerfDataWriter:
             pack, head, mid, special = self._encoders[event]
             if t < self._last_time:
                 raise SchemaError("time goes backwards")
+            if cpu > self._top_cpu and cpu >= self._cpu_bound:
+                raise SchemaError("cpu out of range")
             if special is None:
                 rec = pack(head, pid, pid, t, cpu, mid, pid, *values)
             else:
@@ -441,6 +524,8 @@ class PerfDataWriter:
             self._reject(e, exc)
         self._chunks.append(rec)
         self._last_time = t
+        if cpu > self._top_cpu:
+            self._top_cpu = cpu
         self._samples += 1
         if self._samples >= self._next_round:
             self._flush_round()
@@ -457,6 +542,8 @@ class PerfDataWriter:
         last = self._last_time
         n = self._samples
         next_round = self._next_round
+        top_cpu = self._top_cpu
+        cpu_bound = self._cpu_bound
         try:
             for e in events:
                 try:
@@ -464,6 +551,8 @@ class PerfDataWriter:
                     pack, head, mid, special = encoders[event]
                     if t < last:
                         raise SchemaError("time goes backwards")
+                    if cpu > top_cpu and cpu >= cpu_bound:
+                        raise SchemaError("cpu out of range")
                     if special is None:
                         rec = pack(head, pid, pid, t, cpu, mid, pid, *values)
                     else:
@@ -475,9 +564,12 @@ class PerfDataWriter:
                 except _ERRORS as exc:
                     self._last_time = last
                     self._samples = n
+                    self._top_cpu = top_cpu
                     self._reject(e, exc)
                 append(rec)
                 last = t
+                if cpu > top_cpu:
+                    top_cpu = cpu
                 n += 1
                 if n >= next_round:
                     self._samples = n
@@ -486,6 +578,7 @@ class PerfDataWriter:
         finally:
             self._last_time = last
             self._samples = n
+            self._top_cpu = top_cpu
 
     def _reject(self, e: Any, exc: Optional[BaseException] = None) -> None:
         """Raise SchemaError with one line saying what is wrong with ``e``."""
@@ -507,7 +600,7 @@ class PerfDataWriter:
         if t < self._last_time:
             raise SchemaError("%s: time goes backwards: %d ns after %d ns (events must be "
                               "in non-decreasing time order)" % (name, t, self._last_time))
-        for what, v, hi in (("cpu", cpu, (1 << 32) - 1), ("pid", pid, (1 << 31) - 1)):
+        for what, v, hi in (("cpu", cpu, self._cpu_bound - 1), ("pid", pid, (1 << 31) - 1)):
             if not isinstance(v, int):
                 raise SchemaError("%s: %s must be an int, got %s" % (name, what, _describe(v)))
             if not 0 <= v <= hi:
@@ -568,8 +661,14 @@ class PerfDataWriter:
             self._flush_round()
         if not self.pipe:
             data_size = self._bytes - self._data_offset
-            feat_at = self._data_offset + data_size
-            self._emit(struct.pack("<QQ", feat_at + 16, len(self._blob)) + self._blob)
+            nr_cpus = self.nr_cpus if self.nr_cpus is not None else self._top_cpu + 1 or 1
+            features = self._features(nr_cpus)
+            at = self._data_offset + data_size + 16 * len(features)
+            index = []
+            for _, section in features:
+                index.append(struct.pack("<QQ", at, len(section)))
+                at += len(section)
+            self._emit(b"".join(index + [section for _, section in features]))
             n = len(self.events)
             header = self._file_header(FILE_HEADER_SIZE + 8 * n, FILE_ATTR_SIZE * n,
                                        self._data_offset, data_size)

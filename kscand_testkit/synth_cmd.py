@@ -155,7 +155,8 @@ def main(args: argparse.Namespace) -> int:
         sim = simulate(config)
         progress = _Progress(sys.stderr, sim)
         try:
-            writer = PerfDataWriter(cast(BinaryIO, out), events, pipe=pipe, print_fmts=fmts)
+            writer = PerfDataWriter(cast(BinaryIO, out), events, pipe=pipe, print_fmts=fmts,
+                                    nr_cpus=config.cpus)
             stream = iter(sim)
             while True:
                 before = writer.events_written

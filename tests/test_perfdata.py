@@ -176,13 +176,33 @@ def read_records(data, start, end):
     return recs
 
 
+# Feature bits the writer sets: TRACING_DATA, NRCPUS, EVENT_DESC, PMU_MAPPINGS.
+FEATURE_BITS = [1, 7, 12, 16]
+
+
+def file_features(data):
+    """{feature bit: section} of a perf.data file; the sections follow their index."""
+    data_at, data_size = struct.unpack_from("<QQ", data, 40)
+    bitmap = int.from_bytes(data[72:104], "little")
+    bits = [b for b in range(256) if bitmap >> b & 1]
+    at = data_at + data_size + 16 * len(bits)
+    out = {}
+    for i, bit in enumerate(bits):
+        offset, size = struct.unpack_from("<QQ", data, data_at + data_size + 16 * i)
+        assert offset == at, "feature %d not where the previous one ends" % bit
+        out[bit] = data[offset:offset + size]
+        at += size
+    assert at == len(data)
+    return out
+
+
 def read_file(data):
     """attrs [(config, sample_type, flags, ids)], records, tracing-data blob."""
     magic, hsize, attr_size = struct.unpack_from("<8sQQ", data, 0)
     assert (magic, hsize, attr_size) == (b"PERFILE2", 104, 144)
     attrs_at, attrs_size, data_at, data_size, _, _ = struct.unpack_from("<6Q", data, 24)
-    features = int.from_bytes(data[72:104], "little")
-    assert features == 1 << 1, "only HEADER_TRACING_DATA"
+    features = file_features(data)
+    assert list(features) == FEATURE_BITS
     attrs = []
     for i in range(attrs_size // 144):
         at = attrs_at + 144 * i
@@ -191,14 +211,13 @@ def read_file(data):
         ids_at, ids_size = struct.unpack_from("<QQ", data, at + 128)
         ids = struct.unpack_from("<%dQ" % (ids_size // 8), data, ids_at)
         attrs.append((config, stype, flags, ids))
-    blob_at, blob_size = struct.unpack_from("<QQ", data, data_at + data_size)
-    assert data_at + data_size + 16 == blob_at and blob_at + blob_size == len(data)
-    return attrs, read_records(data, data_at, data_at + data_size), data[blob_at:]
+    return attrs, read_records(data, data_at, data_at + data_size), features[1]
 
 
 def read_pipe(data):
+    """attrs, records, tracing-data blob, {feature bit: HEADER_FEATURE body} in order."""
     assert data[:16] == b"PERFILE2" + struct.pack("<Q", 16)
-    attrs, recs, blob = [], [], None
+    attrs, recs, blob, features = [], [], None, {}
     p = 16
     while p < len(data):
         typ, misc, size = struct.unpack_from("<IHH", data, p)
@@ -206,6 +225,10 @@ def read_pipe(data):
             _, _, config, _, stype, _, flags = struct.unpack_from("<IIQQQQQ", data, p + 8)
             ids = struct.unpack_from("<%dQ" % ((size - 136) // 8), data, p + 136)
             attrs.append((config, stype, flags, ids))
+        elif typ == 80:
+            assert blob is None and not recs, "features come before the tracing data"
+            bit, = struct.unpack_from("<Q", data, p + 8)
+            features[bit] = data[p + 16:p + size]
         elif typ == 66:
             assert size == 16
             blob_size, = struct.unpack_from("<I", data, p + 8)
@@ -215,7 +238,7 @@ def read_pipe(data):
         else:
             recs.append((typ, misc, data[p + 8:p + size]))
         p += size
-    return attrs, recs, blob
+    return attrs, recs, blob, features
 
 
 def read_blob(blob):
@@ -406,6 +429,69 @@ def test_file_layout_formats_and_records(edge_file):
     assert [typ for typ, _, _ in recs][-1] == 68
 
 
+def perf_string(text):
+    """u32 length rounded up to 64 with the NUL, then the NUL-padded text."""
+    size = (len(text) + 1 + 63) // 64 * 64
+    return struct.pack("<I", size) + text.encode().ljust(size, b"\0")
+
+
+def test_feature_sections(edge_file):
+    with open(edge_file, "rb") as f:
+        data = f.read()
+    features = file_features(data)
+    assert list(features) == FEATURE_BITS
+    # NRCPUS: available, online = one more than the highest CPU of EDGE (3)
+    assert features[7] == b"\x04\0\0\0\x04\0\0\0"
+    # PMU_MAPPINGS: one PMU, type 2, "tracepoint" in a 64-byte perf string
+    assert features[16] == (b"\x01\0\0\0\x02\0\0\0\x40\0\0\0tracepoint" + bytes(54))
+    # EVENT_DESC: count, attr size, then per event its attr, one id, its name, the id
+    attrs_at, = struct.unpack_from("<Q", data, 24)
+    want = struct.pack("<II", 8, 128)
+    for i, name in enumerate(["kmem:kmem_mm_enter", "kmem:kmem_mm_exit",
+                              "kmem:kmem_scan_mm_start", "kmem:kmem_scan_mm_end",
+                              "kmem:kmem_scan_mm_migrate", "sched:sched_process_fork",
+                              "sched:sched_process_exec", "sched:sched_process_exit"]):
+        attr = data[attrs_at + 144 * i:attrs_at + 144 * i + 128]
+        want += attr + struct.pack("<I", 1) + perf_string(name) + struct.pack("<Q", 1000 + i)
+    assert features[12] == want
+    assert perf_string("x" * 63) == b"\x40\0\0\0" + b"x" * 63 + b"\0"
+    assert len(perf_string("x" * 64)) == 4 + 128
+
+
+def test_perf_reads_the_features(perf, edge_file):
+    out = run([perf, "report", "--header-only", "-i", edge_file])
+    lines = [l.strip() for l in out.splitlines()]
+    assert "# nrcpus online : 4" in lines and "# nrcpus avail : 4" in lines
+    assert "# pmu mappings: tracepoint = 2" in lines
+    names = [l.split(",")[0] for l in lines if l.startswith("# event : ")]
+    assert names == ["# event : name = %s:%s" % (ev.system, ev.name) for ev in ALL_EVENTS]
+
+
+@pytest.mark.parametrize("pipe", [False, True])
+def test_nr_cpus(pipe):
+    def nrcpus(evs, **kw):
+        if pipe:
+            return read_pipe(pipe_bytes(evs, **kw))[3][7]
+        buf = io.BytesIO()
+        with PerfDataWriter(buf, **kw) as w:
+            w.extend(evs)
+        return file_features(buf.getvalue())[7]
+
+    assert nrcpus(EDGE, nr_cpus=8) == struct.pack("<II", 8, 8)
+    assert nrcpus(EDGE, nr_cpus=4) == struct.pack("<II", 4, 4)
+    if not pipe:
+        assert nrcpus([]) == struct.pack("<II", 1, 1)
+        assert nrcpus([START._replace(cpu=4095)]) == struct.pack("<II", 4096, 4096)
+    w = PerfDataWriter(io.BytesIO(), pipe=pipe, nr_cpus=4)
+    w.add(START._replace(cpu=3))
+    for method in ("add", "extend"):
+        with pytest.raises(SchemaError, match=r"kmem_scan_mm_start: cpu 4 out of range \(0\.\.3\)"):
+            (w.add if method == "add" else lambda e: w.extend([e]))(START._replace(cpu=4))
+    for bad in (0, 4097, True, "4"):
+        with pytest.raises(ValueError, match="nr_cpus"):
+            PerfDataWriter(io.BytesIO(), pipe=pipe, nr_cpus=bad)
+
+
 def test_formats_with_posted_printk_and_first_id(tmp_path):
     path = str(tmp_path / "v3.data")
     write(path, EDGE[:3], events=KSCAND_EVENTS + (events.SCHED_PROCESS_FORK,),
@@ -460,12 +546,22 @@ def test_pipe_mode_gives_the_same_output(perf, edge_file):
 
 
 def test_pipe_stream_layout(edge_file):
-    attrs, recs, blob = read_pipe(pipe_bytes(EDGE))
+    attrs, recs, blob, features = read_pipe(pipe_bytes(EDGE, nr_cpus=4))
     with open(edge_file, "rb") as f:
-        fattrs, frecs, fblob = read_file(f.read())
+        data = f.read()
+    fattrs, frecs, fblob = read_file(data)
     assert attrs == fattrs
     assert blob.rstrip(b"\0") == fblob.rstrip(b"\0")
     assert recs == frecs
+    # the file's features but tracing data, as HEADER_FEATURE records, in bit order
+    ffeatures = file_features(data)
+    del ffeatures[1]
+    assert list(features.items()) == list(ffeatures.items())
+
+
+def test_pipe_mode_states_max_nr_cpus_unless_told():
+    _, _, _, features = read_pipe(pipe_bytes(EDGE))
+    assert features[7] == struct.pack("<II", 4096, 4096)
 
 
 def test_pipe_mode_streams_to_a_non_seekable_pipe(perf, tmp_path):
@@ -611,6 +707,7 @@ BAD = {
     "time backwards": (START._replace(time_ns=4), ["kmem_scan_mm_start", "backwards", "4 ns"]),
     "negative time": (START._replace(time_ns=-1), ["time_ns", "out of range"]),
     "negative cpu": (START._replace(cpu=-1), ["cpu", "out of range"]),
+    "cpu at perf's bound": (START._replace(cpu=4096), ["cpu 4096", "out of range (0..4095)"]),
     "pid too big": (START._replace(pid=2 ** 31), ["pid", "out of range"]),
     "comm not str": (START._replace(comm=b"kscand"), ["comm must be a str"]),
     "NUL in filename": (E(10, 0, 1, "sh", "sched_process_exec", ("/a\0b", 1, 1)),
