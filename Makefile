@@ -43,6 +43,17 @@ demo:
 checkpatch:
 	$(PYTHON) e2e/checkpatch.py
 
+.PHONY: perf-versions perf-chroots
+# perf 6.1 (the host's), 6.12 and 7.3 give the same report on every trace of the suite.
+# The other perfs run in chroots from Debian's registry (tools/perf-chroot, needs root;
+# built once, about 40 s each, into .cache/perf-chroots/).
+perf-versions: deps
+	KSCAND_PERF_REQUIRE_E2E=1 $(PYTHON) -m pytest -q -ra tests/test_perf_versions.py
+
+perf-chroots:
+	tools/perf-chroot 6.12
+	tools/perf-chroot 7.3
+
 .PHONY: golden bench
 # Re-make the small committed trace, its truth and its golden text report (after an
 # intended change of the simulator or of the text); tests/test_golden.py checks the
