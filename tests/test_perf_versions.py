@@ -343,6 +343,25 @@ def test_the_traces_hold_what_they_should(outputs: Callable[[str, str, str], byt
     assert sim == json.loads(outputs(REFERENCE, "sim", "json")), "pipe and file mode differ"
 
 
+@pytest.mark.parametrize("column", [c for c in COLUMNS if c != "ours"])
+@pytest.mark.parametrize("name", ["edge", "edge-pipe"])
+def test_writer_files_read_without_warnings(column: str, name: str,
+                                            readers: Callable[[str], Reader],
+                                            traces: Callable[[str], Trace]) -> None:
+    """Every perf reads the writer's files as they are: no warning, every sample on its
+    own CPU. (perf 7.3 clamps samples of a CPU at or above the count it believes to
+    CPU 0: the host's count when a pipe stream states none.)"""
+    reader = readers(column)
+    trace = traces(name)
+    cmd = reader.command(trace, [])
+    cmd = cmd[:cmd.index("-s")] + ["-F", "cpu,event"] + cmd[cmd.index("-s") + 2:]
+    proc = _run(cmd, trace)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    assert proc.stderr.decode(errors="replace").strip() == ""
+    cpus = [int(line.split("]")[0].split("[")[1]) for line in proc.stdout.decode().splitlines()]
+    assert cpus == [e.cpu for e in EDGE]
+
+
 # -- the chroots themselves ----------------------------------------------------------------
 
 @pytest.mark.parametrize("version", ["6.12", "7.3"])
