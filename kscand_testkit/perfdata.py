@@ -308,7 +308,8 @@ class PerfDataWriter:
             raise ValueError("round_every must be at least 1")
         if nr_cpus is not None and not (isinstance(nr_cpus, int) and not isinstance(nr_cpus, bool)
                                         and 1 <= nr_cpus <= MAX_NR_CPUS):
-            raise ValueError("nr_cpus must be an integer in 1..%d, not %r" % (MAX_NR_CPUS, nr_cpus))
+            raise ValueError("nr_cpus must be an integer in 1..%d, not %r"
+                             % (MAX_NR_CPUS, nr_cpus))
         if not pipe:
             seekable = getattr(out, "seekable", None)
             if seekable is None or not seekable():

@@ -3,8 +3,9 @@
 Readers (COLUMNS): the host's perf (6.1, the reference), perf 6.12 and perf 7.3 from
 Debian's registry in chroots (tools/perf-chroot, cached under .cache/perf-chroots/),
 and our own reader once it exists (kscand_perf.cmd_report). Each runs
-``perf script -s perf-scripts/kscand_report.py`` (or ``kscand-perf report``) on each
-trace in TRACES, file mode from the path and pipe mode from standard input; the
+``perf script -s perf-scripts/kscand_report.py`` (ours: ``python3 -m kscand_perf
+report``) on each trace in TRACES, file mode from the path and pipe mode from
+standard input; the
 ``--json`` output and the text output of each must equal the reference's byte for
 byte. A reader that cannot run here skips with the reason (the chroots need root and
 Debian's registry); KSCAND_PERF_REQUIRE_E2E=1 (CI, ``make perf-versions``) turns those
@@ -232,9 +233,8 @@ class OurReader(Reader):
         return None
 
     def command(self, trace: Trace, options: List[str]) -> List[str]:
-        args = [sys.executable, "-m", "kscand_perf", "report",
-                "-i", "-" if trace.pipe else trace.path]
-        return args + (["--"] + options if options else [])
+        return [sys.executable, "-m", "kscand_perf", "report",
+                "-i", "-" if trace.pipe else trace.path] + options
 
 
 REFERENCE = "6.1"
