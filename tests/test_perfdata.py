@@ -460,10 +460,10 @@ def test_feature_sections(edge_file):
 
 def test_perf_reads_the_features(perf, edge_file):
     out = run([perf, "report", "--header-only", "-i", edge_file])
-    lines = [l.strip() for l in out.splitlines()]
+    lines = [line.strip() for line in out.splitlines()]
     assert "# nrcpus online : 4" in lines and "# nrcpus avail : 4" in lines
     assert "# pmu mappings: tracepoint = 2" in lines
-    names = [l.split(",")[0] for l in lines if l.startswith("# event : ")]
+    names = [line.split(",")[0] for line in lines if line.startswith("# event : ")]
     assert names == ["# event : name = %s:%s" % (ev.system, ev.name) for ev in ALL_EVENTS]
 
 
