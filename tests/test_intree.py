@@ -240,10 +240,8 @@ def chroot73() -> str:
     root = proc.stdout.decode().strip()
     tools = in_chroot(root, ["sh", "-c", "command -v pylint && command -v mypy && "
                              "command -v shellcheck"])
-    if tools.returncode != 0:
-        install = in_chroot(root, ["apt-get", "install", "-y", "-q",
-                                   "--no-install-recommends", "pylint", "mypy", "shellcheck"])
-        assert install.returncode == 0, text(install)
+    assert tools.returncode == 0, "the perf 7.3 chroot lacks pylint, mypy or shellcheck " \
+        "(tools/perf-chroot's recipe installs them): " + text(tools)
     return root
 
 
