@@ -213,7 +213,8 @@ class Analyzer:
 
     __slots__ = ("mms", "_pending", "_pending_pid", "config", "_linear", "_unit", "retired",
                  "_enter_by_pid", "events", "other_events", "bad_events", "filtered_events",
-                 "first_ns", "last_ns", "duplicate_exits", "orphan_end_pid_mismatch")
+                 "first_ns", "last_ns", "duplicate_exits", "orphan_end_pid_mismatch",
+                 "_comm_by_pid")
 
     def __init__(self, config: AnalyzerConfig = AnalyzerConfig()) -> None:
         self.config = config
@@ -232,6 +233,10 @@ class Analyzer:
         self.last_ns: Optional[int] = None
         self.duplicate_exits = 0
         self.orphan_end_pid_mismatch = 0
+        # the last name each live task was seen with (mm events, sched fork/exec): perf 6.12
+        # and later forget a task at its EXIT record, which can come before the task's
+        # kmem_mm_exit, and then name it ":PID"; entries go at each kmem_mm_exit
+        self._comm_by_pid: Dict[int, str] = {}
 
     # -- helpers -----------------------------------------------------------
 
@@ -269,12 +274,17 @@ class Analyzer:
         st.enter_pid = pid
         st.enter_comm = comm
         self._enter_by_pid[pid] = st
+        if comm != ":%d" % pid:
+            self._comm_by_pid[pid] = comm
 
     def mm_exit(self, t: int, pid: int, comm: str, mm: int) -> None:
         _check_ints(t, pid, mm)
         _check_str(comm)
         self._seen(t)
         self.events["kmem_mm_exit"] += 1
+        known = self._comm_by_pid.pop(pid, None)
+        if known is not None and comm == ":%d" % pid:
+            comm = known  # what perf 6.1 names it (see _comm_by_pid)
         st = self.mms.get(mm) or self._new(mm, t)
         st.exits += 1
         if st.exits > 1:
@@ -410,6 +420,7 @@ class Analyzer:
     def _attribute(self, event: str, pid: int, owner_pid: int, owner_comm: str) -> None:
         """The mm that task ``pid`` entered last (a fork or exec) belongs to this owner."""
         self._count_other(event)
+        self._comm_by_pid[owner_pid] = owner_comm
         st = self._enter_by_pid.pop(pid, None)
         if st is not None:
             st.sched_pid = owner_pid

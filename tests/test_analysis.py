@@ -22,6 +22,7 @@ from kscand_perf.report import Selection, build, log2_rows
 KSCAND = 50  # pid of the kscand thread
 KMIG = 51  # pid of kmigrated
 A, B, P = 0xFFFF888000001000, 0xFFFF888000002000, 0xFFFF888000003000
+Q, A2 = 0xFFFF888000004000, 0xFFFF888000005000
 GIB = 1 << 30
 
 
@@ -164,6 +165,25 @@ def test_owner_from_fork_and_exec() -> None:
     assert (a["pid"], a["comm"]) == (11, "bash")  # from its exit
     assert (b["pid"], b["comm"]) == (11, "a-very-long-pro")  # comm keeps 15 chars
     assert (p["pid"], p["comm"]) == (None, None)
+
+
+def test_an_exit_named_pid_by_newer_perf_keeps_the_name_last_seen() -> None:
+    """perf 6.12 and later name a task ':PID' once they have read its EXIT record, which
+    a real recording holds before the task's kmem_mm_exit; perf 6.1 still gives its comm."""
+    r = feed([
+        ("enter", 0, A, 10, "bash"), ("fork", 1, 10, 11, "bash"),   # child 11 runs as bash
+        ("enter", 5, B, 11, "bash"), ("exit", 6, A, 11, "bash"),    # 11 execs ...
+        ("exec", 7, 11, "/usr/bin/cut"),                            # ... cut
+        ("exit", 9, B, 11, ":11"),                                  # cut exits
+        ("enter", 10, P, 10, "bash"), ("fork", 11, 10, 12, "bash"),
+        ("exit", 12, P, 12, ":12"),                                 # a child that never exec'd
+        ("exit", 13, Q, 13, ":13"),                                 # nothing known of 13
+        ("exit", 14, A2, 11, ":11"),                                # 11's name was used up
+    ])
+    assert (mm_of(r, B)["pid"], mm_of(r, B)["comm"]) == (11, "cut")
+    assert (mm_of(r, P)["pid"], mm_of(r, P)["comm"]) == (12, "bash")
+    assert mm_of(r, Q)["comm"] == ":13"
+    assert mm_of(r, A2)["comm"] == ":11"
 
 
 def test_duplicate_exit_is_counted_not_applied() -> None:

@@ -299,13 +299,10 @@ def _first_difference(a: bytes, b: bytes) -> str:
 # -- the matrix ----------------------------------------------------------------------------
 
 # Cells known to differ, with the reason; strict: once fixed, the cell fails until its
-# entry here is removed.
-_EXIT_COMM = (
-    "perf >= 6.12 forgets a task at its PERF_RECORD_EXIT; in a real recording that record "
-    "comes before the task's kmem_mm_exit, so common_comm there is ':PID' where perf 6.1 "
-    "gives the comm, and the report names every exited lifetime ':PID'")
-KNOWN_DIFFERENCES: Dict[Tuple[str, str], str] = {
-    (column, "real"): _EXIT_COMM for column in ("6.12", "7.3")}
+# entry here is removed. (perf >= 6.12 names a task ':PID' once it has seen the task's EXIT
+# record, which in a real recording comes before the task's kmem_mm_exit: the analysis
+# keeps the name it last saw, so the real trace no longer differs.)
+KNOWN_DIFFERENCES: Dict[Tuple[str, str], str] = {}
 
 
 def _cells() -> List[object]:
