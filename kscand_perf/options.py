@@ -95,6 +95,12 @@ def parser(prog: str = "kscand_report.py") -> argparse.ArgumentParser:
     p = _Parser(prog=prog, description="Report on kscand's scans and migrations from a perf "
                 "recording\nof the kmem_mm_* and kmem_scan_mm_* tracepoints.",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    set_argparser(p)
+    return p
+
+
+def set_argparser(p: argparse.ArgumentParser) -> None:
+    """Add the report's options to ``p`` (the perf script's parser, or a command's)."""
     out = p.add_argument_group("output")
     fmt = out.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -122,12 +128,16 @@ def parser(prog: str = "kscand_report.py") -> argparse.ArgumentParser:
     chk = p.add_argument_group("kernel counters")
     chk.add_argument("--vmstat", nargs=2, metavar=("BEFORE", "AFTER"),
                      help="compare with /proc/vmstat snapshots taken around the recording")
-    return p
 
 
 def parse(argv: Sequence[str], prog: str = "kscand_report.py") -> Options:
     """Parse ``argv`` (without the program name). Raises OptionError on bad input."""
-    ns = parser(prog).parse_args(list(argv))
+    return from_args(parser(prog).parse_args(list(argv)))
+
+
+def from_args(ns: argparse.Namespace) -> Options:
+    """The Options of a namespace parsed with :func:`set_argparser`'s options. Raises
+    OptionError on bad values."""
     if ns.top < 0:
         raise OptionError("--top: must be >= 0, got %d" % ns.top)
     if ns.linear is not None and ns.linear <= 0:
@@ -154,4 +164,5 @@ def usage(prog: str = "kscand_report.py") -> str:
     return parser(prog).format_help()
 
 
-__all__: List[str] = ["Options", "OptionError", "parse", "parser", "usage", "UNITS"]
+__all__: List[str] = ["Options", "OptionError", "parse", "parser", "set_argparser",
+                      "from_args", "usage", "UNITS"]

@@ -25,6 +25,7 @@ class Session:
         self.options = options
         self.analyzer = make_analyzer(options.analyzer_config())
         self.unhandled: Dict[str, int] = {}
+        self.notes: List[str] = []  # what the front end knows about the input (lost events)
         # read now, so a bad --vmstat file fails before the trace is read (VmstatError)
         self.snapshots = vmstat.load_pair(*options.vmstat) if options.vmstat else None
 
@@ -41,8 +42,13 @@ class Session:
     def count_unhandled(self, event_name: str) -> None:
         self.unhandled[event_name] = self.unhandled.get(event_name, 0) + 1
 
+    def note(self, text: str) -> None:
+        """A remark of the front end for the report's notes (e.g. events perf lost)."""
+        self.notes.append(text)
+
     def report(self) -> Report:
         report = build(self.analyzer, self.options.selection(), self.unhandled)
+        report.notes.extend(self.notes)
         if self.snapshots is not None:
             report.kernel_counters = vmstat.check_run(self.snapshots, report, self.analyzer,
                                                       self.options)
