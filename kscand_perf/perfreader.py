@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import gc
 import os
 import re
 import struct
@@ -326,7 +327,7 @@ class RunInfo:
 
 @dataclasses.dataclass
 class ReadStats:
-    samples: int = 0            # sample records read
+    samples: int = 0            # sample records delivered (to a handler or unhandled)
     delivered: int = 0          # handler calls made
     lost: int = 0               # events lost, summed over LOST records
     lost_records: int = 0
@@ -491,6 +492,8 @@ class PerfReader:
         self._layouts: Dict[int, _Layout] = {}   # id(attr) -> layout
         self._names: Dict[int, str] = {}         # sample id -> name (EVENT_DESC)
         self._decs: Dict[int, Tuple[int, Callable[[Any, int], Tuple[Any, ...]], Handler]] = {}
+        # first 16 bytes of a sample record -> (its size, decode, handler): the hot path
+        self._hot: Dict[bytes, Tuple[int, Callable[[Any, int], Tuple[Any, ...]], Handler]] = {}
         self._fn_names: Dict[Any, str] = {}
         self._comms: Dict[int, str] = {0: "swapper"}   # tid -> comm (perf's idle thread)
         self._pids: Dict[int, int] = {0: 0}            # tid -> pid
@@ -500,19 +503,29 @@ class PerfReader:
         self._last = 0
         self._next_flush = 0
         self._last_flush = 0
+        self._internal = 0      # COMM and FORK records queued (not samples)
         self._zstd: Any = None
         self._decomp_left = b""
 
     # -- public -----------------------------------------------------------------------
 
     def read(self) -> Optional[Problem]:
-        """Read everything; return the problem that stopped reading early, or None."""
+        """Read everything; return the problem that stopped reading early, or None.
+
+        The garbage collector is paused meanwhile: the hot path makes short-lived tuples
+        by the million and no reference cycles, and the collector's passes over them
+        would cost as much as the decoding itself."""
+        was_enabled = gc.isenabled()
+        gc.disable()
         try:
-            try:
-                self._read()
-            finally:
-                # what is queued was read intact: deliver it, as perf's final flush does
-                self._round_end(final=True)
+            return self._read_all()
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _read_all(self) -> Optional[Problem]:
+        try:
+            self._read()
         except _HandlerError as e:
             raise e.inner from None
         except _Damage as e:
@@ -521,6 +534,13 @@ class PerfReader:
             self.problem = Problem(self.stats.bytes, "read error: %s" % (e.strerror or e))
         except MemoryError:
             self.problem = Problem(self.stats.bytes, "out of memory")
+        try:
+            # what is queued was read intact: deliver it, as perf's final flush does
+            self._round_end(final=True)
+        except _HandlerError as e:
+            raise e.inner from None
+        finally:
+            self.stats.samples = self.stats.delivered - self._internal
         return self.problem
 
     def event_name(self, attr: Attr) -> str:
@@ -680,6 +700,7 @@ class PerfReader:
                         attr.name = self._names[i]
                         break
         self._decs.clear()
+        self._hot.clear()
         if not self.attrs or not all(a.sample_type & S_IDENTIFIER for a in self.attrs):
             return      # samples find their attr the slow way (_sample_slow)
         for attr in self.attrs:
@@ -839,12 +860,12 @@ class PerfReader:
                 chunk = src.read(want)
                 if left is not None:
                     left -= len(chunk)
-            if chunk:
-                buf = buf + chunk if buf else chunk
-            elif not buf:
+            if not chunk and not buf:
                 return
-            pos, need = self._scan(buf + _PAD, 0, len(buf), base)
-            buf = buf[pos:]
+            data = b"".join((buf, chunk, _PAD))
+            end = len(data) - len(_PAD)
+            pos, need = self._scan(data, 0, end, base)
+            buf = data[pos:end]
             base += pos
             self.stats.bytes = base
             if not chunk:
@@ -854,64 +875,74 @@ class PerfReader:
                 return
 
     def _scan(self, buf: bytes, pos: int, end: int, base: int) -> Tuple[int, int]:
-        """Decode the whole records in buf[pos:end]; return where the first incomplete
-        one starts and how many bytes it needs (0: none started)."""
-        head = _HEAD.unpack_from
-        decs_get = self._decs.get
+        """Decode the whole records in buf[pos:end] (buf has _PAD after end); return
+        where the first incomplete one starts and how many bytes it needs (0: none).
+
+        The hot path: a sample whose first 16 bytes (type, misc, size, identifier) were
+        seen before is decoded by one struct unpack and queued; everything else goes
+        through _slow, which also teaches the cache new sample headers."""
+        hot_get = self._hot.get
         append = self._items.append
         last = self._last
-        stats = self.stats
-        samples = 0
         try:
             while pos + 8 <= end:
-                typ, size, ident = head(buf, pos)
-                nxt = pos + size
-                if nxt > end:
-                    if size < 8:
-                        raise _Damage(base + pos, "record of %d bytes" % size)
-                    return pos, size
-                if typ == REC_SAMPLE:
-                    samples += 1
-                    dec = decs_get(ident)
-                    if dec is None:
-                        self._last = last
-                        dec = self._sample_slow(buf, pos, size)
-                        if dec is None:
-                            pos = nxt
-                            continue
-                    min_size, unpack, fn = dec
-                    if size < min_size:
-                        raise _Damage(base + pos, "sample of %d bytes, its event needs %d"
-                                      % (size, min_size))
-                    rec = unpack(buf, pos)
-                    t = rec[0]
-                    if t > last:
-                        last = t
-                        append((fn, rec))
-                    else:
-                        self._last = last
-                        self._odd(fn, rec)
-                        last = self._last
-                elif size < 8:
-                    raise _Damage(base + pos, "record of %d bytes" % size)
-                elif typ == REC_FINISHED_ROUND:
-                    self._last = last
-                    self._round_end(final=False)
-                    last = self._last
-                else:
-                    self._last = last
-                    extra = self._record(typ, buf, pos, size, end, base)
-                    last = self._last
-                    if extra < 0:
-                        return pos, size - extra
-                    nxt += extra
+                hot = hot_get(buf[pos:pos + 16])
+                if hot is not None:
+                    nxt = pos + hot[0]
+                    if nxt <= end:
+                        rec = hot[1](buf, pos)
+                        t = rec[0]
+                        if t > last:
+                            last = t
+                            append((hot[2], rec))
+                        else:
+                            self._last = last
+                            self._odd(hot[2], rec)
+                            last = self._last
+                        pos = nxt
+                        continue
+                self._last = last
+                nxt = self._slow(buf, pos, end, base)
+                last = self._last
+                if nxt < 0:
+                    return pos, -nxt
                 pos = nxt
         except (struct.error, IndexError, ValueError, OverflowError) as e:
             raise _Damage(base + pos, "undecodable record: %s" % e) from None
         finally:
             self._last = last
-            stats.samples += samples
         return pos, 0
+
+    def _slow(self, buf: bytes, pos: int, end: int, base: int) -> int:
+        """One record the hot path did not take: returns where the next one starts, or
+        -N when the record needs N bytes from pos and fewer are there."""
+        typ, size, ident = _HEAD.unpack_from(buf, pos)
+        if size < 8:
+            raise _Damage(base + pos, "record of %d bytes" % size)
+        nxt = pos + size
+        if nxt > end:
+            return -size
+        if typ == REC_SAMPLE:
+            dec = self._decs.get(ident)
+            if dec is None:
+                dec = self._sample_slow(buf, pos, size)
+                if dec is None:
+                    return nxt
+            min_size, unpack, fn = dec
+            if size < min_size:
+                raise _Damage(base + pos, "sample of %d bytes, its event needs %d"
+                              % (size, min_size))
+            if len(self._hot) < 4096:
+                self._hot[bytes(buf[pos:pos + 16])] = (size, unpack, fn)
+            self._queue_record(fn, unpack(buf, pos))
+        elif typ == REC_FINISHED_ROUND:
+            self._round_end(final=False)
+        else:
+            extra = self._record(typ, buf, pos, size, end, base)
+            if extra < 0:
+                return -(size - extra)
+            nxt += extra
+        return nxt
 
     def _odd(self, fn: Handler, rec: Tuple[Any, ...]) -> None:
         """A record whose time is not after the last one: no time (delivered at once,
@@ -960,12 +991,14 @@ class PerfReader:
             pid, tid = struct.unpack_from("<ii", buf, pos + 8)
             text = bytes(buf[pos + 16:pos + size]).split(b"\0", 1)[0]
             comm = text.decode("utf-8", "replace")
+            self._internal += 1
             self._queue_record(self._do_comm, (self._trailer_time(buf, pos, size), pid, tid,
                                                comm))
         elif typ == REC_FORK:
             if size < 32:
                 raise _Damage(base + pos, "FORK record of %d bytes" % size)
             pid, ppid, tid, ptid = struct.unpack_from("<iiii", buf, pos + 8)
+            self._internal += 1
             self._queue_record(self._do_fork, (self._trailer_time(buf, pos, size), pid, ppid,
                                                tid, ptid))
         elif typ == REC_LOST:
