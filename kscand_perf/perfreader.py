@@ -34,7 +34,9 @@ import dataclasses
 import gc
 import os
 import re
+import shutil
 import struct
+import tempfile
 from typing import (Any, BinaryIO, Callable, Dict, Iterator, List, Mapping, Optional,
                     Sequence, Tuple)
 
@@ -534,6 +536,9 @@ class PerfReader:
             self.problem = Problem(self.stats.bytes, "read error: %s" % (e.strerror or e))
         except MemoryError:
             self.problem = Problem(self.stats.bytes, "out of memory")
+        except (struct.error, ValueError, OverflowError, IndexError) as e:
+            # a size or offset no check above caught: still one line, not a traceback
+            self.problem = Problem(self.stats.bytes, "undecodable input: %s" % e)
         try:
             # what is queued was read intact: deliver it, as perf's final flush does
             self._round_end(final=True)
@@ -574,13 +579,19 @@ class PerfReader:
     def _file(self, head: bytes) -> None:
         src = self._src
         try:
-            size = os.fstat(src.fileno()).st_size
             seekable = src.seekable()
         except (OSError, AttributeError, ValueError):
-            size, seekable = 0, False
+            seekable = False
         if not seekable:
-            raise _Damage(0, "a perf.data file (not a pipe stream) on a pipe: "
-                          "give it with -i FILE")
+            # a perf.data file on a pipe (cat perf.data | ...): its formats come after its
+            # data, so it is copied to a temporary file first (disk, not memory)
+            spool = tempfile.TemporaryFile()
+            spool.write(head)
+            shutil.copyfileobj(src, spool, BLOCK)
+            self._src = src = spool   # type: ignore[assignment]
+        here = src.tell()
+        size = src.seek(0, os.SEEK_END)
+        src.seek(here)
         (attr_size, attrs_off, attrs_size, data_off, data_size, _et_off, _et_size
          ) = struct.unpack_from("<7Q", head, 16)
         features = int.from_bytes(head[72:104], "little")
@@ -595,7 +606,7 @@ class PerfReader:
         for i in range(attrs_size // attr_size):
             at = i * attr_size
             own = _U32.unpack_from(blob, at + 4)[0] or 64
-            if own + 16 > attr_size:
+            if own < 64 or own + 16 > attr_size:
                 raise _Damage(attrs_off + at, "attr of %d bytes in a slot of %d"
                               % (own, attr_size))
             ids_off, ids_size = struct.unpack_from("<QQ", blob, at + own)
@@ -611,8 +622,10 @@ class PerfReader:
         nfeat = bin(features).count("1")
         table: List[Tuple[int, int, int]] = []
         if nfeat:
-            src.seek(feat_at)
-            raw = src.read(16 * nfeat)
+            raw = b""
+            if feat_at < size:
+                src.seek(feat_at)
+                raw = src.read(16 * nfeat)
             if len(raw) < 16 * nfeat:
                 self.warnings.append(Problem(min(size, feat_at), "the file ends before its "
                                              "feature sections: no event formats"))
@@ -634,7 +647,7 @@ class PerfReader:
             self._feature(bit, src.read(fsize), off)
         self._rebuild()
         # the data section
-        if data_off > size:
+        if data_off > size or data_size > 1 << 62:
             raise _Damage(size, "the file ends before its data section (at %d)" % data_off)
         src.seek(data_off)
         end = data_off + data_size
@@ -1012,7 +1025,7 @@ class PerfReader:
             if size < 8 + 64:
                 raise _Damage(base + pos, "HEADER_ATTR record of %d bytes" % size)
             own = _U32.unpack_from(buf, pos + 12)[0] or 64
-            if own + 8 > size:
+            if own < 64 or own + 8 > size:
                 raise _Damage(base + pos, "HEADER_ATTR with an attr of %d bytes" % own)
             n = (size - 8 - own) // 8
             ids = list(struct.unpack_from("<%dQ" % n, buf, pos + 8 + own))
