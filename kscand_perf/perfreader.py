@@ -32,6 +32,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import gc
+import importlib
 import os
 import re
 import shutil
@@ -453,13 +454,16 @@ def zstd_available() -> bool:
 
 
 def _zstd_factory() -> Optional[Callable[[], Any]]:
+    """A maker of streaming zstd decompressors: Python 3.14's compression.zstd, or the
+    zstandard package (Debian's python3-zstandard); None when neither imports."""
     try:
-        from compression import zstd as stdzstd  # type: ignore[import-not-found]  # 3.14
-        return stdzstd.ZstdDecompressor  # type: ignore[no-any-return]
+        stdzstd: Any = importlib.import_module("compression.zstd")
+        factory: Callable[[], Any] = stdzstd.ZstdDecompressor
+        return factory
     except ImportError:
         pass
     try:
-        import zstandard  # type: ignore[import-not-found]
+        zstandard: Any = importlib.import_module("zstandard")
     except ImportError:
         return None
     return lambda: zstandard.ZstdDecompressor().decompressobj()
@@ -506,7 +510,8 @@ class PerfReader:
         self._next_flush = 0
         self._last_flush = 0
         self._internal = 0      # COMM and FORK records queued (not samples)
-        self._zstd: Any = None
+        self._zstd: Optional[Callable[[], Any]] = None
+        self._zstd_obj: Any = None
         self._decomp_left = b""
 
     # -- public -----------------------------------------------------------------------
@@ -929,6 +934,9 @@ class PerfReader:
     def _slow(self, buf: bytes, pos: int, end: int, base: int) -> int:
         """One record the hot path did not take: returns where the next one starts, or
         -N when the record needs N bytes from pos and fewer are there."""
+        typ: int
+        size: int
+        ident: int
         typ, size, ident = _HEAD.unpack_from(buf, pos)
         if size < 8:
             raise _Damage(base + pos, "record of %d bytes" % size)
@@ -1034,7 +1042,7 @@ class PerfReader:
         elif typ == REC_HEADER_TRACING_DATA:
             if size < 16:
                 raise _Damage(base + pos, "TRACING_DATA record of %d bytes" % size)
-            blob_size = _U32.unpack_from(buf, pos + 8)[0]
+            blob_size: int = _U32.unpack_from(buf, pos + 8)[0]
             if blob_size > MAX_TRACING_DATA:
                 raise _Damage(base + pos, "tracing data of %d bytes" % blob_size)
             if pos + size + blob_size > end:
@@ -1055,7 +1063,7 @@ class PerfReader:
                         self._rebuild()
         elif typ == REC_AUXTRACE:
             if size >= 16:
-                extra = _U64.unpack_from(buf, pos + 8)[0]
+                extra: int = _U64.unpack_from(buf, pos + 8)[0]
                 if extra > 1 << 32:
                     raise _Damage(base + pos, "AUXTRACE record with %d bytes" % extra)
                 if pos + size + extra > end:
@@ -1070,13 +1078,14 @@ class PerfReader:
 
     def _decompress(self, data: bytes, at: int) -> None:
         if self._zstd is None:
-            factory = _zstd_factory()
-            if factory is None:
+            self._zstd = _zstd_factory()
+            if self._zstd is None:
                 raise _Damage(at, "the recording is compressed (perf record -z) and no zstd "
                               "module is installed (python3-zstandard): install it, or "
                               "record without -z")
-            self._zstd = [factory, factory()]
-        factory, obj = self._zstd
+            self._zstd_obj = self._zstd()
+        factory = self._zstd
+        obj = self._zstd_obj
         out: List[bytes] = []
         try:
             while data:
@@ -1088,7 +1097,7 @@ class PerfReader:
                     data = b""
         except Exception as e:    # zstd raises its own error types
             raise _Damage(at, "compressed record does not decompress: %s" % e) from None
-        self._zstd[1] = obj
+        self._zstd_obj = obj
         self.stats.compressed += 1
         buf = self._decomp_left + b"".join(out)
         pos, _need = self._scan(buf + _PAD, 0, len(buf), at)

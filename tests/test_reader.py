@@ -20,7 +20,7 @@ from kscand_perf.options import Options
 from kscand_perf.perfreader import PerfReader, parse_format, parse_tracing_data
 from kscand_perf.session import Session
 from kscand_testkit import formats as schema
-from kscand_testkit.perfdata import PerfDataWriter, tracing_data, write_trace
+from kscand_testkit.perfdata import tracing_data, write_trace
 from kscand_testkit.stream import Emitted
 
 MM = 0xFF11000003279F80
@@ -283,3 +283,72 @@ def test_the_command_on_damage_prints_one_line(tmp_path: Any, capsys: Any) -> No
         json.loads(out)
         assert err.count("\n") == (1 if status else 0), err
         assert "Traceback" not in err
+
+
+# -- compressed records (perf record -z) -------------------------------------------------
+
+class _Identity:
+    """A stand-in zstd stream decompressor: the 'compressed' bytes are the records."""
+
+    eof = False
+    unused_data = b""
+
+    def decompress(self, data: bytes) -> bytes:
+        return data
+
+
+def _compressed(data: bytes, pieces: int) -> bytes:
+    """The pipe stream ``data`` with its records after the tracing data wrapped in
+    COMPRESSED records (type 81), cut at arbitrary bytes so records span them."""
+    ends = sorted(_record_ends(data))
+    head_end = next(e for e in ends if e > 16 and b"Dtracing" in data[16:e])
+    body = data[head_end:]
+    rnd = random.Random(pieces)
+    cuts = sorted(rnd.sample(range(1, len(body)), pieces - 1))
+    out = [data[:head_end]]
+    for a, b in zip([0] + cuts, cuts + [len(body)]):
+        chunk = body[a:b]
+        out.append(struct.pack("<IHH", 81, 0, 8 + len(chunk)) + chunk)
+    return b"".join(out)
+
+
+def test_compressed_records_decode_like_the_plain_stream(monkeypatch: Any) -> None:
+    import kscand_perf.perfreader as perfreader
+    monkeypatch.setattr(perfreader, "_zstd_factory", lambda: _Identity)
+    data = _tiny(True)
+    spec = {"kmem:kmem_scan_mm_start": ("mm",), "kmem:kmem_mm_exit": ("@comm", "mm"),
+            "kmem:kmem_scan_mm_migrate": ("rc", "msuccess")}
+    plain, _ = read(data, spec)
+    for pieces in (1, 5, 40):
+        calls, reader = read(_compressed(data, pieces), spec)
+        assert calls.calls == plain.calls and reader.stats.compressed == pieces
+
+
+def test_compressed_without_zstd_is_one_problem(monkeypatch: Any) -> None:
+    import kscand_perf.perfreader as perfreader
+    monkeypatch.setattr(perfreader, "_zstd_factory", lambda: None)
+    reader = PerfReader(io.BytesIO(_compressed(_tiny(True), 3)), {})
+    problem = reader.read()
+    assert problem is not None and "record without -z" in problem.reason
+
+
+def test_perf_data_file_on_stdin_is_spooled() -> None:
+    data = _tiny(False)
+
+    class Pipe(io.RawIOBase):
+        def __init__(self) -> None:
+            self.src = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            chunk = self.src.read(min(len(b), 100))
+            b[:len(chunk)] = chunk
+            return len(chunk)
+
+    spec = {"kmem:kmem_scan_mm_start": ("mm",)}
+    calls = Calls()
+    reader = PerfReader(io.BufferedReader(Pipe()), calls.table(spec))
+    assert reader.read() is None
+    assert [c[2] for c in calls.calls] == [(MM,), (MM2,)]
