@@ -902,6 +902,7 @@ class PerfReader:
         hot_get = self._hot.get
         append = self._items.append
         last = self._last
+        unsorted = self._unsorted
         try:
             while pos + 8 <= end:
                 hot = hot_get(buf[pos:pos + 16])
@@ -913,22 +914,26 @@ class PerfReader:
                         if t > last:
                             last = t
                             append((hot[2], rec))
+                        elif t:
+                            # an earlier time (the next CPU's buffer) or a tie
+                            if t < last:
+                                unsorted = True
+                            append((hot[2], rec))
                         else:
-                            self._last = last
+                            self._last, self._unsorted = last, unsorted
                             self._odd(hot[2], rec)
-                            last = self._last
                         pos = nxt
                         continue
-                self._last = last
+                self._last, self._unsorted = last, unsorted
                 nxt = self._slow(buf, pos, end, base)
-                last = self._last
+                last, unsorted = self._last, self._unsorted
                 if nxt < 0:
                     return pos, -nxt
                 pos = nxt
         except (struct.error, IndexError, ValueError, OverflowError) as e:
             raise _Damage(base + pos, "undecodable record: %s" % e) from None
         finally:
-            self._last = last
+            self._last, self._unsorted = last, unsorted
         return pos, 0
 
     def _slow(self, buf: bytes, pos: int, end: int, base: int) -> int:
@@ -953,9 +958,10 @@ class PerfReader:
             if size < min_size:
                 raise _Damage(base + pos, "sample of %d bytes, its event needs %d"
                               % (size, min_size))
-            if len(self._hot) < 4096:
+            rec = unpack(buf, pos)
+            if len(self._hot) < 4096 and rec[0] != NO_TIME and rec[0]:
                 self._hot[bytes(buf[pos:pos + 16])] = (size, unpack, fn)
-            self._queue_record(fn, unpack(buf, pos))
+            self._queue_record(fn, rec)
         elif typ == REC_FINISHED_ROUND:
             self._round_end(final=False)
         else:
@@ -974,8 +980,6 @@ class PerfReader:
             return
         if t < self._last:
             self._unsorted = True
-            if t < self._last_flush:
-                self.stats.unordered += 1
         else:
             self._last = t
         self._items.append((fn, rec))
@@ -1141,6 +1145,9 @@ class PerfReader:
             return
         self.stats.rounds += 1
         if self._unsorted:
+            lf = self._last_flush
+            if lf:
+                self.stats.unordered += sum(1 for _, a in q if a[0] < lf)
             q.sort(key=_time_of)
             self._unsorted = False
         top = q[-1][1][0]
