@@ -17,6 +17,7 @@ Timings go to stdout; nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import os
 import subprocess
@@ -107,9 +108,10 @@ def show(label: str, events: int, best: Dict[str, Tuple[float, int]], repeat: in
 
 def write(path: str, events: int, seed: int, pipe: bool) -> int:
     t0 = time.perf_counter()
-    # the simulator's event rate falls as scan periods grow: simulate long enough for
-    # more than ``events`` and keep exactly that many
-    stream = itertools.islice(simulate(config_for(4 * events, seed)), events)
+    # the simulator's event rate falls as scan periods grow: simulate the longest time
+    # it allows (generation is lazy) and keep exactly ``events``
+    config = dataclasses.replace(config_for(events, seed), seconds=864000.0)
+    stream = itertools.islice(simulate(config), events)
     stats = write_trace(path, stream, pipe=pipe)
     written = time.perf_counter() - t0
     print("trace %s: %d events, %.1f MB, written in %.1f s" % (
