@@ -16,7 +16,8 @@ test: deps lint
 	$(PYTHON) -m pytest -q -ra tests
 
 # flake8 and mypy --strict (settings in setup.cfg), as Debian packages them.
-LINT_PY = kscand_perf kscand_testkit perf-scripts bin/kscand-perf bin/kscand-record bench \
+LINT_PY = kscand_perf kscand_testkit perf-scripts bin/kscand-perf bin/kscand-record \
+	bin/kscand-report bench \
 	tests e2e tools/readme.py
 lint: deps
 	$(PYTHON) -m flake8 $(LINT_PY)
@@ -87,7 +88,7 @@ PYTHON_SITE ?= $(shell $(PYTHON) -c 'import sys; p = [d for d in sys.path if \
 PERF_PY = $(DESTDIR)$(PERF_EXEC_PATH)/scripts/python
 # The commands installed into PREFIX/bin. The test machinery (kscand_testkit) is never
 # installed: tests/test_install.py lists every installed file.
-COMMANDS = kscand-perf kscand-record
+COMMANDS = kscand-perf kscand-record kscand-report
 
 install:
 	@test -n "$(PERF_EXEC_PATH)" || { echo "make install: no perf exec path:" \

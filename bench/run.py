@@ -1,12 +1,14 @@
 """Benchmark: the report's cost over perf's own dispatch, and memory against trace size.
 
-1. A 1M-event simulator trace is reported by perf-scripts/kscand_report.py and by
-   bench/empty_handlers.py (same handler signatures, empty bodies), alternately,
-   REPEAT times each; the ratio of the best times is the figure (goal <= 1.25).
-   Where ../shared/traces holds the real kscand trace, the same for it, and for a
+1. 1M- and 10M-event simulator traces, each in file mode and as a pipe stream (fed
+   through `cat |`), are read by bench/empty_handlers.py (perf's floor: the handler
+   signatures with empty bodies), by perf-scripts/kscand_report.py (1M only) and by
+   `kscand-perf report` (our own reader), alternately, REPEAT times each; the figures
+   are the ratios of the best times to the floor (goals: the perf script <= 1.25,
+   our reader <= 0.5).
+2. Where ../shared/traces holds the real kscand trace, the same for it, and for a
    tiny trace that shows the fixed cost of starting the report.
-2. 10M events are streamed through a pipe (synth --pipe | perf script -i -) and
-   perf's peak RSS is compared with the 1M pipe run (goal: flat).
+3. Our reader's peak RSS at 1M and 10M events, file and pipe (goal: flat).
 
 Run with `make bench` (or python3 bench/run.py [--events-1m N] [--repeat R]).
 Timings go to stdout; nothing here asserts a time.
@@ -15,12 +17,14 @@ Timings go to stdout; nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -56,74 +60,97 @@ def config_for(events: int, seed: int) -> SynthConfig:
     return SynthConfig(mms=mms, seconds=60.0 * minutes, seed=seed, fork_rate=0.0)
 
 
-PIPE_WRITER = """
-import sys
-from kscand_testkit.perfdata import write_trace
-from kscand_testkit.synth import SynthConfig, simulate
-mms, seconds, seed = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
-write_trace("-", simulate(SynthConfig(mms=mms, seconds=seconds, seed=seed, fork_rate=0.0)),
-            pipe=True)
-"""
+OURS = [sys.executable, os.path.join(ROOT, "bin", "kscand-perf"), "report"]
 
 
-def pipe_run(perf: str, config: SynthConfig) -> Tuple[float, int, int]:
-    """synth --pipe | perf script -s kscand_report.py -i -: time, perf's peak RSS, bytes."""
-    synth = subprocess.Popen(
-        [sys.executable, "-c", PIPE_WRITER, str(config.mms), str(config.seconds),
-         str(config.seed)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+def run_piped(cmd: Sequence[str], stream_file: str) -> Tuple[float, int]:
+    """``cat stream_file | cmd``: time and peak RSS of cmd (a real pipe, as from perf
+    record -o -)."""
+    cat = subprocess.Popen(["cat", stream_file], stdout=subprocess.PIPE)
     try:
-        elapsed, rss = run([perf, "script", "-s", REPORT, "-i", "-"], stdin=synth.stdout.fileno())
+        return run(cmd, stdin=cat.stdout.fileno())  # type: ignore[union-attr]
     finally:
-        synth.stdout.close()
-        synth.wait()
-    return elapsed, rss, 0
+        cat.stdout.close()  # type: ignore[union-attr]
+        cat.wait()
 
 
-def ratio(perf: str, label: str, trace: str, events: int, repeat: int) -> float:
-    """Best-of-``repeat`` times of the report and of the empty handlers, run alternately."""
-    best = {}
+def rows(perf: str, trace: str, pipe: bool, repeat: int,
+         with_report: bool = True) -> Dict[str, Tuple[float, int]]:
+    """Best-of-``repeat`` (time, peak RSS) of perf's empty-handler floor, the perf script
+    report and our reader on one trace, run alternately in the same loop."""
+    src = "-" if pipe else trace
+    cmds = [("perf empty handlers", [perf, "script", "-s", EMPTY, "-i", src])]
+    if with_report:
+        cmds.append(("perf kscand_report", [perf, "script", "-s", REPORT, "-i", src]))
+    cmds.append(("kscand-perf report", OURS + ["-i", src]))
+    best: Dict[str, Tuple[float, int]] = {}
     for _ in range(repeat):
-        for name, script in (("empty handlers", EMPTY), ("kscand_report", REPORT)):
-            elapsed, rss = run([perf, "script", "-s", script, "-i", trace])
+        for name, cmd in cmds:
+            elapsed, rss = run_piped(cmd, trace) if pipe else run(cmd)
             old = best.get(name)
             if old is None or elapsed < old[0]:
                 best[name] = (elapsed, rss)
+    return best
+
+
+def show(label: str, events: int, best: Dict[str, Tuple[float, int]], repeat: int) -> None:
     print("%s:" % label)
     for name, (elapsed, rss) in best.items():
-        print("  %-15s best of %d: %.2f s (%.2f us/event), peak RSS %.1f MB" % (
+        print("  %-19s best of %d: %6.2f s (%.2f us/event), peak RSS %6.1f MB" % (
             name, repeat, elapsed, 1e6 * elapsed / events, rss / 1024))
-    value = best["kscand_report"][0] / best["empty handlers"][0]
-    print("  ratio kscand_report / empty handlers: %.2f" % value)
-    return value
+    floor = best["perf empty handlers"][0]
+    if "perf kscand_report" in best:
+        print("  ratio perf kscand_report / empty handlers: %.2f"
+              % (best["perf kscand_report"][0] / floor))
+    print("  ratio kscand-perf report / empty handlers: %.2f (goal <= 0.5)"
+          % (best["kscand-perf report"][0] / floor))
+
+
+def write(path: str, events: int, seed: int, pipe: bool) -> int:
+    t0 = time.perf_counter()
+    # the simulator's event rate falls as scan periods grow: simulate the longest time
+    # it allows (generation is lazy) and keep exactly ``events``
+    config = dataclasses.replace(config_for(events, seed), seconds=864000.0)
+    stream = itertools.islice(simulate(config), events)
+    stats = write_trace(path, stream, pipe=pipe)
+    written = time.perf_counter() - t0
+    print("trace %s: %d events, %.1f MB, written in %.1f s" % (
+        os.path.basename(path), stats.samples, stats.bytes / 1e6, written))
+    return stats.samples
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--events", type=int, default=1000000, help="events of the file run")
-    p.add_argument("--pipe-events", type=int, default=10000000, help="events of the big pipe run")
+    p.add_argument("--events", type=int, default=1000000, help="events of the small runs")
+    p.add_argument("--big-events", "--pipe-events", type=int, default=10000000,
+                   dest="big_events", help="events of the big runs")
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--big-repeat", type=int, default=1)
     p.add_argument("--perf", default=os.environ.get("PERF", "perf"))
     args = p.parse_args(argv)
 
+    rss: Dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="kscand-bench-") as tmp:
-        trace = os.path.join(tmp, "bench.data")
-        t0 = time.perf_counter()
-        stats = write_trace(trace, simulate(config_for(args.events, 11)))
-        written = time.perf_counter() - t0
-        print("trace: %d events, %.1f MB, written in %.2f s (%.0f events/s, synth + writer)" % (
-            stats.samples, stats.bytes / 1e6, written, stats.samples / written))
-        ratio(args.perf, "1M-event trace", trace, stats.samples, args.repeat)
+        for label, n, repeat, report in (("1M", args.events, args.repeat, True),
+                                         ("10M", args.big_events, args.big_repeat, False)):
+            for pipe in (False, True):
+                mode = "pipe" if pipe else "file"
+                trace = os.path.join(tmp, "bench-%s-%s.data" % (label, mode))
+                samples = write(trace, n, 11, pipe)
+                best = rows(args.perf, trace, pipe, repeat, with_report=report)
+                show("%s-event trace, %s mode" % (label, mode), samples, best, repeat)
+                rss["%s %s" % (label, mode)] = best["kscand-perf report"][1]
+                os.unlink(trace)
     if os.path.exists(REAL_TRACE):  # the project's machines only: a mix with 40% migrates
-        ratio(args.perf, "real kscand trace", REAL_TRACE, 165767, args.repeat)
-        ratio(args.perf, "startup only (1,311 events)",
-              os.path.join(ROOT, "tests", "data", "small.data"), 1335, args.repeat)
-
-    small = pipe_run(args.perf, config_for(args.events, 12))
-    big = pipe_run(args.perf, config_for(args.pipe_events, 13))
-    print("pipe, %.1fM events: %.1f s, perf peak RSS %.1f MB" % (
-        args.events / 1e6, small[0], small[1] / 1024))
-    print("pipe, %.1fM events: %.1f s, perf peak RSS %.1f MB (x%.2f of the small run)" % (
-        args.pipe_events / 1e6, big[0], big[1] / 1024, big[1] / small[1]))
+        show("real kscand trace", 165767, rows(args.perf, REAL_TRACE, False, args.repeat),
+             args.repeat)
+        small = os.path.join(ROOT, "tests", "data", "small.data")
+        show("startup only (1,311 events)", 1335, rows(args.perf, small, False, args.repeat),
+             args.repeat)
+    for mode in ("file", "pipe"):
+        print("kscand-perf report peak RSS, %s mode: %.1f MB at 1M, %.1f MB at 10M (x%.2f)" % (
+            mode, rss["1M " + mode] / 1024, rss["10M " + mode] / 1024,
+            rss["10M " + mode] / rss["1M " + mode]))
     return 0
 
 

@@ -25,6 +25,7 @@ PROG = "kscand-perf"
 # (command, module). Commands of the test machinery (kscand_testkit: present in a
 # checkout, never installed) are offered only where their package imports.
 COMMANDS: Tuple[Tuple[str, str], ...] = (
+    ("report", "kscand_perf.cmd_report"),
     ("record", "kscand_perf.record"),
     ("compare", "kscand_perf.cmd_compare"),
     ("synth", "kscand_testkit.synth_cmd"),

@@ -25,6 +25,7 @@ class Session:
         self.analyzer = make_analyzer(options.analyzer_config())
         self.unhandled: Dict[str, int] = {}
         self.lost_events: Optional[int] = None  # perf's LOST records, where a front end sees them
+        self.notes: List[str] = []  # what the front end knows about the input (lost events)
         self.snapshots = read_snapshots(*options.vmstat) if options.vmstat else None
 
     @classmethod
@@ -36,9 +37,15 @@ class Session:
     def count_unhandled(self, event_name: str) -> None:
         self.unhandled[event_name] = self.unhandled.get(event_name, 0) + 1
 
+    def note(self, text: str) -> None:
+        """A remark of the front end for the report's notes (e.g. events perf lost)."""
+        self.notes.append(text)
+
     def report(self) -> Report:
-        return build(self.analyzer, self.options.selection(), self.unhandled,
-                     self.snapshots, self.lost_events)
+        report = build(self.analyzer, self.options.selection(), self.unhandled,
+                       self.snapshots, self.lost_events)
+        report.notes.extend(self.notes)
+        return report
 
     def render(self, report: Report) -> str:
         """What goes to standard output; writes the CSV files when asked to."""

@@ -86,6 +86,7 @@ class SchemaError(ValueError):
 
 
 # perf_event_header types.
+PERF_RECORD_LOST = 2
 PERF_RECORD_COMM = 3
 PERF_RECORD_SAMPLE = 9
 PERF_RECORD_HEADER_ATTR = 64
@@ -282,7 +283,8 @@ class PerfDataWriter:
     def __init__(self, out: BinaryIO, events: Sequence[EventDef] = ALL_EVENTS, *,
                  pipe: bool = False, first_id: int = 1000,
                  print_fmts: Optional[Mapping[str, str]] = None,
-                 round_every: int = 4096, nr_cpus: Optional[int] = None) -> None:
+                 round_every: int = 4096, nr_cpus: Optional[int] = None,
+                 ordered: bool = True) -> None:
         events = tuple(events)
         if not events:
             raise SchemaError("no events to write")
@@ -321,6 +323,9 @@ class PerfDataWriter:
         self.events = events
         self.ids = tuple(range(first_id, first_id + len(events)))
         self.round_every = round_every
+        # ordered=False accepts events out of time order, as perf record writes them
+        # (each CPU's buffer in turn): readers must sort them as perf does
+        self.ordered = ordered
         self._blob = tracing_data(events, self.ids, print_fmts)
 
         self._encoders: Dict[str, _Encoder] = {}
@@ -509,7 +514,7 @@ class PerfDataWriter:
         try:
             t, cpu, pid, comm, event, values = e
             pack, head, mid, special = self._encoders[event]
-            if t < self._last_time:
+            if t < self._last_time and self.ordered:
                 raise SchemaError("time goes backwards")
             if cpu > self._top_cpu and cpu >= self._cpu_bound:
                 raise SchemaError("cpu out of range")
@@ -545,6 +550,8 @@ class PerfDataWriter:
         next_round = self._next_round
         top_cpu = self._top_cpu
         cpu_bound = self._cpu_bound
+        if not self.ordered:
+            last = -1     # never later than any time: no order check
         try:
             for e in events:
                 try:
@@ -568,7 +575,8 @@ class PerfDataWriter:
                     self._top_cpu = top_cpu
                     self._reject(e, exc)
                 append(rec)
-                last = t
+                if self.ordered:
+                    last = t
                 if cpu > top_cpu:
                     top_cpu = cpu
                 n += 1
@@ -598,7 +606,7 @@ class PerfDataWriter:
             raise SchemaError("%s: time_ns must be an int, got %s" % (name, _describe(t)))
         if not 0 <= t < 1 << 64:
             raise SchemaError("%s: time_ns %d out of range (0..2**64-1)" % (name, t))
-        if t < self._last_time:
+        if t < self._last_time and self.ordered:
             raise SchemaError("%s: time goes backwards: %d ns after %d ns (events must be "
                               "in non-decreasing time order)" % (name, t, self._last_time))
         for what, v, hi in (("cpu", cpu, self._cpu_bound - 1), ("pid", pid, (1 << 31) - 1)):
@@ -635,6 +643,16 @@ class PerfDataWriter:
                     raise SchemaError("%s: string contains a NUL" % where)
         detail = str(exc).splitlines()[0] if exc is not None and str(exc) else "invalid"
         raise SchemaError("%s: cannot encode event: %s" % (name, detail))
+
+    def lost(self, t: int, cpu: int, count: int, event: Optional[str] = None) -> None:
+        """Write a PERF_RECORD_LOST saying ``count`` events of ``event`` (default: the
+        first) were lost, as perf record does when a ring buffer overflows."""
+        if self._closed:
+            raise ValueError("writer is closed")
+        eid = self._id_of[event or self.events[0].name]
+        size = 8 + 16 + _COMM_ID.size
+        self._chunks.append(struct.pack("<IHHQQ", PERF_RECORD_LOST, 0, size, eid, count)
+                            + _COMM_ID.pack(0, 0, t, cpu, eid))
 
     # -- end -------------------------------------------------------------------------
 

@@ -139,7 +139,8 @@ def test_install_puts_each_file_where_perf_and_python_look(installed: Installed)
     expected = {"perf-core/scripts/python/kscand-report.py",
                 "perf-core/scripts/python/bin/kscand-report-record",
                 "perf-core/scripts/python/bin/kscand-report-report",
-                "usr/local/bin/kscand-perf", "usr/local/bin/kscand-record"} | package
+                "usr/local/bin/kscand-perf", "usr/local/bin/kscand-record",
+                "usr/local/bin/kscand-report"} | package
     assert added == expected
     # the product only: no simulator, perf.data writer or event layouts of the tests
     names = {os.path.basename(p) for p in added}

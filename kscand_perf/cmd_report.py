@@ -1,0 +1,97 @@
+"""``kscand-perf report``: the report of perf-scripts/kscand_report.py, without perf.
+
+Reads the recording with :mod:`kscand_perf.perfreader` and feeds the analyzer as the
+perf script's handlers do (:mod:`kscand_perf.feed`), so the output is the same. A
+damaged or truncated recording gives the report of what was read before the damage,
+one line on stderr saying where and why reading stopped, and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import BinaryIO, List
+
+from . import feed, options
+from .errors import CommandError, UsageError
+from .session import Session
+
+HELP = "report on a perf.data recording without perf"
+
+DESCRIPTION = """\
+Report on kscand's scans and migrations from a perf recording of the kmem_mm_* and
+kmem_scan_mm_* tracepoints: the report of `perf script -s kscand_report.py`, read by
+kscand-perf itself (no perf needed, any perf.data or pipe stream of perf record)."""
+
+EPILOG = """\
+examples:
+  kscand-perf report                          # report on ./perf.data
+  kscand-perf report -i rec.data --ms         # durations in ms
+  kscand-perf report --json                   # machine-readable report
+  kscand-perf report --csv out/               # one CSV file per table
+  perf record -o - -e 'kmem:kmem_*' -a | kscand-perf report -i -
+                                              # straight from perf record's pipe
+
+A damaged or truncated recording: the report of what was read, a warning saying at
+which byte and why reading stopped, exit status 1."""
+
+
+def set_argparser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-i", "--input", metavar="FILE|-", default="perf.data",
+                        help="the recording (default perf.data; - reads a pipe stream "
+                        "of perf record -o - from stdin)")
+    options.set_argparser(parser)
+    parser.set_defaults(report_prog=parser.prog)
+
+
+def _open(path: str) -> BinaryIO:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")
+    except OSError as e:
+        raise UsageError("cannot read %s: %s" % (path, e.strerror or e)) from None
+
+
+def main(args: argparse.Namespace) -> int:
+    session = Session(options.from_args(args))  # UsageError on bad options or --vmstat
+    source = _open(args.input)
+    try:
+        reader, problem = feed.feed(session, source)
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+    damage: List[str] = []
+    if problem is not None:
+        damage.append("reading stopped at byte %d: %s" % (problem.offset, problem.reason))
+    damage += ["at byte %d: %s" % (w.offset, w.reason) for w in reader.warnings]
+    if damage:
+        session.note("the recording is damaged: %s; this report covers what was read"
+                     % "; ".join(damage))
+    out = session.finish()  # CommandError when --csv cannot write
+    try:
+        sys.stdout.write(out)
+        sys.stdout.flush()
+    except OSError as e:  # the reader went away (EPIPE), a full disk (ENOSPC)
+        _quiet_stdout()
+        raise CommandError("cannot write the report: %s" % (e.strerror or e)) from None
+    if damage:
+        sys.stderr.write("%s: warning: %s: %s\n" % (args_prog(args), args.input,
+                                                    "; ".join(damage)))
+        return 1
+    return 0
+
+
+def args_prog(args: argparse.Namespace) -> str:
+    return str(getattr(args, "report_prog", None) or "kscand-perf report")
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass

@@ -1,0 +1,100 @@
+"""Feed a :class:`~kscand_perf.session.Session` from our perf.data reader, making the
+same analyzer calls as the handlers of perf-scripts/kscand_report.py.
+
+The perf script's handlers get perf's arguments (seconds and nanoseconds, ``int``
+fields zero-extended by perf 6.1) and convert them; the reader already has the time
+in nanoseconds and signed fields. :func:`handlers` is the table of what each handler
+passes, in the reader's terms: for every event the bound analyzer method and the fields
+it takes after the time. The hot events go to the bound methods themselves (no wrapper
+call per event): ``scan_start`` and ``migrate`` take perf's (seconds, nanoseconds) and
+only ever use ``seconds * 10**9 + nanoseconds``, so they get (0, time).
+
+Differences from the perf script, on purpose: an event name the report does not know,
+and a sample of a non-tracepoint event, are counted with Session.count_unhandled (perf
+6.1 calls trace_unhandled only for tracepoints); a comm that is not UTF-8 is decoded
+with replacement (perf 6.1's Python dies on it).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import BinaryIO, Dict, Optional, Sequence, Tuple
+
+from .perfreader import Handler, PerfReader, Problem
+from .session import Session
+
+__all__ = ["handlers", "handler_name", "make_reader", "feed", "lost_notes"]
+
+Table = Dict[str, Tuple[Handler, Sequence[str]]]
+
+
+def handler_name(event: str) -> str:
+    """perf's Python handler name of ``system:event`` (the name the report counts)."""
+    return event.replace(":", "__", 1)
+
+
+def handlers(session: Session) -> Table:
+    """What each handler of kscand_report.py passes to the analyzer, per event."""
+    core = session.analyzer
+
+    def sched_exit(t: int) -> None:
+        core.other("sched:sched_process_exit")
+
+    return {
+        "kmem:kmem_mm_enter": (core.mm_enter, ("common_pid", "@comm", "mm")),
+        "kmem:kmem_mm_exit": (core.mm_exit, ("common_pid", "@comm", "mm")),
+        "kmem:kmem_scan_mm_start": (functools.partial(core.scan_start, 0),
+                                    ("common_pid", "mm")),
+        "kmem:kmem_scan_mm_end": (core.scan_end,
+                                  ("common_pid", "mm", "start", "total", "scan_period",
+                                   "scan_size", "target_node")),
+        # V1/V2 events have no msuccess/mfailed: the reader passes None, as perf's defaults
+        "kmem:kmem_scan_mm_migrate": (functools.partial(core.migrate, 0),
+                                      ("common_pid", "mm", "rc", "target_node", "msuccess",
+                                       "mfailed")),
+        "sched:sched_process_fork": (core.sched_fork, ("common_pid", "child_pid",
+                                                       "child_comm")),
+        "sched:sched_process_exec": (core.sched_exec, ("common_pid", "filename", "pid")),
+        "sched:sched_process_exit": (sched_exit, ()),
+    }
+
+
+def make_reader(session: Session, source: BinaryIO) -> PerfReader:
+    """A reader of ``source`` that feeds ``session`` as the perf script would."""
+    core = session.analyzer
+
+    def unhandled(event: str) -> None:
+        session.count_unhandled(handler_name(event))
+
+    def on_error(event: str, exc: Exception) -> None:
+        core.bad(handler_name(event))
+
+    return PerfReader(source, handlers(session), unhandled=unhandled, on_error=on_error)
+
+
+def lost_notes(reader: PerfReader) -> Tuple[str, ...]:
+    """Notes for the report on what the recording says was lost."""
+    st = reader.stats
+    notes = []
+    if st.lost_records:
+        notes.append("perf lost %d events (%d LOST records): the ring buffer overflowed; "
+                     "record with a larger -m" % (st.lost, st.lost_records))
+    if st.lost_samples:
+        notes.append("perf lost %d samples (LOST_SAMPLES records)" % st.lost_samples)
+    if st.unknown_ids:
+        notes.append("%d samples named no event of the recording and were skipped"
+                     % st.unknown_ids)
+    return tuple(notes)
+
+
+def feed(session: Session, source: BinaryIO) -> Tuple[PerfReader, Optional[Problem]]:
+    """Read ``source`` into ``session``; return the reader and the problem that stopped
+    it (None when the whole recording was read). Notes on lost events go to the session."""
+    reader = make_reader(session, source)
+    problem = reader.read()
+    # the reader sees every record: 0 means perf lost nothing (the kernel-counter check
+    # then names the recording window, not loss, for any shortfall)
+    session.lost_events = reader.stats.lost
+    for note in lost_notes(reader):
+        session.note(note)
+    return reader, problem

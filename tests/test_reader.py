@@ -1,0 +1,354 @@
+"""kscand_perf.perfreader on its own: formats, values, order, comms, damage.
+
+Expected values come from what the writer was given (kscand_testkit), never from the
+reader's own output.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import struct
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import pytest
+
+from kscand_perf import cli, feed
+from kscand_perf.options import Options
+from kscand_perf.perfreader import PerfReader, parse_format, parse_tracing_data
+from kscand_perf.session import Session
+from kscand_testkit import formats as schema
+from kscand_testkit.perfdata import tracing_data, write_trace
+from kscand_testkit.stream import Emitted
+
+MM = 0xFF11000003279F80
+MM2 = 0xFF11000003279000
+
+
+def data_of(stream: Sequence[Emitted], pipe: bool = False, **kw: Any) -> bytes:
+    out = io.BytesIO()
+    write_trace(out, list(stream), pipe=pipe, **kw)
+    return out.getvalue()
+
+
+class Calls:
+    """Handlers that record (event, time, values) in the order they are called."""
+
+    def __init__(self) -> None:
+        self.calls: List[Tuple[str, int, Tuple[Any, ...]]] = []
+        self.unhandled: List[str] = []
+
+    def table(self, spec: Dict[str, Sequence[str]]) -> Dict[str, Any]:
+        out = {}
+        for name, fields in spec.items():
+            def fn(t: int, *values: Any, _name: str = name) -> None:
+                self.calls.append((_name, t, values))
+            out[name] = (fn, tuple(fields))
+        return out
+
+
+def read(data: bytes, spec: Dict[str, Sequence[str]]) -> Tuple[Calls, PerfReader]:
+    calls = Calls()
+    reader = PerfReader(io.BytesIO(data), calls.table(spec), unhandled=calls.unhandled.append)
+    assert reader.read() is None, reader.problem
+    return calls, reader
+
+
+# -- formats ---------------------------------------------------------------------------
+
+def test_format_text_fields_and_kinds() -> None:
+    text = schema.SCHED_PROCESS_EXEC.format_text(77)
+    fmt = parse_format("sched", text)
+    assert fmt is not None and fmt.id == 77 and fmt.full_name == "sched:sched_process_exec"
+    by = {f.name: f for f in fmt.fields}
+    for f in schema.SCHED_PROCESS_EXEC.fields:
+        assert (by[f.name].offset, by[f.name].size, by[f.name].signed) == (
+            f.offset, f.size, f.signed)
+    assert by["filename"].kind == "dynstr" and by["pid"].kind == "int"
+    assert by["common_pid"].signed and not by["common_type"].signed
+    fork = parse_format("sched", schema.SCHED_PROCESS_FORK.format_text(5))
+    assert fork is not None and fork.field("child_comm").kind == "str"  # type: ignore
+
+
+def test_tracing_data_damage_keeps_what_was_read() -> None:
+    events = schema.KSCAND_EVENTS
+    blob = tracing_data(events, list(range(300, 305)))
+    formats, problem = parse_tracing_data(blob)
+    assert problem is None and sorted(formats) == list(range(300, 305))
+    cut_at = blob.index(b"name: kmem_scan_mm_end")
+    formats, problem = parse_tracing_data(blob[:cut_at + 10])
+    assert problem is not None and sorted(formats) == [300, 301, 302]
+
+
+# -- values ------------------------------------------------------------------------------
+
+ALL_FIELDS = {
+    "kmem:kmem_scan_mm_end": ("@pid", "@tid", "@cpu", "common_pid", "mm", "start", "total",
+                              "scan_period", "scan_size", "target_node"),
+    "kmem:kmem_scan_mm_migrate": ("common_pid", "mm", "rc", "target_node", "msuccess",
+                                  "mfailed", "no_such_field"),
+    "sched:sched_process_exec": ("common_pid", "filename", "pid", "old_pid", "@comm"),
+    "sched:sched_process_fork": ("parent_comm", "parent_pid", "child_comm", "child_pid"),
+}
+
+
+@pytest.mark.parametrize("pipe", [False, True], ids=["file", "pipe"])
+def test_values_signed_strings_and_missing(pipe: bool) -> None:
+    evs = [
+        Emitted(1000, 3, 40, "kscand", "kmem_scan_mm_end",
+                (MM, 0, 12, 2000, 1 << 30, -1)),
+        Emitted(2000, 1, 41, "kmigrated", "kmem_scan_mm_migrate", (MM, -11, 2, 5, 1019)),
+        Emitted(3000, 0, 50, "bash", "sched_process_fork", ("bash", 50, "bash", 51)),
+        Emitted(4000, 0, 51, "bash", "sched_process_exec", ("/usr/bin/stress-ng", 51, 51)),
+    ]
+    calls, reader = read(data_of(evs, pipe), ALL_FIELDS)
+    assert reader.pipe == pipe
+    assert calls.calls == [
+        ("kmem:kmem_scan_mm_end", 1000, (40, 40, 3, 40, MM, 0, 12, 2000, 1 << 30, -1)),
+        ("kmem:kmem_scan_mm_migrate", 2000, (41, MM, -11, 2, 5, 1019, None)),
+        ("sched:sched_process_fork", 3000, ("bash", 50, "bash", 51)),
+        # the writer sent a COMM record for pid 51 with the exec's comm before the event
+        ("sched:sched_process_exec", 4000, (51, "/usr/bin/stress-ng", 51, 51, "bash")),
+    ]
+
+
+def test_v2_migrate_layout_gives_none_for_the_missing_fields() -> None:
+    evs = [Emitted(5, 0, 36, "kmigrated", "kmem_scan_mm_migrate", (MM, -11, -1))]
+    data = data_of(evs, events=(schema.MM_ENTER, schema.MIGRATE_V2))
+    calls, _ = read(data, ALL_FIELDS)
+    want = (36, MM, -11, -1, None, None, None)
+    assert calls.calls == [("kmem:kmem_scan_mm_migrate", 5, want)]
+
+
+def test_comm_unknown_thread_and_fork_inheritance() -> None:
+    spec = {"kmem:kmem_mm_exit": ("@comm",)}
+    data = data_of([Emitted(10, 0, 7, "worker", "kmem_mm_exit", (MM,))])
+    calls, _ = read(data, spec)
+    assert calls.calls == [("kmem:kmem_mm_exit", 10, ("worker",))]
+
+
+def test_unhandled_events_are_named() -> None:
+    evs = [Emitted(10, 0, 7, "x", "sched_process_exit", ("x", 7, 120)),
+           Emitted(11, 0, 7, "x", "sched_process_exit", ("x", 7, 120))]
+    calls, reader = read(data_of(evs), {})
+    assert calls.unhandled == ["sched:sched_process_exit"] * 2
+    assert reader.stats.samples == 2
+
+
+# -- order: perf's ordered-events queue --------------------------------------------------
+
+def _starts(times: Sequence[int], cpus: Optional[Sequence[int]] = None) -> List[Emitted]:
+    return [Emitted(t, cpus[i] if cpus else 0, 40, "kscand", "kmem_scan_mm_start", (MM + i,))
+            for i, t in enumerate(times)]
+
+
+def _order(events: List[Emitted], round_every: int) -> List[int]:
+    data = data_of(events, ordered=False, round_every=round_every)
+    calls, _ = read(data, {"kmem:kmem_scan_mm_start": ("mm",)})
+    return [c[2][0] - MM for c in calls.calls]
+
+
+def _model(times: Sequence[int], round_every: int) -> List[int]:
+    """perf's queue by its definition (ordered-events.c), written independently of the
+    reader: a round flushes what is at or before the largest time queued by the round
+    before; ties keep the order they were read in."""
+    delivered: List[int] = []
+    queue: List[Tuple[int, int]] = []
+    limit = 0
+    for start in range(0, len(times), round_every):
+        queue += [(times[i], i) for i in range(start, min(start + round_every, len(times)))]
+        queue.sort(key=lambda x: x[0])
+        top = queue[-1][0]
+        if limit:
+            delivered += [i for t, i in queue if t <= limit]
+            queue = [(t, i) for t, i in queue if t > limit]
+        limit = top
+    return delivered + [i for _, i in sorted(queue, key=lambda x: x[0])]
+
+
+def test_order_is_perfs_round_by_round() -> None:
+    rnd = random.Random(5)
+    for trial in range(20):
+        n = rnd.randrange(1, 60)
+        times = [rnd.randrange(1, 40) * 10 for _ in range(n)]
+        every = rnd.randrange(1, 12)
+        assert _order(_starts(times), every) == _model(times, every), (times, every)
+
+
+def test_order_ties_keep_reading_order() -> None:
+    assert _order(_starts([50, 50, 20, 50, 20]), 100) == [2, 4, 0, 1, 3]
+
+
+# -- the command on damage ---------------------------------------------------------------
+
+def _report(data: bytes, pipe: bool) -> Tuple[int, str]:
+    """(exit status, report JSON) of the feed on ``data``, as the command does it."""
+    session = Session(Options(json=True))
+    reader, problem = feed.feed(session, io.BytesIO(data))
+    out = session.finish()
+    json.loads(out)
+    return (1 if problem or reader.warnings else 0), out
+
+
+def _tiny(pipe: bool) -> bytes:
+    evs = [Emitted(1000, 0, 40, "kscand", "kmem_scan_mm_start", (MM,)),
+           Emitted(2000, 0, 40, "kscand", "kmem_scan_mm_end", (MM, 0, 3, 2000, 1 << 30, 0)),
+           Emitted(2500, 1, 41, "kmigrated", "kmem_scan_mm_migrate", (MM, 0, 0, 1, 0)),
+           Emitted(3000, 1, 77, "stress-ng", "kmem_mm_exit", (MM,)),
+           Emitted(3500, 0, 40, "kscand", "kmem_scan_mm_start", (MM2,))]
+    return data_of(evs, pipe, events=schema.KSCAND_EVENTS, round_every=2)
+
+
+@pytest.mark.parametrize("pipe", [False, True], ids=["file", "pipe"])
+def test_truncation_at_every_offset(pipe: bool) -> None:
+    data = _tiny(pipe)
+    full_status, full = _report(data, pipe)
+    assert full_status == 0
+    # a pipe stream cut between two records cannot be told from a shorter recording
+    whole = _record_ends(data) if pipe else set()
+    for cut in range(len(data)):
+        status, _ = _report(data[:cut], pipe)
+        assert status == (0 if cut in whole else 1), cut
+
+
+def _record_ends(data: bytes) -> set:
+    """Offsets where a record of a pipe stream ends (walked from the header sizes)."""
+    ends = {16}
+    pos = 16
+    while pos < len(data):
+        typ, size = struct.unpack_from("<IxxH", data, pos)
+        pos += size
+        if typ == 66:   # HEADER_TRACING_DATA: the blob follows the record
+            pos += struct.unpack_from("<I", data, pos - size + 8)[0]
+        ends.add(pos)
+    return ends
+
+
+def test_truncation_of_a_pipe_keeps_the_events_before() -> None:
+    data = _tiny(True)
+    cut = data.index(struct.pack("<Q", MM2)) - 40   # inside the last sample
+    status, out = _report(data[:cut], True)
+    assert status == 1
+    events = json.loads(out)["events"]
+    assert (events["kmem_scan_mm_start"], events["kmem_scan_mm_end"],
+            events["kmem_scan_mm_migrate"], events["kmem_mm_exit"]) == (1, 1, 1, 1)
+
+
+@pytest.mark.parametrize("pipe", [False, True], ids=["file", "pipe"])
+def test_flipped_bytes_never_raise(pipe: bool) -> None:
+    data = _tiny(pipe)
+    rnd = random.Random(1234 + pipe)
+    for _ in range(1500):
+        damaged = bytearray(data)
+        for _ in range(rnd.randrange(1, 4)):
+            damaged[rnd.randrange(len(damaged))] ^= 1 << rnd.randrange(8)
+        _report(bytes(damaged), pipe)
+
+
+@pytest.mark.parametrize("pipe", [False, True], ids=["file", "pipe"])
+def test_huge_sizes_never_raise(pipe: bool) -> None:
+    data = _tiny(pipe)
+    rnd = random.Random(99 + pipe)
+    for _ in range(600):
+        damaged = bytearray(data)
+        at = rnd.randrange(0, len(damaged) - 8) & ~3
+        damaged[at:at + 8] = rnd.choice([b"\xff" * 8, struct.pack("<Q", 1 << 40),
+                                         struct.pack("<I", 0x7fffffff) * 2])
+        _report(bytes(damaged), pipe)
+
+
+def test_big_file_sampled_truncation(tmp_path: Any) -> None:
+    with open(os.path.join(os.path.dirname(__file__), "data", "small.data"), "rb") as f:
+        data = f.read()
+    rnd = random.Random(7)
+    for cut in sorted(rnd.sample(range(len(data)), 60)):
+        status, _ = _report(data[:cut], False)
+        assert status == 1
+
+
+def test_the_command_on_damage_prints_one_line(tmp_path: Any, capsys: Any) -> None:
+    data = _tiny(False)
+    rnd = random.Random(3)
+    for i in range(40):
+        path = tmp_path / ("d%d.data" % i)
+        damaged = bytearray(data[:rnd.randrange(len(data) + 1)])
+        if damaged and i % 2:
+            damaged[rnd.randrange(len(damaged))] ^= 0xFF
+        path.write_bytes(bytes(damaged))
+        status = cli.main(["report", "--json", "-i", str(path)])
+        out, err = capsys.readouterr()
+        assert status in (0, 1)
+        json.loads(out)
+        assert err.count("\n") == (1 if status else 0), err
+        assert "Traceback" not in err
+
+
+# -- compressed records (perf record -z) -------------------------------------------------
+
+class _Identity:
+    """A stand-in zstd stream decompressor: the 'compressed' bytes are the records."""
+
+    eof = False
+    unused_data = b""
+
+    def decompress(self, data: bytes) -> bytes:
+        return data
+
+
+def _compressed(data: bytes, pieces: int) -> bytes:
+    """The pipe stream ``data`` with its records after the tracing data wrapped in
+    COMPRESSED records (type 81), cut at arbitrary bytes so records span them."""
+    ends = sorted(_record_ends(data))
+    head_end = next(e for e in ends if e > 16 and b"Dtracing" in data[16:e])
+    body = data[head_end:]
+    rnd = random.Random(pieces)
+    cuts = sorted(rnd.sample(range(1, len(body)), pieces - 1))
+    out = [data[:head_end]]
+    for a, b in zip([0] + cuts, cuts + [len(body)]):
+        chunk = body[a:b]
+        out.append(struct.pack("<IHH", 81, 0, 8 + len(chunk)) + chunk)
+    return b"".join(out)
+
+
+def test_compressed_records_decode_like_the_plain_stream(monkeypatch: Any) -> None:
+    import kscand_perf.perfreader as perfreader
+    monkeypatch.setattr(perfreader, "_zstd_factory", lambda: _Identity)
+    data = _tiny(True)
+    spec = {"kmem:kmem_scan_mm_start": ("mm",), "kmem:kmem_mm_exit": ("@comm", "mm"),
+            "kmem:kmem_scan_mm_migrate": ("rc", "msuccess")}
+    plain, _ = read(data, spec)
+    for pieces in (1, 5, 40):
+        calls, reader = read(_compressed(data, pieces), spec)
+        assert calls.calls == plain.calls and reader.stats.compressed == pieces
+
+
+def test_compressed_without_zstd_is_one_problem(monkeypatch: Any) -> None:
+    import kscand_perf.perfreader as perfreader
+    monkeypatch.setattr(perfreader, "_zstd_factory", lambda: None)
+    reader = PerfReader(io.BytesIO(_compressed(_tiny(True), 3)), {})
+    problem = reader.read()
+    assert problem is not None and "record without -z" in problem.reason
+
+
+def test_perf_data_file_on_stdin_is_spooled() -> None:
+    data = _tiny(False)
+
+    class Pipe(io.RawIOBase):
+        def __init__(self) -> None:
+            self.src = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            chunk = self.src.read(min(len(b), 100))
+            b[:len(chunk)] = chunk
+            return len(chunk)
+
+    spec = {"kmem:kmem_scan_mm_start": ("mm",)}
+    calls = Calls()
+    reader = PerfReader(io.BufferedReader(Pipe()), calls.table(spec))
+    assert reader.read() is None
+    assert [c[2] for c in calls.calls] == [(MM,), (MM2,)]
