@@ -1,6 +1,6 @@
 """``kscand-perf COMMAND ...``: the one entry point of every command.
 
-Each command is a module with ``HELP``, ``DESCRIPTION``, ``EPILOG``,
+Each command is a module with ``DESCRIPTION``, ``EPILOG``,
 ``set_argparser(parser)`` and ``main(args) -> int``, registered in
 :data:`COMMANDS`. A command raises :class:`~kscand_perf.errors.UsageError`
 (exit 2) or :class:`~kscand_perf.errors.CommandError` (exit 1); this module
@@ -14,7 +14,6 @@ import argparse
 import importlib
 import importlib.util
 import sys
-from types import ModuleType
 from typing import List, Optional, Sequence, Tuple
 
 from .argparsing import Parser
@@ -22,34 +21,40 @@ from .errors import EXIT_INTERRUPTED, CommandError, UsageError, one_line
 
 PROG = "kscand-perf"
 
-# (command, module). Commands of the test machinery (kscand_testkit: present in a
-# checkout, never installed) are offered only where their package imports.
-COMMANDS: Tuple[Tuple[str, str], ...] = (
-    ("report", "kscand_perf.cmd_report"),
-    ("record", "kscand_perf.record"),
-    ("compare", "kscand_perf.cmd_compare"),
-    ("synth", "kscand_testkit.synth_cmd"),
+# (command, module, one-line help). Only the module of the command that runs is imported
+# (the others' cost no start-up time). Commands of the test machinery (kscand_testkit:
+# present in a checkout, never installed) are offered only where their package is.
+COMMANDS: Tuple[Tuple[str, str, str], ...] = (
+    ("report", "kscand_perf.cmd_report", "report on a perf.data recording without perf"),
+    ("record", "kscand_perf.record", "record the kscand events with perf, and the kernel's "
+                                     "counters around them (as bin/kscand-record)"),
+    ("compare", "kscand_perf.cmd_compare", "two JSON reports side by side, with absolute and "
+                                           "relative differences"),
+    ("synth", "kscand_testkit.synth_cmd", "write a simulated kscand trace (perf.data) and "
+                                          "its ground truth"),
 )
 _TESTKIT = "kscand_testkit."
 
 
-def available_commands() -> List[Tuple[str, ModuleType]]:
+def available_commands() -> List[Tuple[str, str, str]]:
     """The commands that can run here, in table order."""
-    found = []
-    for name, module in COMMANDS:
-        if module.startswith(_TESTKIT) and importlib.util.find_spec(_TESTKIT[:-1]) is None:
-            continue
-        found.append((name, importlib.import_module(module)))
-    return found
+    have_testkit = importlib.util.find_spec(_TESTKIT[:-1]) is not None
+    return [c for c in COMMANDS if have_testkit or not c[1].startswith(_TESTKIT)]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser, with the options of the command ``argv`` names (its first word)."""
     parser = Parser(prog=PROG, description="Analyse traces of the kscand tracepoints "
                                            "(kmem_mm_*, kmem_scan_mm_*) with or without perf.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     subparsers.required = True
-    for name, module in available_commands():
-        p = subparsers.add_parser(name, help=module.HELP, description=module.DESCRIPTION,
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, module_name, help_text in available_commands():
+        if name != chosen:
+            subparsers.add_parser(name, help=help_text)
+            continue
+        module = importlib.import_module(module_name)
+        p = subparsers.add_parser(name, help=help_text, description=module.DESCRIPTION,
                                   epilog=module.EPILOG, prog="%s %s" % (PROG, name))
         module.set_argparser(p)
         p.set_defaults(run=module.main)
@@ -60,7 +65,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command in ``argv`` (default sys.argv[1:]); return the exit status."""
     args_list: List[str] = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(args_list)
+        args = build_parser(args_list).parse_args(args_list)
         return int(args.run(args))
     except (UsageError, CommandError) as e:
         error_line(PROG, args_list, e)
@@ -75,7 +80,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def error_line(prog: str, argv: Sequence[str], e: BaseException) -> None:
     """Print ``e`` as ``PROG[ COMMAND]: error: MESSAGE`` on one line."""
     line = one_line(e)
-    names = {name for name, _ in COMMANDS}
+    names = {c[0] for c in COMMANDS}
     command = next((a for a in argv if not a.startswith("-")), "")
     prefix = "%s %s" % (prog, command) if command in names else prog
     for known in (prefix, prog):
@@ -95,7 +100,7 @@ def run_command(name: str, argv: Optional[Sequence[str]] = None,
     args_list: List[str] = list(sys.argv[1:] if argv is None else argv)
     prog = prog or "%s %s" % (PROG, name)
     try:
-        module = importlib.import_module(dict(COMMANDS)[name])
+        module = importlib.import_module(next(c[1] for c in COMMANDS if c[0] == name))
         parser = Parser(prog=prog, description=module.DESCRIPTION, epilog=module.EPILOG)
         module.set_argparser(parser)
         return int(module.main(parser.parse_args(args_list)))

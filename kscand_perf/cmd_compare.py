@@ -10,7 +10,6 @@ from .compare import CompareError, check, compare
 from .errors import CommandError, UsageError
 from .render import compare as render
 
-HELP = "two JSON reports side by side, with absolute and relative differences"
 DESCRIPTION = ("Compare the headline figures of two reports written with --json (two "
                "recordings: kscand knobs A and B, kscand on and off, two kernels).")
 EPILOG = """\

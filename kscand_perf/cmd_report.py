@@ -17,7 +17,6 @@ from . import feed, options
 from .errors import CommandError, UsageError
 from .session import Session
 
-HELP = "report on a perf.data recording without perf"
 
 DESCRIPTION = """\
 Report on kscand's scans and migrations from a perf recording of the kmem_mm_* and

@@ -34,7 +34,6 @@ PROGRESS_EVERY = 1000000    # a progress line every this many events (stderr not
 _CHUNK = 65536              # events written between progress checks
 
 
-HELP = "write a simulated kscand trace (perf.data) and its ground truth"
 DESCRIPTION = ("Simulate kscand, kmigrated and a process workload and write the trace "
                "as a perf.data file (or a pipe stream) that perf script reads.")
 EPILOG = SYNTH_EPILOG
