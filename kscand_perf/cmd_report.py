@@ -13,8 +13,8 @@ import os
 import sys
 from typing import BinaryIO, List
 
-from . import feed, options
-from .errors import CommandError, UsageError
+from . import feed, options, perfmodule
+from .errors import CommandError, UsageError, one_line
 from .session import Session
 
 
@@ -40,6 +40,10 @@ def set_argparser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--input", metavar="FILE|-", default="perf.data",
                         help="the recording (default perf.data; - reads a pipe stream "
                         "of perf record -o - from stdin)")
+    parser.add_argument("--via", choices=("reader", "perf-module", "auto"), default="reader",
+                        help="read with kscand-perf's own perf.data reader (default), with "
+                        "perf's Python module (its session API, perf 7.3 and later), or "
+                        "auto: the module where it is, else the reader")
     options.set_argparser(parser)
     parser.set_defaults(report_prog=parser.prog)
 
@@ -55,6 +59,24 @@ def _open(path: str) -> BinaryIO:
 
 def main(args: argparse.Namespace) -> int:
     session = Session(options.from_args(args))  # UsageError on bad options or --vmstat
+    perf = perfmodule.session_api() if args.via != "reader" else None
+    if args.via == "perf-module":
+        if perf is None:
+            raise UsageError("--via perf-module: perf's Python module with its session API "
+                             "(perf 7.3 and later) is not importable here")
+        if not perfmodule.readable(args.input):
+            raise UsageError("--via perf-module: %s is not a perf.data file: perf's module "
+                             "reads no pipe streams (perf 7.3 skips their tracing data); "
+                             "use --via reader" % args.input)
+    elif perf is not None and not perfmodule.readable(args.input):
+        perf = None  # auto: a pipe stream goes to our reader
+    if perf is not None:
+        try:
+            perfmodule.feed(session, args.input, perf)
+        except Exception as e:  # perf's own errors (a file it cannot read)
+            raise CommandError("perf's module could not read %s: %s"
+                               % (args.input, one_line(e))) from None
+        return _write(session.finish())
     source = _open(args.input)
     try:
         reader, problem = feed.feed(session, source)
@@ -68,17 +90,21 @@ def main(args: argparse.Namespace) -> int:
     if damage:
         session.note("the recording is damaged: %s; this report covers what was read"
                      % "; ".join(damage))
-    out = session.finish()  # CommandError when --csv cannot write
+    _write(session.finish())  # CommandError when --csv cannot write
+    if damage:
+        sys.stderr.write("%s: warning: %s: %s\n" % (args_prog(args), args.input,
+                                                    "; ".join(damage)))
+        return 1
+    return 0
+
+
+def _write(out: str) -> int:
     try:
         sys.stdout.write(out)
         sys.stdout.flush()
     except OSError as e:  # the reader went away (EPIPE), a full disk (ENOSPC)
         _quiet_stdout()
         raise CommandError("cannot write the report: %s" % (e.strerror or e)) from None
-    if damage:
-        sys.stderr.write("%s: warning: %s: %s\n" % (args_prog(args), args.input,
-                                                    "; ".join(damage)))
-        return 1
     return 0
 
 

@@ -2,6 +2,12 @@
 #
 # Usage: perf script -s kscand_report.py [-i perf.data] [-- OPTIONS]
 #        perf script -s kscand_report.py -- -h      (all options)
+#        python3 kscand_report.py [-i perf.data] [OPTIONS]     (on its own: see below)
+#        perf script kscand_report.py [-i perf.data] [OPTIONS] (perf 7.4 and later)
+#
+# On its own (not inside perf script -s), it reads the recording through perf's
+# Python module where that offers its session API (perf 7.3 and later), else
+# through kscand-perf's own perf.data reader: the same report either way.
 #
 # Record with: perf record -e 'kmem:kmem_scan_mm_*' -e 'kmem:kmem_mm_*' \
 #     -e sched:sched_process_fork -e sched:sched_process_exec \
@@ -27,7 +33,6 @@ if os.path.isdir(os.path.join(_here, "..", "kscand_perf")):
 
 from kscand_perf.errors import CommandError, UsageError  # noqa: E402
 from kscand_perf.session import Session  # noqa: E402
-# kscand-perf: package import end
 
 # The state of this run, created in trace_begin: perf's calling convention
 # (module-level handler functions) leaves no other place for it.
@@ -169,3 +174,21 @@ def trace_unhandled(event_name, context, event_fields_dict, *perf_sample_dict):
         _session.count_unhandled(event_name)
     except Exception:
         pass
+
+
+def _standalone():
+    """Run as a program (python3 kscand_report.py, or perf 7.4's perf script NAME.py)."""
+    from kscand_perf.cli import run_command
+    return run_command("report", ["--via", "auto"] + sys.argv[1:], prog="kscand_report.py")
+
+
+def _inside_perf_script():
+    try:
+        import perf_trace_context  # noqa: F401  (perf script -s provides it)
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__" and not _inside_perf_script():
+    sys.exit(_standalone())

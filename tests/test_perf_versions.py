@@ -237,11 +237,26 @@ class OurReader(Reader):
                 "-i", "-" if trace.pipe else trace.path] + options
 
 
+class Standalone(Reader):
+    """perf-scripts/kscand_report.py run on its own in the perf 7.3 chroot: perf's Python
+    module (its session API) reads perf.data files, our reader pipe streams."""
+
+    name = "python3 kscand_report.py (perf 7.3's module)"
+
+    def prepare(self) -> Optional[str]:
+        return ChrootPerf("7.3").prepare()
+
+    def command(self, trace: Trace, options: List[str]) -> List[str]:
+        return [PERF_CHROOT, "python", "7.3", "--bind", os.path.dirname(trace.path), "--",
+                SCRIPT, "-i", "-" if trace.pipe else trace.path] + options
+
+
 REFERENCE = "6.1"
 COLUMNS: Dict[str, Reader] = {
     "6.1": HostPerf(),
     "6.12": ChrootPerf("6.12"),
     "7.3": ChrootPerf("7.3"),
+    "7.3-module": Standalone(),
     "ours": OurReader(),
 }
 
@@ -340,7 +355,8 @@ def test_the_traces_hold_what_they_should(outputs: Callable[[str, str, str], byt
     assert sim == json.loads(outputs(REFERENCE, "sim", "json")), "pipe and file mode differ"
 
 
-@pytest.mark.parametrize("column", [c for c in COLUMNS if c != "ours"])
+@pytest.mark.parametrize("column", [c for c, r in COLUMNS.items()
+                                    if isinstance(r, (HostPerf, ChrootPerf))])
 @pytest.mark.parametrize("name", ["edge", "edge-pipe"])
 def test_writer_files_read_without_warnings(column: str, name: str,
                                             readers: Callable[[str], Reader],

@@ -1,0 +1,122 @@
+"""Feed a :class:`~kscand_perf.session.Session` through perf's own Python module.
+
+Linux 7.3's perf module has a session API (``perf.session(perf.data(path),
+sample=callback).process_events()``): tracepoint fields are attributes of the
+sample, ``str(sample.evsel)`` is ``evsel(system:event)``, ``sample.sample_time``
+is in ns. This is what perf 7.4's ``perf script NAME.py`` runs, and it is one of
+the ways perf-scripts/kscand_report.py reads when started on its own.
+
+The analyzer calls are those of :mod:`kscand_perf.feed` (the same table the perf
+script's handlers follow). perf hands ``int`` fields zero-extended, as perf 6.1's
+embedded Python does: the fields the perf script's handlers make signed are made
+signed here, and no others, so every front end gives the same report.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+
+from .analysis import s32
+from .feed import handler_name, handlers
+from .session import Session
+
+# The fields perf-scripts/kscand_report.py's handlers convert from zero-extended.
+SIGNED_FIELDS: Dict[str, Tuple[str, ...]] = {
+    "kmem:kmem_scan_mm_end": ("target_node",),
+    "kmem:kmem_scan_mm_migrate": ("rc", "target_node"),
+}
+
+
+def session_api() -> Optional[ModuleType]:
+    """perf's Python module when it offers the session API (perf 7.3+), else None."""
+    try:
+        perf = importlib.import_module("perf")
+    except ImportError:
+        return None
+    if not (hasattr(perf, "session") and hasattr(perf, "data")):
+        return None
+    return perf
+
+
+def readable(path: str) -> bool:
+    """Whether perf's module can read ``path``: a perf.data file in file mode. Pipe
+    streams (``-``, or saved to a file) it cannot: perf 7.3's session API does not read
+    the tracing data that follows their HEADER_TRACING_DATA record, and fails on it."""
+    if path == "-":
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return False
+    return head[:8] == b"PERFILE2" and int.from_bytes(head[8:16], "little") != 16
+
+
+def _event_name(evsel: Any) -> str:
+    """``kmem:kmem_scan_mm_end`` from ``evsel(kmem:kmem_scan_mm_end)``."""
+    text = str(evsel)
+    if text.startswith("evsel(") and text.endswith(")"):
+        return text[6:-1]
+    return text
+
+
+def feed(session: Session, path: str, perf: ModuleType) -> None:
+    """Read ``path`` (a perf.data file in file mode: see :func:`readable`) with perf's
+    module into ``session``. Errors of perf itself (an unreadable file) propagate as perf raises
+    them; bad data in a sample is counted as a bad event, as in every front end."""
+    table = handlers(session)
+    core = session.analyzer
+    state: Dict[str, Any] = {}
+    calls: Dict[str, Callable[[Any], None]] = {}
+
+    def comm_of(pid: int) -> str:
+        try:
+            return str(state["session"].find_thread(pid).comm())
+        except Exception:  # a thread perf does not know: as perf script names it
+            return ":%d" % pid
+
+    def make_call(name: str) -> Callable[[Any], None]:
+        entry = table.get(name)
+        if entry is None:
+            def unhandled(sample: Any) -> None:
+                session.count_unhandled(handler_name(name))
+            return unhandled
+        method, fields = entry
+        signed = SIGNED_FIELDS.get(name, ())
+
+        def getter(field: str) -> Callable[[Any], Any]:
+            if field == "common_pid":
+                return lambda s: s.sample_pid
+            if field == "@comm":
+                return lambda s: comm_of(s.sample_pid)
+            if field in signed:
+                def signed_value(s: Any) -> Any:
+                    v = getattr(s, field, None)
+                    return s32(v) if isinstance(v, int) else v
+                return signed_value
+            return lambda s: getattr(s, field, None)
+
+        getters: Sequence[Callable[[Any], Any]] = [getter(f) for f in fields]
+
+        def call(sample: Any) -> None:
+            try:
+                method(sample.sample_time, *[g(sample) for g in getters])
+            except Exception:
+                core.bad(handler_name(name))
+        return call
+
+    def on_sample(sample: Any) -> None:
+        name = _event_name(sample.evsel)
+        call = calls.get(name)
+        if call is None:
+            call = calls[name] = make_call(name)
+        call(sample)
+
+    psession = perf.session(perf.data(path), sample=on_sample)
+    state["session"] = psession
+    psession.process_events()
+
+
+__all__ = ["SIGNED_FIELDS", "feed", "readable", "session_api"]
