@@ -9,6 +9,10 @@
 2. Where ../shared/traces holds the real kscand trace, the same for it, and for a
    tiny trace that shows the fixed cost of starting the report.
 3. Our reader's peak RSS at 1M and 10M events, file and pipe (goal: flat).
+4. Under perf 7.3 (its chroot, tools/perf-chroot), on the 1M-event file: the empty-handler
+   floor and the report through `perf script -s`, and the report through perf's Python
+   module (python3 kscand_report.py --via perf-module), in the same run. Every command
+   there pays the chroot's start (a mount namespace, about 0.05 s).
 
 Run with `make bench` (or python3 bench/run.py [--events-1m N] [--repeat R]).
 Timings go to stdout; nothing here asserts a time.
@@ -61,6 +65,31 @@ def config_for(events: int, seed: int) -> SynthConfig:
 
 
 OURS = [sys.executable, os.path.join(ROOT, "bin", "kscand-perf"), "report"]
+PERF_CHROOT = os.path.join(ROOT, "tools", "perf-chroot")
+
+
+def perf73_rows(trace: str, repeat: int) -> Optional[Dict[str, Tuple[float, int]]]:
+    """Best-of-``repeat`` times under perf 7.3, or None where its chroot cannot be had."""
+    if subprocess.run([PERF_CHROOT, "path", "7.3"], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        return None
+    bind = ["--bind", os.path.dirname(trace), "--"]
+    cmds = [
+        ("perf 7.3 empty handlers", [PERF_CHROOT, "run", "7.3"] + bind
+         + ["script", "-s", EMPTY, "-i", trace]),
+        ("perf 7.3 script -s", [PERF_CHROOT, "run", "7.3"] + bind
+         + ["script", "-s", REPORT, "-i", trace]),
+        ("perf 7.3 module", [PERF_CHROOT, "python", "7.3"] + bind
+         + [REPORT, "-i", trace, "--via", "perf-module"]),
+        ("kscand-perf report", OURS + ["-i", trace]),
+    ]
+    best: Dict[str, Tuple[float, int]] = {}
+    for _ in range(repeat):
+        for name, cmd in cmds:
+            elapsed, rss = run(cmd)
+            if name not in best or elapsed < best[name][0]:
+                best[name] = (elapsed, rss)
+    return best
 
 
 def run_piped(cmd: Sequence[str], stream_file: str) -> Tuple[float, int]:
@@ -127,6 +156,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--big-repeat", type=int, default=1)
     p.add_argument("--perf", default=os.environ.get("PERF", "perf"))
+    p.add_argument("--no-perf73", action="store_true", help="skip the perf 7.3 rows")
     args = p.parse_args(argv)
 
     rss: Dict[str, int] = {}
@@ -140,6 +170,17 @@ def main(argv: Optional[List[str]] = None) -> int:
                 best = rows(args.perf, trace, pipe, repeat, with_report=report)
                 show("%s-event trace, %s mode" % (label, mode), samples, best, repeat)
                 rss["%s %s" % (label, mode)] = best["kscand-perf report"][1]
+                if label == "1M" and not pipe and not args.no_perf73:
+                    best73 = perf73_rows(trace, repeat)
+                    if best73 is None:
+                        print("perf 7.3: no chroot here (tools/perf-chroot path 7.3 failed)")
+                    else:
+                        print("1M-event trace, file mode, perf 7.3 (chroot):")
+                        floor = best73["perf 7.3 empty handlers"][0]
+                        for name, (elapsed, peak) in best73.items():
+                            print("  %-24s best of %d: %6.2f s, peak RSS %6.1f MB, "
+                                  "%.2f x the floor" % (name, repeat, elapsed, peak / 1024,
+                                                        elapsed / floor))
                 os.unlink(trace)
     if os.path.exists(REAL_TRACE):  # the project's machines only: a mix with 40% migrates
         show("real kscand trace", 165767, rows(args.perf, REAL_TRACE, False, args.repeat),
