@@ -1,7 +1,7 @@
 # kscand_report.py: scan durations, scan adaptation and promotions of kscand.
 #
 # Usage: perf script -s kscand_report.py [-i perf.data] [-- OPTIONS]
-#        perf script -s kscand_report.py -- -h      (all options)
+#        python3 kscand_report.py -h      (all options; perf needs a perf.data first)
 #
 # Record with: perf record -e 'kmem:kmem_scan_mm_*' -e 'kmem:kmem_mm_*' \
 #     -e sched:sched_process_fork -e sched:sched_process_exec \
@@ -29,6 +29,9 @@ from kscand_perf.errors import CommandError, UsageError  # noqa: E402
 from kscand_perf.session import Session  # noqa: E402
 # kscand-perf: package import end
 
+# perf removes __file__ once the script's body has run.
+_SCRIPT_PATH = os.path.abspath(__file__)
+
 # The state of this run, created in trace_begin: perf's calling convention
 # (module-level handler functions) leaves no other place for it.
 _session = None
@@ -37,14 +40,49 @@ _core = None
 _scan_start = None
 _migrate = None
 
+# perf script's own options that drop samples before they reach this script.
+PERF_FILTERS = ("--pid", "--tid", "--comm", "-C", "--cpu")
+
+
+def _help_hint():
+    """How to see the options: perf opens perf.data before the script runs, so
+    `-- -h` fails without one; python3 runs this file without perf."""
+    return "python3 %s -h" % _SCRIPT_PATH
+
+
+def _perf_filters(cmdline, script_args):
+    """perf's own filtering options in perf's command line (``cmdline``, from
+    /proc/self/cmdline), not counting the script's arguments at its end."""
+    if script_args and cmdline[-len(script_args):] == script_args:
+        cmdline = cmdline[:-len(script_args)]
+    return sorted({arg.split("=", 1)[0] for arg in cmdline
+                   if arg.split("=", 1)[0] in PERF_FILTERS or (
+                       arg.startswith("-C") and len(arg) > 2 and arg[2:3].isdigit())})
+
+
+def _perf_filter_notes():
+    try:
+        with open("/proc/self/cmdline", "rb") as f:
+            cmdline = [a.decode("utf-8", "replace") for a in f.read().split(b"\0")[:-1]]
+    except OSError:
+        return []
+    found = _perf_filters(cmdline, sys.argv[1:])
+    if not found:
+        return []
+    return ["perf script %s filtered the samples before the report saw them: they select "
+            "the task or CPU that fired an event, and kscand's events come from the kscand "
+            "and kmigrated threads, so most of them were dropped; use the report's own "
+            "-- --pid/--comm, which select by the mm's owner" % "/".join(found)]
+
 
 def trace_begin():
     global _session, _core, _scan_start, _migrate
     try:
         _session = Session.from_argv(sys.argv[1:], prog="kscand_report.py")
     except UsageError as e:
-        sys.stderr.write("kscand_report.py: error: %s (see -- -h)\n" % e)
+        sys.stderr.write("kscand_report.py: error: %s (see: %s)\n" % (e, _help_hint()))
         sys.exit(2)
+    _session.notes.extend(_perf_filter_notes())
     _core = _session.analyzer
     _scan_start = _core.scan_start
     _migrate = _core.migrate
@@ -52,22 +90,23 @@ def trace_begin():
 
 def trace_end():
     try:
-        out = _session.finish()
+        pieces = _session.output()
+        for piece in pieces:
+            sys.stdout.write(piece)
+        sys.stdout.flush()
     except CommandError as e:
         sys.stderr.write("kscand_report.py: error: %s\n" % e)
         sys.exit(1)
-    except Exception as e:  # a bug of ours: one line, not perf's abort
-        sys.stderr.write("kscand_report.py: internal error while reporting: %s: %s "
-                         "(please report it with the perf.data file)\n"
-                         % (type(e).__name__, e))
-        sys.exit(1)
-    try:
-        sys.stdout.write(out)
-        sys.stdout.flush()
     except OSError as e:  # the reader went away (EPIPE), a full disk (ENOSPC)
         _quiet_stdout()
         sys.stderr.write("kscand_report.py: error: cannot write the report: %s\n"
                          % (e.strerror or e))
+        sys.exit(1)
+    except Exception as e:  # a bug of ours: one line, not perf's abort
+        _quiet_stdout()
+        sys.stderr.write("kscand_report.py: internal error while reporting: %s: %s "
+                         "(please report it with the perf.data file)\n"
+                         % (type(e).__name__, e))
         sys.exit(1)
 
 
@@ -81,33 +120,33 @@ def _quiet_stdout():
         pass
 
 
-def _bad(event_name):
+def _bad(event_name, exc=None):
     if _session is not None:
-        _session.analyzer.bad(event_name)
+        _session.analyzer.bad(event_name, exc)
 
 
 def kmem__kmem_mm_enter(event_name, context, common_cpu, common_secs, common_nsecs,
                         common_pid, common_comm, common_callchain, mm=None, *extra):
     try:
         _core.mm_enter(common_secs * 1000000000 + common_nsecs, common_pid, common_comm, mm)
-    except Exception:
-        _bad(event_name)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def kmem__kmem_mm_exit(event_name, context, common_cpu, common_secs, common_nsecs,
                        common_pid, common_comm, common_callchain, mm=None, *extra):
     try:
         _core.mm_exit(common_secs * 1000000000 + common_nsecs, common_pid, common_comm, mm)
-    except Exception:
-        _bad(event_name)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def kmem__kmem_scan_mm_start(event_name, context, common_cpu, common_secs, common_nsecs,
                              common_pid, common_comm, common_callchain, mm=None, *extra):
     try:
         _scan_start(common_secs, common_nsecs, common_pid, mm)
-    except Exception:
-        _bad(event_name)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def kmem__kmem_scan_mm_end(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -119,8 +158,8 @@ def kmem__kmem_scan_mm_end(event_name, context, common_cpu, common_secs, common_
             target_node -= 0x100000000
         _core.scan_end(common_secs * 1000000000 + common_nsecs, common_pid, mm, start, total,
                        scan_period, scan_size, target_node)
-    except Exception:
-        _bad(event_name)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def kmem__kmem_scan_mm_migrate(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -132,9 +171,14 @@ def kmem__kmem_scan_mm_migrate(event_name, context, common_cpu, common_secs, com
             rc -= 0x100000000
         if target_node > 0x7fffffff:
             target_node -= 0x100000000
+        if msuccess is not None:
+            if msuccess > 0x7fffffff:
+                msuccess -= 0x100000000
+            if mfailed > 0x7fffffff:
+                mfailed -= 0x100000000
         _migrate(common_secs, common_nsecs, common_pid, mm, rc, target_node, msuccess, mfailed)
-    except Exception:
-        _bad(event_name)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def sched__sched_process_fork(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -143,8 +187,8 @@ def sched__sched_process_fork(event_name, context, common_cpu, common_secs, comm
     try:
         _core.sched_fork(common_secs * 1000000000 + common_nsecs, common_pid, child_pid,
                          child_comm)
-    except Exception:
-        _bad(event_name)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def sched__sched_process_exec(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -152,16 +196,16 @@ def sched__sched_process_exec(event_name, context, common_cpu, common_secs, comm
                               old_pid=None, *extra):
     try:
         _core.sched_exec(common_secs * 1000000000 + common_nsecs, common_pid, filename, pid)
-    except Exception:
-        _bad(event_name)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def sched__sched_process_exit(event_name, context, common_cpu, common_secs, common_nsecs,
                               common_pid, common_comm, common_callchain, *fields):
     try:
-        _core.other("sched:sched_process_exit")
-    except Exception:
-        _bad(event_name)
+        _core.sched_exit(common_secs * 1000000000 + common_nsecs, common_pid)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def trace_unhandled(event_name, context, event_fields_dict, *perf_sample_dict):
@@ -169,3 +213,35 @@ def trace_unhandled(event_name, context, event_fields_dict, *perf_sample_dict):
         _session.count_unhandled(event_name)
     except Exception:
         pass
+
+
+def process_event(param_dict):
+    # perf calls this for samples of non-tracepoint events (cpu-clock, cycles...),
+    # which never reach trace_unhandled: counted, so none is dropped silently.
+    try:
+        _core.non_tracepoint_sample(str(param_dict.get("ev_name", "?")))
+    except Exception:
+        pass
+
+
+def _under_perf():
+    try:
+        import perf_trace_context  # noqa: F401  (exists only inside perf)
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__" and not _under_perf():
+    # Run without perf (python3 kscand_report.py -h): the options, or how to run it.
+    from kscand_perf.options import parse  # noqa: E402
+    try:
+        parse(sys.argv[1:])
+    except UsageError as e:
+        sys.stderr.write("kscand_report.py: error: %s\n" % e)
+        sys.exit(2)
+    except SystemExit:
+        raise
+    sys.stderr.write("kscand_report.py runs inside perf: perf script -s %s [-i FILE] "
+                     "[-- OPTIONS]\n" % _SCRIPT_PATH)
+    sys.exit(2)
