@@ -602,6 +602,8 @@ class Analyzer:
                 migs.batches += 1
             elif n != migs.batch_last + 1:
                 migs.sequence_breaks += 1
+                if not migs.batch_last:
+                    migs.partial = True  # no batch began at 1: its size is unknown
             migs.batch_last = n
         migs.last_s = secs
         migs.last_ns = nsecs
@@ -732,7 +734,7 @@ class Analyzer:
         objects = self.finish()
         analysed = (self.events["kmem_mm_enter"] + self.events["kmem_mm_exit"]
                     + self.idle_visits
-                    + sum(st.visits + (st.ends.orphan_ends if st.ends else 0)
+                    + sum(st.visits + st.completed + (st.ends.orphan_ends if st.ends else 0)
                           + (sum(st.migs.by_rc.values()) if st.migs else 0)
                           for st in objects))
         counts = {
