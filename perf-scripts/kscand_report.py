@@ -55,9 +55,14 @@ def _perf_filters(cmdline, script_args):
     /proc/self/cmdline), not counting the script's arguments at its end."""
     if script_args and cmdline[-len(script_args):] == script_args:
         cmdline = cmdline[:-len(script_args)]
-    return sorted({arg.split("=", 1)[0] for arg in cmdline
-                   if arg.split("=", 1)[0] in PERF_FILTERS or (
-                       arg.startswith("-C") and len(arg) > 2 and arg[2:3].isdigit())})
+    found = set()
+    for arg in cmdline:
+        name = arg.split("=", 1)[0]
+        if name in PERF_FILTERS:
+            found.add(name)
+        elif arg.startswith("-C") and arg[2:3].isdigit():  # -C0,1
+            found.add("-C")
+    return sorted(found)
 
 
 def _perf_filter_notes():
