@@ -7,6 +7,10 @@
    tiny trace that shows the fixed cost of starting the report.
 2. 10M events are streamed through a pipe (synth --pipe | perf script -i -) and
    perf's peak RSS is compared with the 1M pipe run (goal: flat).
+3. Process churn (issue 12): traces of 100k and 400k short mm lifetimes (enter, two
+   not-due starts, exit; pointers reused; a new pid each), reported as text and as
+   --json, against the empty handlers on the same trace in the same run (goal at 400k:
+   time <= 1.3x and peak RSS <= +50 MB of the empty handlers', for both).
 
 Run with `make bench` (or python3 bench/run.py [--events-1m N] [--repeat R]).
 Timings go to stdout; nothing here asserts a time.
@@ -25,6 +29,7 @@ from typing import List, Optional, Sequence, Tuple
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from kscand_testkit.churn import churn  # noqa: E402
 from kscand_testkit.perfdata import write_trace  # noqa: E402
 from kscand_testkit.synth import SynthConfig, simulate  # noqa: E402
 
@@ -97,13 +102,45 @@ def ratio(perf: str, label: str, trace: str, events: int, repeat: int) -> float:
     return value
 
 
+def churn_bench(perf: str, lifetimes: int, repeat: int) -> None:
+    """Text and --json against the empty handlers on one churn trace, alternately."""
+    with tempfile.TemporaryDirectory(prefix="kscand-bench-") as tmp:
+        trace = os.path.join(tmp, "churn.data")
+        stats = write_trace(trace, churn(lifetimes))
+        runs = (("empty handlers", [EMPTY]), ("text", [REPORT]),
+                ("--json", [REPORT, "--", "--json"]))
+        best = {}
+        for _ in range(repeat):
+            for name, script in runs:
+                elapsed, rss = run([perf, "script", "-s", script[0], "-i", trace] + script[1:])
+                old = best.get(name)
+                if old is None or elapsed < old[0]:
+                    best[name] = (elapsed, rss)
+                if name != "empty handlers":  # RSS: the largest of the runs
+                    best[name] = (best[name][0], max(best[name][1], rss))
+        floor = best["empty handlers"]
+        print("churn, %dk lifetimes (%d events, %.0f MB), best of %d:" % (
+            lifetimes // 1000, stats.samples, stats.bytes / 1e6, repeat))
+        for name, (elapsed, rss) in best.items():
+            extra = "" if name == "empty handlers" else " (x%.2f, %+.1f MB)" % (
+                elapsed / floor[0], (rss - floor[1]) / 1024)
+            print("  %-15s %.2f s, peak RSS %.1f MB%s" % (name, elapsed, rss / 1024, extra))
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--events", type=int, default=1000000, help="events of the file run")
     p.add_argument("--pipe-events", type=int, default=10000000, help="events of the big pipe run")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--perf", default=os.environ.get("PERF", "perf"))
+    p.add_argument("--churn", type=int, nargs="*", default=[100000, 400000], metavar="N",
+                   help="lifetimes of the churn traces (default 100000 400000)")
+    p.add_argument("--only-churn", action="store_true", help="run the churn benchmark only")
     args = p.parse_args(argv)
+    if args.only_churn:
+        for n in args.churn:
+            churn_bench(args.perf, n, args.repeat)
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="kscand-bench-") as tmp:
         trace = os.path.join(tmp, "bench.data")
@@ -124,6 +161,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         args.events / 1e6, small[0], small[1] / 1024))
     print("pipe, %.1fM events: %.1f s, perf peak RSS %.1f MB (x%.2f of the small run)" % (
         args.pipe_events / 1e6, big[0], big[1] / 1024, big[1] / small[1]))
+    for n in args.churn:
+        churn_bench(args.perf, n, args.repeat)
     return 0
 
 

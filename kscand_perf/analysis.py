@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import array
 import dataclasses
+import itertools
+import operator
 import os
 from typing import Dict, Iterator, List, NamedTuple, Optional, Set, Tuple, Union
 
@@ -257,6 +259,7 @@ class IdleLifetime(NamedTuple):
 
 
 _NONE_U64 = (1 << 64) - 1
+_new_idle = tuple.__new__  # an IdleLifetime from a tuple, without the keyword machinery
 
 
 class IdleRows:
@@ -288,32 +291,43 @@ class IdleRows:
 
     def add(self, st: MmState) -> bool:
         """Fold ``st``; False (nothing stored) when a value does not fit a row."""
-        pid, comm = st.pid, st.comm
-        values = (st.mm, st.first_ns, _NONE_U64 if st.enter_ns is None else st.enter_ns,
-                  _NONE_U64 if st.exit_ns is None else st.exit_ns, st.seq, st.generation,
-                  st.visits, -1 if pid is None else pid)
-        if not (0 <= min(values[:7]) and max(values[:5]) < _NONE_U64
-                and max(values[5:7]) < 1 << 32 and -1 <= values[7] < 1 << 31):
+        pid: Optional[int] = st.exit_pid
+        comm: Optional[str] = st.exit_comm
+        if pid is None:
+            pid, comm = st.sched_pid, st.sched_comm
+        n = len(self.seq)
+        try:
+            if comm is None:
+                ci = -1
+            else:
+                ci = self._comm_index.get(comm, -1)
+                if ci < 0:
+                    ci = self._comm_index[comm] = len(self._comms)
+                    self._comms.append(comm)
+            self.mm.append(st.mm)
+            self.first_ns.append(st.first_ns)
+            enter, exit_ = st.enter_ns, st.exit_ns
+            self.enter_ns.append(_NONE_U64 if enter is None else enter)
+            self.exit_ns.append(_NONE_U64 if exit_ is None else exit_)
+            self.generation.append(st.generation)
+            self.visits.append(st.visits)
+            self.pid.append(-1 if pid is None else pid)
+            self.comm.append(ci)
+            self.seq.append(st.seq)  # last: its length is the number of rows
+        except (OverflowError, TypeError):  # a value that does not fit: keep the object
+            for arr in (self.mm, self.first_ns, self.enter_ns, self.exit_ns, self.generation,
+                        self.visits, self.pid, self.comm, self.seq):
+                del arr[n:]
             return False
-        if comm is None:
-            ci = -1
-        else:
-            ci = self._comm_index.get(comm, -1)
-            if ci < 0:
-                ci = self._comm_index[comm] = len(self._comms)
-                self._comms.append(comm)
-        for arr, v in zip((self.mm, self.first_ns, self.enter_ns, self.exit_ns, self.seq,
-                           self.generation, self.visits, self.pid), values):
-            arr.append(v)
-        self.comm.append(ci)
         return True
 
     def row(self, i: int) -> IdleLifetime:
         enter, exit_, pid, ci = self.enter_ns[i], self.exit_ns[i], self.pid[i], self.comm[i]
-        return IdleLifetime(self.mm[i], self.generation[i], None if pid < 0 else pid,
-                            None if ci < 0 else self._comms[ci], self.first_ns[i],
-                            None if enter == _NONE_U64 else enter,
-                            None if exit_ == _NONE_U64 else exit_, self.visits[i])
+        return _new_idle(IdleLifetime, (
+            self.mm[i], self.generation[i], None if pid < 0 else pid,
+            None if ci < 0 else self._comms[ci], self.first_ns[i],
+            None if enter == _NONE_U64 else enter, None if exit_ == _NONE_U64 else exit_,
+            self.visits[i]))
 
 
 Lifetime = Union[MmState, IdleLifetime]
@@ -697,37 +711,47 @@ class Analyzer:
         idle = self.idle
         n = self._seq
         where = array.array("q", [-1]) * n  # seq -> row of the folded ones
-        for i, s in enumerate(idle.seq):
-            where[s] = i
-        by_seq = {st.seq: st for st in objects}
-        first = idle.first_ns
-
-        def first_ns(s: int) -> int:
-            i = where[s]
-            return first[i] if i >= 0 else by_seq[s].first_ns
+        firsts = array.array("Q", bytes(8 * n))  # seq -> first_ns
+        by_seq = {}
+        try:
+            for i, (s, f) in enumerate(zip(idle.seq, idle.first_ns)):
+                where[s] = i
+                firsts[s] = f
+            for st in objects:
+                by_seq[st.seq] = st
+                firsts[st.seq] = st.first_ns
+        except OverflowError:  # a time that is no u64: sort them all
+            firsts = array.array("Q", [1]) * n
+            firsts[0] = 2
+        row = idle.row
 
         def get(s: int) -> Lifetime:
             i = where[s]
-            return idle.row(i) if i >= 0 else by_seq[s]
+            return row(i) if i >= 0 else by_seq[s]
 
-        ordered = all(first_ns(s) <= first_ns(s + 1) for s in range(n - 1))
-        if not ordered:  # time went backwards somewhere: sort them all
+        later = itertools.islice(firsts, 1, None)
+        if all(map(operator.lt, firsts, later)):  # the usual case: in order, no ties
+            for s in range(n):
+                i = where[s]
+                yield row(i) if i >= 0 else by_seq[s]
+            return
+        if not all(map(operator.le, firsts, itertools.islice(firsts, 1, None))):
+            # time went backwards somewhere: sort them all
             everything = [get(s) for s in range(n)]
             everything.sort(key=lambda x: (x.first_ns, x.mm, x.generation))
             yield from everything
             return
-        group: List[Lifetime] = []
-        for s in range(n):
-            item = get(s)
-            if group and item.first_ns != group[0].first_ns:
-                if len(group) > 1:
-                    group.sort(key=lambda x: (x.mm, x.generation))
-                yield from group
-                group = []
-            group.append(item)
-        if len(group) > 1:
-            group.sort(key=lambda x: (x.mm, x.generation))
-        yield from group
+        s = 0
+        while s < n:  # lifetimes that appeared at the same time: by pointer, generation
+            e = s + 1
+            while e < n and firsts[e] == firsts[s]:
+                e += 1
+            if e - s == 1:
+                yield get(s)
+            else:
+                yield from sorted((get(k) for k in range(s, e)),
+                                  key=lambda x: (x.mm, x.generation))
+            s = e
 
     def accounting(self, unhandled: int = 0) -> Dict[str, int]:
         """Where every event went: events in = the sum of the others."""

@@ -84,3 +84,12 @@ def test_csv_has_a_row_per_lifetime() -> None:
     assert len(rows) == 1 + 300
     assert rows[-1].split(",")[:6] == ["0x%x" % (0xFFFF888100000000 + 0x400 * 4), "59",
                                        "2299", "cc1", "0", "2"]
+
+
+def test_a_value_that_does_not_fit_a_row_keeps_its_object() -> None:
+    a = make_analyzer()
+    a.mm_enter(1, 1 << 40, "big", 0x1000)  # a pid no row holds
+    a.mm_exit(2, 1 << 40, "big", 0x1000)
+    a.mm_enter(3, 5, "sh", 0x1000)
+    assert len(a.idle) == 0 and len(a.retired) == 1
+    assert [m["pid"] for m in to_json(build(a))["mms"]] == [1 << 40, None]

@@ -145,19 +145,19 @@ def _idle_template() -> Callable[[IdleLifetime], str]:
     d = mm_json(proto)
     d.update(marks)
     text = _indented(d, "    ").replace("%", "%%")
-    for key, mark in list(marks.items()) + [("not_due", 7770005)]:
-        text = text.replace(json.dumps(mark), "%%(%s)s" % key, 1)
+    for mark in list(marks.values()) + [7770005]:  # in the order they appear
+        assert text.count(json.dumps(mark)) == 1
+        text = text.replace(json.dumps(mark), "%s", 1)
     comms: Dict[Optional[str], str] = {None: "null"}
 
     def render(lt: IdleLifetime) -> str:
-        comm = comms.get(lt.comm)
-        if comm is None:
-            comm = comms[lt.comm] = json.dumps(lt.comm)
-        return text % {
-            "mm": '"0x%x"' % lt.mm, "generation": lt.generation,
-            "pid": "null" if lt.pid is None else lt.pid, "comm": comm,
-            "enter_ns": "null" if lt.enter_ns is None else lt.enter_ns,
-            "exit_ns": "null" if lt.exit_ns is None else lt.exit_ns, "not_due": lt.visits}
+        mm, generation, pid, comm, _first, enter, exit_, visits = lt
+        c = comms.get(comm)
+        if c is None:
+            c = comms[comm] = json.dumps(comm)
+        return text % ('"0x%x"' % mm, generation, "null" if pid is None else pid, c,
+                       "null" if enter is None else enter, "null" if exit_ is None else exit_,
+                       visits)
     return render
 
 
