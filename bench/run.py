@@ -13,6 +13,11 @@
    floor and the report through `perf script -s`, and the report through perf's Python
    module (python3 kscand_report.py --via perf-module), in the same run. Every command
    there pays the chroot's start (a mount namespace, about 0.05 s).
+5. Process churn (issue 12): traces of 100k and 400k short mm lifetimes (enter, two
+   not-due starts, exit; pointers reused; a new pid each), reported as text and as --json
+   through perf, and through our reader, against the empty handlers on the same trace in
+   the same run (goal at 400k: time <= 1.3x and peak RSS <= +50 MB of the empty
+   handlers', for both; our reader: peak RSS under 1 GB at 4M lifetimes, --churn 4000000).
 
 Run with `make bench` (or python3 bench/run.py [--events-1m N] [--repeat R]).
 Timings go to stdout; nothing here asserts a time.
@@ -33,6 +38,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from kscand_testkit.churn import churn  # noqa: E402
 from kscand_testkit.perfdata import write_trace  # noqa: E402
 from kscand_testkit.synth import SynthConfig, simulate  # noqa: E402
 
@@ -148,6 +154,34 @@ def write(path: str, events: int, seed: int, pipe: bool) -> int:
     return stats.samples
 
 
+def churn_bench(perf: str, lifetimes: int, repeat: int) -> None:
+    """Text and --json against the empty handlers on one churn trace, alternately."""
+    with tempfile.TemporaryDirectory(prefix="kscand-bench-") as tmp:
+        trace = os.path.join(tmp, "churn.data")
+        stats = write_trace(trace, churn(lifetimes))
+        runs = (("empty handlers", [perf, "script", "-s", EMPTY, "-i", trace]),
+                ("text", [perf, "script", "-s", REPORT, "-i", trace]),
+                ("--json", [perf, "script", "-s", REPORT, "-i", trace, "--", "--json"]),
+                ("ours, text", OURS + ["-i", trace]),
+                ("ours, --json", OURS + ["-i", trace, "--json"]))
+        best: Dict[str, Tuple[float, int]] = {}
+        for _ in range(repeat):
+            for name, cmd in runs:
+                elapsed, rss = run(cmd)
+                old = best.get(name)
+                if old is None or elapsed < old[0]:
+                    best[name] = (elapsed, rss)
+                if name != "empty handlers":  # RSS: the largest of the runs
+                    best[name] = (best[name][0], max(best[name][1], rss))
+        floor = best["empty handlers"]
+        print("churn, %dk lifetimes (%d events, %.0f MB), best of %d:" % (
+            lifetimes // 1000, stats.samples, stats.bytes / 1e6, repeat))
+        for name, (elapsed, rss) in best.items():
+            extra = "" if name == "empty handlers" else " (x%.2f, %+.1f MB)" % (
+                elapsed / floor[0], (rss - floor[1]) / 1024)
+            print("  %-15s %.2f s, peak RSS %.1f MB%s" % (name, elapsed, rss / 1024, extra))
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--events", type=int, default=1000000, help="events of the small runs")
@@ -157,7 +191,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--big-repeat", type=int, default=1)
     p.add_argument("--perf", default=os.environ.get("PERF", "perf"))
     p.add_argument("--no-perf73", action="store_true", help="skip the perf 7.3 rows")
+    p.add_argument("--churn", type=int, nargs="*", default=[100000, 400000], metavar="N",
+                   help="lifetimes of the churn traces (default 100000 400000)")
+    p.add_argument("--only-churn", action="store_true", help="run the churn benchmark only")
     args = p.parse_args(argv)
+    if args.only_churn:
+        for n in args.churn:
+            churn_bench(args.perf, n, args.repeat)
+        return 0
 
     rss: Dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="kscand-bench-") as tmp:
@@ -192,6 +233,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("kscand-perf report peak RSS, %s mode: %.1f MB at 1M, %.1f MB at 10M (x%.2f)" % (
             mode, rss["1M " + mode] / 1024, rss["10M " + mode] / 1024,
             rss["10M " + mode] / rss["1M " + mode]))
+    for n in args.churn:
+        churn_bench(args.perf, n, args.repeat)
     return 0
 
 

@@ -20,14 +20,29 @@ The rules follow the tracepoints' semantics (see docs/ and the README):
   sched_process_exec (the new program) of the same task.
 * Migrations: msuccess + mfailed count the attempts of a kmigrated batch;
   it restarts at 1 for each pass and every 1024 attempts, so any other step
-  means lost (or duplicated) events and is counted.
+  means lost (or duplicated) events and is counted; except the first migrate
+  of an mm the recording never saw entering, whose batch began before the
+  recording did.
+* Several kscand threads: a start pairs with the next end from its own thread.
+* perf 6.1's duplicated samples (the same event twice, same time and payload)
+  are counted as duplicates and otherwise ignored.
+* Process churn: a lifetime with no scan end and no migration costs no object
+  once its pointer is handed to the next mm: it is folded into a compact row
+  (:class:`IdleRows`, a few machine integers) and the totals.
+
+Every event handed to the analyzer lands in exactly one count: analysed
+(``events``), ``other_events``, ``bad_events``, ``duplicates``,
+``filtered_events`` or ``non_tracepoint`` (see :meth:`Analyzer.accounting`).
 """
 
 from __future__ import annotations
 
+import array
 import dataclasses
+import itertools
+import operator
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Set, Tuple, Union
 
 from .histogram import LinearHistogram, LogLinearHistogram, Stats
 
@@ -46,6 +61,18 @@ def _check_ints(*values: object) -> None:
 def _check_str(value: object) -> None:
     if value.__class__ is not str:
         raise TypeError("expected a string field, got %r" % (value,))
+
+
+class BadValue(ValueError):
+    """A field value that cannot be true (the message says which; it names the reason
+    the report gives for skipping the event)."""
+
+
+def bad_reason(exc: BaseException) -> str:
+    """Why an event was skipped, for the report's notes: a few fixed phrases."""
+    if isinstance(exc, BadValue):
+        return str(exc)
+    return "missing or non-integer fields"
 
 
 def s32(value: int) -> int:
@@ -99,10 +126,12 @@ class EndStats:
 
     __slots__ = ("orphan_ends", "exited_during_scan", "full_passes", "pages_found",
                  "durations", "log2", "linear", "scan_period", "scan_size", "target_nodes",
-                 "last_wrap_ns", "pass_ns")
+                 "last_wrap_ns", "pass_ns", "backwards", "last_end")
 
     def __init__(self, linear_width: Optional[int]) -> None:
         self.orphan_ends = 0
+        self.backwards = 0  # ends earlier than their start (counted in orphan_ends too)
+        self.last_end: Optional[Tuple[int, ...]] = None  # to recognise a duplicated sample
         self.exited_during_scan = 0
         self.full_passes = 0
         self.pages_found = 0
@@ -120,9 +149,14 @@ class MigStats:
     """The promotion attempts of one mm lifetime (created at its first migrate event)."""
 
     __slots__ = ("by_node", "by_rc", "batches", "batch_last", "batch_sizes",
-                 "sequence_breaks", "v2_events", "last_s", "last_ns")
+                 "sequence_breaks", "v2_events", "last_s", "last_ns", "last_rc", "last_node",
+                 "begun_before", "partial")
 
     def __init__(self) -> None:
+        self.last_rc = 0  # rc and node of the last event, to recognise a duplicated sample
+        self.last_node = 0
+        self.begun_before = 0  # batches that began before the recording did
+        self.partial = False  # the current batch is one of them: its size is unknown
         self.by_node: Dict[int, List[int]] = {}  # node -> [attempted, succeeded]
         self.by_rc: Dict[int, int] = {}
         self.batches = 0
@@ -135,7 +169,9 @@ class MigStats:
 
     def close_batch(self) -> None:
         if self.batch_last:
-            self.batch_sizes.add(self.batch_last)
+            if not self.partial:
+                self.batch_sizes.add(self.batch_last)
+            self.partial = False
             self.batch_last = 0
 
 
@@ -154,9 +190,11 @@ class MmState:
         "completed", "exit_visit", "ends", "migs",
         # detection-to-promotion latency
         "mig_visit", "first_mig_ns", "await_ns", "latency",
+        "seq",  # order of appearance (the report lists lifetimes in it)
     )
 
-    def __init__(self, mm: int, generation: int, t: int) -> None:
+    def __init__(self, mm: int, generation: int, t: int, seq: int = 0) -> None:
+        self.seq = seq
         self.mm = mm
         self.generation = generation
         self.first_ns = t
@@ -201,6 +239,104 @@ class MmState:
             self.latency = Stats()
         self.latency.add(ns)
 
+    @property
+    def idle(self) -> bool:
+        """No scan end and no migration: kscand only visited this lifetime."""
+        return self.ends is None and self.migs is None
+
+
+class IdleLifetime(NamedTuple):
+    """A lifetime kscand only visited (no scan end, no migration), as the report lists it."""
+
+    mm: int
+    generation: int
+    pid: Optional[int]
+    comm: Optional[str]
+    first_ns: int
+    enter_ns: Optional[int]
+    exit_ns: Optional[int]
+    visits: int  # all not-due
+
+
+_NONE_U64 = (1 << 64) - 1
+_new_idle = tuple.__new__  # an IdleLifetime from a tuple, without the keyword machinery
+
+
+class IdleRows:
+    """Folded idle lifetimes: one row of machine integers each, no Python object.
+
+    Process churn makes hundreds of thousands of lifetimes that kscand only
+    visited; each costs 56 bytes here instead of an object. Comms are kept once
+    each (a table of distinct names).
+    """
+
+    __slots__ = ("mm", "first_ns", "enter_ns", "exit_ns", "seq", "generation", "visits",
+                 "pid", "comm", "_comms", "_comm_index")
+
+    def __init__(self) -> None:
+        self.mm = array.array("Q")
+        self.first_ns = array.array("Q")
+        self.enter_ns = array.array("Q")  # _NONE_U64: None
+        self.exit_ns = array.array("Q")
+        self.seq = array.array("Q")
+        self.generation = array.array("I")
+        self.visits = array.array("I")
+        self.pid = array.array("i")  # -1: None
+        self.comm = array.array("i")  # index into _comms, -1: None
+        self._comms: List[str] = []
+        self._comm_index: Dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    def add(self, st: MmState) -> bool:
+        """Fold ``st``; False (nothing stored) when a value does not fit a row."""
+        pid: Optional[int] = st.exit_pid
+        comm: Optional[str] = st.exit_comm
+        if pid is None:
+            pid, comm = st.sched_pid, st.sched_comm
+        n = len(self.seq)
+        try:
+            if comm is None:
+                ci = -1
+            else:
+                ci = self._comm_index.get(comm, -1)
+                if ci < 0:
+                    ci = self._comm_index[comm] = len(self._comms)
+                    self._comms.append(comm)
+            self.mm.append(st.mm)
+            self.first_ns.append(st.first_ns)
+            enter, exit_ = st.enter_ns, st.exit_ns
+            self.enter_ns.append(_NONE_U64 if enter is None else enter)
+            self.exit_ns.append(_NONE_U64 if exit_ is None else exit_)
+            self.generation.append(st.generation)
+            self.visits.append(st.visits)
+            self.pid.append(-1 if pid is None else pid)
+            self.comm.append(ci)
+            self.seq.append(st.seq)  # last: its length is the number of rows
+        except (OverflowError, TypeError):  # a value that does not fit: keep the object
+            for arr in (self.mm, self.first_ns, self.enter_ns, self.exit_ns, self.generation,
+                        self.visits, self.pid, self.comm, self.seq):
+                del arr[n:]
+            return False
+        return True
+
+    def row(self, i: int) -> IdleLifetime:
+        enter, exit_, pid, ci = self.enter_ns[i], self.exit_ns[i], self.pid[i], self.comm[i]
+        return _new_idle(IdleLifetime, (
+            self.mm[i], self.generation[i], None if pid < 0 else pid,
+            None if ci < 0 else self._comms[ci], self.first_ns[i],
+            None if enter == _NONE_U64 else enter, None if exit_ == _NONE_U64 else exit_,
+            self.visits[i]))
+
+
+Lifetime = Union[MmState, IdleLifetime]
+
+
+def idle_view(st: MmState) -> IdleLifetime:
+    return IdleLifetime(st.mm, st.generation, st.pid, st.comm, st.first_ns, st.enter_ns,
+                        st.exit_ns, st.visits)
+
 
 class Analyzer:
     """Feeds kscand (and sched) events into per-mm state. Methods never do I/O.
@@ -209,30 +345,42 @@ class Analyzer:
     migrate) which take perf's seconds and nanoseconds as they come; values are
     already signed where the field is a C ``int`` (see :func:`s32`). Use
     :func:`make_analyzer` to get one that also applies the configured filters.
+    A method that raises has changed nothing: the front end counts the event as
+    bad (:meth:`bad`).
     """
 
     __slots__ = ("mms", "_pending", "_pending_pid", "config", "_linear", "_unit", "retired",
                  "_enter_by_pid", "events", "other_events", "bad_events", "filtered_events",
                  "first_ns", "last_ns", "duplicate_exits", "orphan_end_pid_mismatch",
-                 "_comm_by_pid")
+                 "_others", "scan_threads", "duplicates", "non_tracepoint", "bad_reasons",
+                 "idle", "idle_visits", "_seq", "_finished", "_comm_by_pid")
 
     def __init__(self, config: AnalyzerConfig = AnalyzerConfig()) -> None:
         self.config = config
         self._linear = config.linear_width_ns
         self._unit = config.unit_ns
         self.mms: Dict[int, MmState] = {}  # pointer -> current generation
-        self.retired: List[MmState] = []  # earlier generations
-        self._pending: Optional[MmState] = None  # the mm of the last start
-        self._pending_pid = -1
+        self.retired: List[MmState] = []  # earlier generations with a scan end or migration
+        self.idle = IdleRows()  # earlier generations kscand only visited, folded
+        self.idle_visits = 0  # their starts
+        self._seq = 0  # lifetimes created so far
+        self._pending: Optional[MmState] = None  # the mm of the last start ...
+        self._pending_pid = -1  # ... on this kscand thread
+        self._others: Dict[int, MmState] = {}  # other kscand threads' pending starts
+        self.scan_threads: Set[int] = set()  # pids that fired kmem_scan_mm_start
         self._enter_by_pid: Dict[int, MmState] = {}
         self.events: Dict[str, int] = {"kmem_mm_enter": 0, "kmem_mm_exit": 0}
         self.other_events: Dict[str, int] = {}
         self.bad_events: Dict[str, int] = {}
+        self.bad_reasons: Dict[str, int] = {}
+        self.duplicates: Dict[str, int] = {}  # perf's duplicated samples, ignored
+        self.non_tracepoint: Dict[str, int] = {}  # samples of non-tracepoint events
         self.filtered_events = 0
         self.first_ns: Optional[int] = None
         self.last_ns: Optional[int] = None
         self.duplicate_exits = 0
         self.orphan_end_pid_mismatch = 0
+        self._finished: Optional[List[MmState]] = None
         # the last name each live task was seen with (mm events, sched fork/exec): perf 6.12
         # and later forget a task at its EXIT record, which can come before the task's
         # kmem_mm_exit, and then name it ":PID"; entries go at each kmem_mm_exit
@@ -242,7 +390,8 @@ class Analyzer:
 
     def _new(self, mm: int, t: int) -> MmState:
         """A pointer seen for the first time: generation 0."""
-        st = self.mms[mm] = MmState(mm, 0, t)
+        st = self.mms[mm] = MmState(mm, 0, t, self._seq)
+        self._seq += 1
         if self.first_ns is None:
             self.first_ns = t
         return st
@@ -250,26 +399,69 @@ class Analyzer:
     def _seen(self, t: int) -> None:
         if self.first_ns is None:
             self.first_ns = t
-        self.last_ns = t
+        if self.last_ns is None or t > self.last_ns:
+            self.last_ns = t
+
+    def _duplicate(self, name: str) -> None:
+        self.duplicates[name] = self.duplicates.get(name, 0) + 1
+
+    def _unpend(self, st: MmState) -> bool:
+        """Forget a pending start of ``st`` (any thread); True if there was one."""
+        if st is self._pending:
+            self._pending = None
+            return True
+        for pid, other in self._others.items():
+            if other is st:
+                del self._others[pid]
+                return True
+        return False
+
+    def _is_pending(self, st: MmState) -> bool:
+        return st is self._pending or any(o is st for o in self._others.values())
+
+    def _switch_thread(self, pid: int) -> None:
+        """A start from another kscand thread than the last one (rare: one thread, or
+        several interleaving): keep the last thread's pending start apart."""
+        _check_ints(pid)
+        if self._pending is not None:
+            self._others[self._pending_pid] = self._pending
+        else:
+            self._others.pop(self._pending_pid, None)
+        self._pending = self._others.pop(pid, None)
+        self._pending_pid = pid
+        self.scan_threads.add(pid)
+
+    def _retire(self, old: MmState) -> None:
+        """``old``'s pointer goes to a new mm: its lifetime is over. One kscand only
+        visited costs no object from now on."""
+        if old.migs is not None:
+            old.migs.close_batch()
+        if old.idle and self.idle.add(old):
+            self.idle_visits += old.visits
+            if old.enter_pid is not None and self._enter_by_pid.get(old.enter_pid) is old:
+                del self._enter_by_pid[old.enter_pid]
+        else:
+            self.retired.append(old)
 
     # -- kmem events -------------------------------------------------------
 
     def mm_enter(self, t: int, pid: int, comm: str, mm: int) -> None:
         _check_ints(t, pid, mm)
         _check_str(comm)
+        old = self.mms.get(mm)
+        if old is not None and old.enter_ns == t and old.enter_pid == pid:
+            self._duplicate("kmem_mm_enter")
+            return
         self._seen(t)
         self.events["kmem_mm_enter"] += 1
-        old = self.mms.get(mm)
         if old is None:
             st = self._new(mm, t)
         else:
-            if old is self._pending:
-                # a start of the old lifetime never got its end: a not-due visit
-                self._pending = None
-            if old.migs is not None:
-                old.migs.close_batch()
-            self.retired.append(old)
-            st = self.mms[mm] = MmState(mm, old.generation + 1, t)
+            # a start of the old lifetime that never got its end: a not-due visit
+            self._unpend(old)
+            self._retire(old)
+            st = self.mms[mm] = MmState(mm, old.generation + 1, t, self._seq)
+            self._seq += 1
         st.enter_ns = t
         st.enter_pid = pid
         st.enter_comm = comm
@@ -280,12 +472,17 @@ class Analyzer:
     def mm_exit(self, t: int, pid: int, comm: str, mm: int) -> None:
         _check_ints(t, pid, mm)
         _check_str(comm)
+        st = self.mms.get(mm)
+        if st is not None and st.exit_ns == t and st.exit_pid == pid:
+            self._duplicate("kmem_mm_exit")
+            return
         self._seen(t)
         self.events["kmem_mm_exit"] += 1
         known = self._comm_by_pid.pop(pid, None)
         if known is not None and comm == ":%d" % pid:
             comm = known  # what perf 6.1 names it (see _comm_by_pid)
-        st = self.mms.get(mm) or self._new(mm, t)
+        if st is None:
+            st = self._new(mm, t)
         st.exits += 1
         if st.exits > 1:
             self.duplicate_exits += 1
@@ -293,33 +490,57 @@ class Analyzer:
         st.exit_ns = t
         st.exit_pid = pid
         st.exit_comm = comm
-        if st is self._pending:
+        if self._is_pending(st):
             st.exit_visit = st.visits
 
     def scan_start(self, secs: int, nsecs: int, pid: int, mm: int) -> None:
         """The hot path: most events of a kscand trace are starts, hundreds of thousands
         a second. So the time comes as perf gives it (seconds and nanoseconds, no
-        arithmetic) and a start costs one increment and four stores."""
+        arithmetic) and a start costs one increment, three stores and three compares."""
         st = self.mms.get(mm)
         if st is None:
             _check_ints(secs, nsecs, pid, mm)
             st = self._new(mm, secs * 1000000000 + nsecs)
+        elif (st is self._pending and nsecs == st.start_ns and secs == st.start_s
+              and pid == self._pending_pid):
+            self._duplicate("kmem_scan_mm_start")
+            return
+        if pid != self._pending_pid:
+            self._switch_thread(pid)
         st.visits += 1  # not-due visits are derived: visits - completed
         st.start_s = secs
         st.start_ns = nsecs
         self._pending = st
-        self._pending_pid = pid
 
     def scan_end(self, t: int, pid: int, mm: int, start: int, total: int,
                  scan_period: int, scan_size: int, target_node: int) -> None:
         _check_ints(t, pid, mm, start, total, scan_period, scan_size, target_node)
+        st = self.mms.get(mm)
+        key = (t, pid, start, total, scan_period, scan_size, target_node)
+        if st is not None and st.ends is not None and st.ends.last_end == key:
+            self._duplicate("kmem_scan_mm_end")
+            return
         self._seen(t)
-        st = self.mms.get(mm) or self._new(mm, t)
+        if st is None:
+            st = self._new(mm, t)
         ends = st.ends
         if ends is None:
             ends = st.ends = EndStats(self._linear)
+        ends.last_end = key
+        began = None
         if st is self._pending and pid == self._pending_pid:
+            self._pending = None
             began = st.start_s * 1000000000 + st.start_ns
+        elif self._others.get(pid) is st:
+            del self._others[pid]
+            began = st.start_s * 1000000000 + st.start_ns
+        elif self._is_pending(st):
+            self.orphan_end_pid_mismatch += 1
+        if began is not None and t < began:
+            # time went backwards: no duration; the start stays a not-due visit
+            ends.backwards += 1
+            began = None
+        if began is not None:
             duration = t - began
             st.completed += 1
             ends.durations.add(duration)
@@ -329,7 +550,6 @@ class Analyzer:
                 ends.linear.add(duration)
             if st.exit_visit == st.visits:
                 ends.exited_during_scan += 1
-            self._pending = None
             if total > 0:
                 # pages found by this scan: promotion latency counts from its start
                 if st.mig_visit == st.visits:
@@ -338,8 +558,6 @@ class Analyzer:
                 else:
                     st.await_ns = began
         else:
-            if st is self._pending and pid != self._pending_pid:
-                self.orphan_end_pid_mismatch += 1
             ends.orphan_ends += 1
         ends.pages_found += total
         if start == 0:
@@ -362,6 +580,8 @@ class Analyzer:
             if n.__class__ is not int:
                 raise TypeError("msuccess/mfailed: expected integers, got %r, %r"
                                 % (msuccess, mfailed))
+            if msuccess < 0 or mfailed < 0:
+                raise BadValue("negative msuccess or mfailed")
         elif msuccess is None and mfailed is None:
             n = None
         else:
@@ -372,7 +592,18 @@ class Analyzer:
             st = self._new(mm, secs * 1000000000 + nsecs)
         migs = st.migs
         if migs is None:
+            _check_ints(secs, nsecs, target_node, rc)
             migs = st.migs = MigStats()
+            if n is not None and n != 1 and st.enter_ns is None and st.generation == 0:
+                # the first migrate of an mm registered before the recording: kmigrated
+                # was in the middle of a batch when the recording began
+                migs.begun_before += 1
+                migs.partial = True
+                migs.batch_last = n - 1
+        elif (nsecs == migs.last_ns and secs == migs.last_s and n == migs.batch_last
+              and rc == migs.last_rc and target_node == migs.last_node and n is not None):
+            self._duplicate("kmem_scan_mm_migrate")
+            return
         node = migs.by_node.get(target_node)
         if node is None:
             _check_ints(secs, nsecs, target_node, rc)
@@ -394,9 +625,13 @@ class Analyzer:
                 migs.batches += 1
             elif n != migs.batch_last + 1:
                 migs.sequence_breaks += 1
+                if not migs.batch_last:
+                    migs.partial = True  # no batch began at 1: its size is unknown
             migs.batch_last = n
         migs.last_s = secs
         migs.last_ns = nsecs
+        migs.last_rc = rc
+        migs.last_node = target_node
         if st.await_ns is not None:
             st.add_latency(secs * 1000000000 + nsecs - st.await_ns)
             st.await_ns = None
@@ -417,6 +652,10 @@ class Analyzer:
         self._attribute("sched:sched_process_exec", pid, exec_pid,
                         os.path.basename(filename)[:15])
 
+    def sched_exit(self, t: int, pid: int) -> None:
+        """Counted only (an exit names its mm through kmem_mm_exit)."""
+        self._count_other("sched:sched_process_exit")
+
     def _attribute(self, event: str, pid: int, owner_pid: int, owner_comm: str) -> None:
         """The mm that task ``pid`` entered last (a fork or exec) belongs to this owner."""
         self._count_other(event)
@@ -432,21 +671,34 @@ class Analyzer:
     def _count_other(self, name: str) -> None:
         self.other_events[name] = self.other_events.get(name, 0) + 1
 
-    def bad(self, name: str) -> None:
-        """An event whose data could not be used (wrong type, missing field)."""
+    def bad(self, name: str, exc: Optional[BaseException] = None) -> None:
+        """An event whose data could not be used (wrong type, missing field, impossible
+        value): ``exc`` is what the analyzer raised for it."""
         self.bad_events[name] = self.bad_events.get(name, 0) + 1
+        reason = bad_reason(exc) if exc is not None else "unusable data"
+        self.bad_reasons[reason] = self.bad_reasons.get(reason, 0) + 1
+
+    def non_tracepoint_sample(self, name: str) -> None:
+        """A sample of a non-tracepoint event (cpu-clock, cycles...): not analysed."""
+        self.non_tracepoint[name] = self.non_tracepoint.get(name, 0) + 1
 
     # -- end ---------------------------------------------------------------
 
     def finish(self) -> List[MmState]:
-        """Close what is still open and return every mm lifetime, in order of appearance."""
-        pending = self._pending
-        if pending is not None:
-            # the last start: a not-due visit, and the last event of its kind
+        """Close what is still open and return the lifetimes still held as objects (those
+        with a scan end or a migration, and the last one of each pointer), in order of
+        appearance; :meth:`lifetimes` lists all of them. Idempotent."""
+        if self._finished is not None:
+            return self._finished
+        for pending in [self._pending] + list(self._others.values()):
+            if pending is None:
+                continue
+            # a last start: a not-due visit, and the last event of its kind
             t = pending.start_s * 1000000000 + pending.start_ns
             if self.last_ns is None or t > self.last_ns:
                 self.last_ns = t
-            self._pending = None
+        self._pending = None
+        self._others.clear()
         out = self.retired + list(self.mms.values())
         for st in out:
             if st.migs is not None:
@@ -454,23 +706,114 @@ class Analyzer:
                 t = st.migs.last_s * 1000000000 + st.migs.last_ns
                 if self.last_ns is None or t > self.last_ns:
                     self.last_ns = t
-        out.sort(key=lambda s: (s.first_ns, s.mm, s.generation))
+        out.sort(key=lambda s: s.seq)
+        self._finished = out
         return out
+
+    def lifetime_count(self) -> int:
+        return self._seq
+
+    def lifetimes(self) -> Iterator[Lifetime]:
+        """Every mm lifetime, by (first time seen, pointer, generation): the busy ones as
+        :class:`MmState`, the folded ones as :class:`IdleLifetime`. Call after
+        :meth:`finish`; builds no list of all lifetimes when time went forwards."""
+        objects = self.finish()
+        idle = self.idle
+        n = self._seq
+        where = array.array("q", [-1]) * n  # seq -> row of the folded ones
+        firsts = array.array("Q", bytes(8 * n))  # seq -> first_ns
+        by_seq = {}
+        try:
+            for i, (s, f) in enumerate(zip(idle.seq, idle.first_ns)):
+                where[s] = i
+                firsts[s] = f
+            for st in objects:
+                by_seq[st.seq] = st
+                firsts[st.seq] = st.first_ns
+        except OverflowError:  # a time that is no u64: sort them all
+            firsts = array.array("Q", [1]) * n
+            firsts[0] = 2
+        row = idle.row
+
+        def get(s: int) -> Lifetime:
+            i = where[s]
+            return row(i) if i >= 0 else by_seq[s]
+
+        later = itertools.islice(firsts, 1, None)
+        if all(map(operator.lt, firsts, later)):  # the usual case: in order, no ties
+            for s in range(n):
+                i = where[s]
+                yield row(i) if i >= 0 else by_seq[s]
+            return
+        if not all(map(operator.le, firsts, itertools.islice(firsts, 1, None))):
+            # time went backwards somewhere: sort them all
+            everything = [get(s) for s in range(n)]
+            everything.sort(key=lambda x: (x.first_ns, x.mm, x.generation))
+            yield from everything
+            return
+        s = 0
+        while s < n:  # lifetimes that appeared at the same time: by pointer, generation
+            e = s + 1
+            while e < n and firsts[e] == firsts[s]:
+                e += 1
+            if e - s == 1:
+                yield get(s)
+            else:
+                yield from sorted((get(k) for k in range(s, e)),
+                                  key=lambda x: (x.mm, x.generation))
+            s = e
+
+    def accounting(self, unhandled: int = 0) -> Dict[str, int]:
+        """Where every event went: events in = the sum of the others."""
+        objects = self.finish()
+        analysed = (self.events["kmem_mm_enter"] + self.events["kmem_mm_exit"]
+                    + self.idle_visits
+                    + sum(st.visits + st.completed + (st.ends.orphan_ends if st.ends else 0)
+                          + (sum(st.migs.by_rc.values()) if st.migs else 0)
+                          for st in objects))
+        counts = {
+            "analysed": analysed,
+            "other": sum(self.other_events.values()),
+            "unhandled": unhandled,
+            "bad": sum(self.bad_events.values()),
+            "duplicates": sum(self.duplicates.values()),
+            "filtered": self.filtered_events,
+            "non_tracepoint": sum(self.non_tracepoint.values()),
+        }
+        return dict([("events_in", sum(counts.values()))] + list(counts.items()))
 
 
 class FilteredAnalyzer(Analyzer):
     """An Analyzer that drops events outside --time and, with --node, scans and
-    migrations of other nodes. A separate class, so unfiltered runs pay nothing."""
+    migrations of other nodes. A separate class, so unfiltered runs pay nothing.
+    Every dropped event is counted in ``filtered_events``; the times and nodes of
+    all events are kept so that a filter that keeps nothing can be explained."""
 
-    __slots__ = ("_lo", "_hi", "_node")
+    __slots__ = ("_lo", "_hi", "_node", "seen_first_ns", "seen_last_ns", "seen_nodes")
 
     def __init__(self, config: AnalyzerConfig) -> None:
         super().__init__(config)
         self._lo, self._hi = config.time_window_ns or (-(1 << 63), 1 << 63)
         self._node = config.node
+        self.seen_first_ns: Optional[int] = None  # of every event, kept or not
+        self.seen_last_ns: Optional[int] = None
+        self.seen_nodes: Set[int] = set()  # target nodes of every scan end and migrate
 
     def _keep(self, t: int) -> bool:
+        if t.__class__ is int:
+            if self.seen_first_ns is None or t < self.seen_first_ns:
+                self.seen_first_ns = t
+            if self.seen_last_ns is None or t > self.seen_last_ns:
+                self.seen_last_ns = t
         if self._lo <= t <= self._hi:
+            return True
+        self.filtered_events += 1
+        return False
+
+    def _keep_node(self, node: int) -> bool:
+        if node.__class__ is int:
+            self.seen_nodes.add(node)
+        if self._node is None or node == self._node:
             return True
         self.filtered_events += 1
         return False
@@ -491,24 +834,22 @@ class FilteredAnalyzer(Analyzer):
                  scan_period: int, scan_size: int, target_node: int) -> None:
         if not self._keep(t):
             return
-        if self._node is not None and target_node != self._node:
-            self.filtered_events += 1
+        if not self._keep_node(target_node):
             st = self.mms.get(mm)
-            if st is not None and st is self._pending:
-                # its start is neither a completed scan nor a not-due visit: drop it too
-                self._pending = None
+            if st is not None and (st is self._pending and pid == self._pending_pid
+                                   or self._others.get(pid) is st):
+                # its start is neither a completed scan nor a not-due visit: it is
+                # dropped with its end, and counted with it
+                self._unpend(st)
                 st.visits -= 1
+                self.filtered_events += 1
             return
         super().scan_end(t, pid, mm, start, total, scan_period, scan_size, target_node)
 
     def migrate(self, secs: int, nsecs: int, pid: int, mm: int, rc: int, target_node: int,
                 msuccess: Optional[int] = None, mfailed: Optional[int] = None) -> None:
-        if not self._keep(secs * 1000000000 + nsecs):
-            return
-        if self._node is not None and target_node != self._node:
-            self.filtered_events += 1
-            return
-        super().migrate(secs, nsecs, pid, mm, rc, target_node, msuccess, mfailed)
+        if self._keep(secs * 1000000000 + nsecs) and self._keep_node(target_node):
+            super().migrate(secs, nsecs, pid, mm, rc, target_node, msuccess, mfailed)
 
     def sched_fork(self, t: int, pid: int, child_pid: int, child_comm: str) -> None:
         if self._keep(t):
@@ -517,6 +858,10 @@ class FilteredAnalyzer(Analyzer):
     def sched_exec(self, t: int, pid: int, filename: str, exec_pid: int) -> None:
         if self._keep(t):
             super().sched_exec(t, pid, filename, exec_pid)
+
+    def sched_exit(self, t: int, pid: int) -> None:
+        if self._keep(t):
+            super().sched_exit(t, pid)
 
 
 def make_analyzer(config: AnalyzerConfig = AnalyzerConfig()) -> Analyzer:

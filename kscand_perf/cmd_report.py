@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import BinaryIO, List
+from typing import BinaryIO, Iterable, List
 
 from . import feed, options, perfmodule
 from .errors import CommandError, UsageError, one_line
@@ -76,7 +76,7 @@ def main(args: argparse.Namespace) -> int:
         except Exception as e:  # perf's own errors (a file it cannot read)
             raise CommandError("perf's module could not read %s: %s"
                                % (args.input, one_line(e))) from None
-        return _write(session.finish())
+        return _write(session.output())
     source = _open(args.input)
     try:
         reader, problem = feed.feed(session, source)
@@ -90,7 +90,7 @@ def main(args: argparse.Namespace) -> int:
     if damage:
         session.note("the recording is damaged: %s; this report covers what was read"
                      % "; ".join(damage))
-    _write(session.finish())  # CommandError when --csv cannot write
+    _write(session.output())  # CommandError when --csv cannot write
     if damage:
         sys.stderr.write("%s: warning: %s: %s\n" % (args_prog(args), args.input,
                                                     "; ".join(damage)))
@@ -98,9 +98,11 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(out: str) -> int:
+def _write(pieces: Iterable[str]) -> int:
+    """Write the report as it is rendered (a long JSON never sits whole in memory)."""
     try:
-        sys.stdout.write(out)
+        for piece in pieces:
+            sys.stdout.write(piece)
         sys.stdout.flush()
     except OSError as e:  # the reader went away (EPIPE), a full disk (ENOSPC)
         _quiet_stdout()

@@ -9,9 +9,9 @@ it takes after the time. The hot events go to the bound methods themselves (no w
 call per event): ``scan_start`` and ``migrate`` take perf's (seconds, nanoseconds) and
 only ever use ``seconds * 10**9 + nanoseconds``, so they get (0, time).
 
-Differences from the perf script, on purpose: an event name the report does not know,
-and a sample of a non-tracepoint event, are counted with Session.count_unhandled (perf
-6.1 calls trace_unhandled only for tracepoints); a comm that is not UTF-8 is decoded
+A tracepoint the report does not know is counted with Session.count_unhandled (perf's
+trace_unhandled), a sample of another event (cpu-clock...) as a non-tracepoint sample
+(perf's process_event). On purpose unlike perf 6.1: a comm that is not UTF-8 is decoded
 with replacement (perf 6.1's Python dies on it).
 """
 
@@ -36,10 +36,6 @@ def handler_name(event: str) -> str:
 def handlers(session: Session) -> Table:
     """What each handler of kscand_report.py passes to the analyzer, per event."""
     core = session.analyzer
-
-    def sched_exit(t: int) -> None:
-        core.other("sched:sched_process_exit")
-
     return {
         "kmem:kmem_mm_enter": (core.mm_enter, ("common_pid", "@comm", "mm")),
         "kmem:kmem_mm_exit": (core.mm_exit, ("common_pid", "@comm", "mm")),
@@ -55,7 +51,7 @@ def handlers(session: Session) -> Table:
         "sched:sched_process_fork": (core.sched_fork, ("common_pid", "child_pid",
                                                        "child_comm")),
         "sched:sched_process_exec": (core.sched_exec, ("common_pid", "filename", "pid")),
-        "sched:sched_process_exit": (sched_exit, ()),
+        "sched:sched_process_exit": (core.sched_exit, ("common_pid",)),
     }
 
 
@@ -67,9 +63,10 @@ def make_reader(session: Session, source: BinaryIO) -> PerfReader:
         session.count_unhandled(handler_name(event))
 
     def on_error(event: str, exc: Exception) -> None:
-        core.bad(handler_name(event))
+        core.bad(handler_name(event), exc)
 
-    return PerfReader(source, handlers(session), unhandled=unhandled, on_error=on_error)
+    return PerfReader(source, handlers(session), unhandled=unhandled, on_error=on_error,
+                      non_tracepoint=core.non_tracepoint_sample)
 
 
 def lost_notes(reader: PerfReader) -> Tuple[str, ...]:

@@ -25,7 +25,7 @@ from .session import Session
 # The fields perf-scripts/kscand_report.py's handlers convert from zero-extended.
 SIGNED_FIELDS: Dict[str, Tuple[str, ...]] = {
     "kmem:kmem_scan_mm_end": ("target_node",),
-    "kmem:kmem_scan_mm_migrate": ("rc", "target_node"),
+    "kmem:kmem_scan_mm_migrate": ("rc", "target_node", "msuccess", "mfailed"),
 }
 
 
@@ -80,6 +80,11 @@ def feed(session: Session, path: str, perf: ModuleType) -> None:
     def make_call(name: str) -> Callable[[Any], None]:
         entry = table.get(name)
         if entry is None:
+            if ":" not in name:  # cpu-clock, cycles...: perf's process_event
+                def non_tracepoint(sample: Any) -> None:
+                    core.non_tracepoint_sample(name)
+                return non_tracepoint
+
             def unhandled(sample: Any) -> None:
                 session.count_unhandled(handler_name(name))
             return unhandled
@@ -103,8 +108,8 @@ def feed(session: Session, path: str, perf: ModuleType) -> None:
         def call(sample: Any) -> None:
             try:
                 method(sample.sample_time, *[g(sample) for g in getters])
-            except Exception:
-                core.bad(handler_name(name))
+            except Exception as e:
+                core.bad(handler_name(name), e)
         return call
 
     def on_sample(sample: Any) -> None:

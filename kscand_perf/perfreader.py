@@ -474,18 +474,21 @@ class PerfReader:
     pipe stream, which is recognised by its header) and call the handlers.
 
     ``handlers`` maps ``"system:event"`` to ``(handler, fields)``; ``unhandled(name)``
-    is called for every other sample (tracepoints as ``"system:event"``, other events
-    by their name), ``on_error(name, exc)`` when a handler raises (without it, the
-    exception propagates). Call :meth:`read` once.
+    is called for every other tracepoint sample (as ``"system:event"``), and
+    ``non_tracepoint(name)`` for samples of other events (cpu-clock, cycles...: by their
+    name; without it they go to ``unhandled``); ``on_error(name, exc)`` when a handler
+    raises (without it, the exception propagates). Call :meth:`read` once.
     """
 
     def __init__(self, source: BinaryIO,
                  handlers: Mapping[str, Tuple[Handler, Sequence[str]]],
                  unhandled: Optional[Callable[[str], None]] = None,
-                 on_error: Optional[Callable[[str, Exception], None]] = None) -> None:
+                 on_error: Optional[Callable[[str, Exception], None]] = None,
+                 non_tracepoint: Optional[Callable[[str], None]] = None) -> None:
         self._src = source
         self._handlers = dict(handlers)
         self._unhandled_cb = unhandled
+        self._non_tracepoint_cb = non_tracepoint or unhandled
         self._on_error = on_error
         self.pipe = False
         self.attrs: List[Attr] = []
@@ -738,7 +741,8 @@ class PerfReader:
         entry = self._handlers.get(name) if fmt is not None else None
         t_off = lay.off.get("time")
         if entry is None:
-            cb = self._unhandled_cb
+            cb = (self._unhandled_cb if attr.type == TYPE_TRACEPOINT
+                  else self._non_tracepoint_cb)
 
             def unhandled(t: int) -> None:
                 if cb is not None:

@@ -9,13 +9,24 @@ events -> analysis -> report -> render -> front ends.
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, List, Optional, Pattern, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Pattern, Protocol, Sequence, Tuple, Union
 
-from .analysis import Analyzer, MmState, ValueStats
+from .analysis import Analyzer, FilteredAnalyzer, IdleLifetime, MmState, ValueStats, idle_view
 from .histogram import LinearHistogram, LogLinearHistogram, Stats
 from .vmstat import KernelCounters, Snapshot, TraceFigures, compare
 
 PERCENTILES = (50, 90, 99)
+
+
+class Owned(Protocol):
+    @property
+    def mm(self) -> int: ...
+
+    @property
+    def pid(self) -> Optional[int]: ...
+
+    @property
+    def comm(self) -> Optional[str]: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +40,7 @@ class Selection:
     def active(self) -> bool:
         return self.pids is not None or self.comm is not None or self.mms is not None
 
-    def keeps(self, st: MmState) -> bool:
+    def keeps(self, st: Owned) -> bool:
         if self.mms is not None and st.mm not in self.mms:
             return False
         if self.pids is not None and st.pid not in self.pids:
@@ -135,6 +146,81 @@ class MmReport:
     migrations: Migrations
 
 
+MmRow = Union[MmReport, IdleLifetime]
+
+
+class MmRows:
+    """The mm lifetimes the selection keeps, in order of first appearance, built one at a
+    time as they are read (an :class:`MmReport` for a lifetime with a scan end or a
+    migration, an :class:`IdleLifetime` for one kscand only visited): a report on
+    hundreds of thousands of short processes holds no object per process. Iterable
+    more than once; ``len()`` is the number of rows."""
+
+    def __init__(self, analyzer: Analyzer, selection: "Selection", count: int) -> None:
+        self._analyzer = analyzer
+        self._selection = selection
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[MmRow]:
+        keeps = self._selection.keeps if self._selection.active() else None
+        for lt in self._analyzer.lifetimes():
+            if keeps is not None and not keeps(lt):
+                continue
+            if isinstance(lt, IdleLifetime):
+                yield lt
+            elif lt.idle:
+                yield idle_view(lt)
+            else:
+                yield mm_report(lt)
+
+
+def mm_report(st: MmState) -> MmReport:
+    return MmReport(st.mm, st.generation, st.pid, st.comm, st.first_ns,
+                    st.enter_ns, st.exit_ns, _scans([st]), _migrations([st]))
+
+
+def idle_report(lt: IdleLifetime) -> MmReport:
+    """The full row of a lifetime kscand only visited."""
+    return MmReport(lt.mm, lt.generation, lt.pid, lt.comm, lt.first_ns, lt.enter_ns,
+                    lt.exit_ns, Scans(not_due=lt.visits), Migrations())
+
+
+@dataclasses.dataclass
+class Accounting:
+    """Where every event handed to the report went: ``events_in`` is the sum of the rest."""
+
+    events_in: int
+    analysed: int
+    other: int
+    unhandled: int
+    bad: int
+    duplicates: int
+    filtered: int
+    non_tracepoint: int
+
+    @property
+    def not_analysed(self) -> int:
+        return self.events_in - self.analysed - self.other
+
+
+@dataclasses.dataclass
+class Oddities:
+    """What the report noticed in the data, each also explained in the notes."""
+
+    duplicates: Dict[str, int] = dataclasses.field(default_factory=dict)
+    ends_before_start: int = 0
+    scan_threads: int = 0
+    batches_begun_before_recording: int = 0
+    bad_reasons: Dict[str, int] = dataclasses.field(default_factory=dict)
+    non_tracepoint: Dict[str, int] = dataclasses.field(default_factory=dict)
+    unknown_owner_lifetimes: int = 0
+    unknown_owner_ends: int = 0
+    unknown_owner_migrations: int = 0
+
+
 @dataclasses.dataclass
 class Report:
     events: Dict[str, int]
@@ -143,17 +229,48 @@ class Report:
     unhandled: Dict[str, int]
     scans: Scans
     migrations: Migrations
-    mms: List[MmReport]
+    mms: MmRows
     first_ns: Optional[int]
     last_ns: Optional[int]
     filtered_events: int = 0
     excluded_mms: int = 0
     duplicate_exits: int = 0
     notes: List[str] = dataclasses.field(default_factory=list)
+    busy_mms: List[MmState] = dataclasses.field(default_factory=list)  # kept, with an end or migr.
+    accounting: Optional[Accounting] = None
+    oddities: Oddities = dataclasses.field(default_factory=Oddities)
+    # the times of every event the trace held, --time/--node or not
+    trace_first_ns: Optional[int] = None
+    trace_last_ns: Optional[int] = None
     kernel_counters: Optional[KernelCounters] = None  # with --vmstat (see vmstat.py)
     # the figures of every mm lifetime, whatever the selection shows (None when --time or
     # --node dropped events before they were counted: the whole trace's are unknown)
     whole_trace: Optional[TraceFigures] = None
+
+    @property
+    def mm_count(self) -> int:
+        return len(self.mms)
+
+    def top(self, n: int) -> List[MmReport]:
+        """The rows of the per-process table: by total scan time, then ends, migrations
+        and visits. With a limit (n > 0), the first n lifetimes that had a scan end or a
+        migration (the many short processes kscand only visited would crowd out the
+        rest); n == 0: every lifetime the selection keeps."""
+        if n:
+            ranked = sorted(self.busy_mms, key=_rank)[:n]
+            return [mm_report(st) for st in ranked]
+        rows = [r if isinstance(r, MmReport) else idle_report(r) for r in self.mms]
+        rows.sort(key=lambda m: (
+            -(m.scans.durations.total if m.scans.durations else 0), -m.scans.ends,
+            -m.migrations.attempted, -m.scans.not_due, m.first_ns))
+        return rows
+
+
+def _rank(st: MmState) -> Tuple[int, int, int, int, int, int]:
+    e, m = st.ends, st.migs
+    return (-(e.durations.total if e is not None else 0),
+            -(st.completed + (e.orphan_ends if e is not None else 0)),
+            -(sum(m.by_rc.values()) if m is not None else 0), -st.not_due, st.first_ns, st.seq)
 
 
 # -- building -----------------------------------------------------------------
@@ -251,43 +368,80 @@ def _migrations(states: Sequence[MmState]) -> Migrations:
 def build(analyzer: Analyzer, selection: Selection = Selection(),
           unhandled: Optional[Dict[str, int]] = None,
           snapshots: Optional[Tuple[Snapshot, Snapshot]] = None,
-          lost_events: Optional[int] = None) -> Report:
+          lost_events: Optional[int] = None,
+          front_end_notes: Sequence[str] = ()) -> Report:
     """The report of everything fed to ``analyzer`` (call once, at the end).
 
     ``snapshots``: /proc/vmstat before and after the recording, to compare with
     the whole trace's figures; ``lost_events``: perf's LOST records where the
-    front end can see them (None where it cannot).
+    front end can see them (None where it cannot); ``front_end_notes``: what the
+    front end noticed (perf's own filters), first among the notes.
     """
-    states = analyzer.finish()
-    kept = [st for st in states if selection.keeps(st)] if selection.active() else states
-    mms = [MmReport(st.mm, st.generation, st.pid, st.comm, st.first_ns,
-                    st.enter_ns, st.exit_ns, _scans([st]), _migrations([st])) for st in kept]
+    states = analyzer.finish()  # the lifetimes held as objects; the idle rest is folded
+    idle = analyzer.idle
+    active = selection.active()
+    if active:
+        kept = [st for st in states if selection.keeps(st)]
+        kept_idle = [idle.row(i) for i in range(len(idle)) if selection.keeps(idle.row(i))]
+        idle_kept_count = len(kept_idle)
+        idle_kept_visits = sum(r.visits for r in kept_idle)
+        del kept_idle
+    else:
+        kept = states
+        idle_kept_count = len(idle)
+        idle_kept_visits = analyzer.idle_visits
     scans = _scans(kept)
+    scans.not_due += idle_kept_visits
     migrations = _migrations(kept)
+    busy = [st for st in kept if not st.idle]
+    kept_count = len(kept) + idle_kept_count
     events = {
         "kmem_mm_enter": analyzer.events["kmem_mm_enter"],
         "kmem_mm_exit": analyzer.events["kmem_mm_exit"],
-        "kmem_scan_mm_start": sum(st.completed + st.not_due for st in states),
+        "kmem_scan_mm_start": analyzer.idle_visits + sum(st.completed + st.not_due
+                                                         for st in states),
         "kmem_scan_mm_end": sum(st.completed + (st.ends.orphan_ends if st.ends else 0)
                                 for st in states),
         "kmem_scan_mm_migrate": sum(sum(st.migs.by_rc.values()) if st.migs else 0
                                     for st in states),
     }
+    acc = analyzer.accounting(sum((unhandled or {}).values()))
     report = Report(events=events, other_events=dict(analyzer.other_events),
                     bad_events=dict(analyzer.bad_events), unhandled=dict(unhandled or {}),
-                    scans=scans, migrations=migrations, mms=mms,
+                    scans=scans, migrations=migrations,
+                    mms=MmRows(analyzer, selection, kept_count),
                     first_ns=analyzer.first_ns, last_ns=analyzer.last_ns,
                     filtered_events=analyzer.filtered_events,
-                    excluded_mms=len(states) - len(kept),
-                    duplicate_exits=analyzer.duplicate_exits)
+                    excluded_mms=analyzer.lifetime_count() - kept_count,
+                    duplicate_exits=analyzer.duplicate_exits, busy_mms=busy,
+                    accounting=Accounting(**acc))
+    if isinstance(analyzer, FilteredAnalyzer):
+        report.trace_first_ns = analyzer.seen_first_ns
+        report.trace_last_ns = analyzer.seen_last_ns
+    else:
+        report.trace_first_ns, report.trace_last_ns = analyzer.first_ns, analyzer.last_ns
+    odd = report.oddities
+    odd.duplicates = dict(sorted(analyzer.duplicates.items()))
+    odd.ends_before_start = sum(st.ends.backwards for st in states if st.ends is not None)
+    odd.scan_threads = len(analyzer.scan_threads)
+    odd.batches_begun_before_recording = sum(st.migs.begun_before for st in kept
+                                             if st.migs is not None)
+    odd.bad_reasons = dict(sorted(analyzer.bad_reasons.items()))
+    odd.non_tracepoint = dict(sorted(analyzer.non_tracepoint.items()))
+    unknown = [st for st in busy if st.pid is None]
+    odd.unknown_owner_lifetimes = (sum(1 for st in kept if st.idle and st.pid is None)
+                                   + len(unknown) + _idle_unknown(analyzer, selection))
+    odd.unknown_owner_ends = sum(st.completed + (st.ends.orphan_ends if st.ends else 0)
+                                 for st in unknown)
+    odd.unknown_owner_migrations = sum(sum(st.migs.by_rc.values()) for st in unknown
+                                       if st.migs is not None)
     dropping = dropping_filters(analyzer)
     if not dropping:
-        whole = (scans, migrations) if not selection.active() else (
-            _scans(states), _migrations(states))
+        whole = (scans, migrations) if not active else (_scans(states), _migrations(states))
         report.whole_trace = TraceFigures(
             whole[0].ends, whole[1].succeeded, whole[1].failed, whole[0].pages_found,
             whole[1].sequence_breaks,
-            "the whole trace" if not selection.active() else
+            "the whole trace" if not active else
             "the whole trace (the --pid/--comm/--mm selection does not apply to this "
             "comparison)", lost_events)
     if snapshots is not None:
@@ -295,8 +449,17 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
             "not compared: %s left events out of the analysis, and the kernel counted them "
             "all; run without %s to compare" % (" and ".join(dropping), " and ".join(dropping)))
         report.kernel_counters = compare(snapshots[0], snapshots[1], report.whole_trace, why)
-    report.notes = _notes(report, analyzer)
+    report.notes = list(front_end_notes) + _notes(report, analyzer, selection)
     return report
+
+
+def _idle_unknown(analyzer: Analyzer, selection: Selection) -> int:
+    """Folded lifetimes the selection keeps whose owner is unknown."""
+    idle = analyzer.idle
+    if not selection.active():
+        return sum(1 for p in idle.pid if p < 0)
+    return sum(1 for i in range(len(idle))
+               if idle.pid[i] < 0 and selection.keeps(idle.row(i)))
 
 
 def dropping_filters(analyzer: Analyzer) -> List[str]:
@@ -306,19 +469,77 @@ def dropping_filters(analyzer: Analyzer) -> List[str]:
                                   ("--node", config.node is not None)) if on]
 
 
-def _notes(report: Report, analyzer: Analyzer) -> List[str]:
+def _secs(ns: Optional[int]) -> str:
+    return "-" if ns is None else "%.6f" % (ns / 1e9)
+
+
+def _counts(d: Dict[str, int]) -> str:
+    return ", ".join("%s %d" % kv for kv in sorted(d.items()))
+
+
+def _notes(report: Report, analyzer: Analyzer, selection: Selection) -> List[str]:
     """Plain-language remarks on what the data can and cannot tell."""
     notes = []
     ev = report.events
+    odd = report.oddities
+    kscand = sum(ev.values())
+    config = analyzer.config
+    if kscand == 0:
+        if report.filtered_events:
+            notes.append("no kscand event is left: %s dropped all %d events" % (
+                " and ".join(dropping_filters(analyzer)), report.filtered_events))
+        else:
+            notes.append("no kscand events in this trace: record the kmem:kmem_mm_* and "
+                         "kmem:kmem_scan_mm_* tracepoints (kscand-record does) on a kernel "
+                         "with kscand")
+    elif (ev["kmem_scan_mm_start"] + ev["kmem_scan_mm_end"] + ev["kmem_scan_mm_migrate"] == 0
+          and not report.filtered_events):
+        notes.append("kmem_mm_enter/exit events but no scan or migrate event: kscand did not "
+                     "scan during the recording, or the events were filtered by task (perf's "
+                     "--pid/--tid/--comm, or perf record -p/-t): kscand's events come from "
+                     "the kscand and kmigrated threads, so filter with -- --pid/--comm")
+    if config.time_window_ns is not None:
+        lo, hi = config.time_window_ns
+        notes.append("--time kept events from %s to %s s; the trace runs from %s to %s s" % (
+            _secs(lo), "the end" if hi >= 1 << 63 else _secs(hi),
+            _secs(report.trace_first_ns), _secs(report.trace_last_ns)))
+    if config.node is not None and isinstance(analyzer, FilteredAnalyzer):
+        if config.node not in analyzer.seen_nodes:
+            notes.append("--node %d: no scan end targeted node %d and no migration went to "
+                         "it; nodes in the trace: %s" % (
+                             config.node, config.node,
+                             ", ".join(str(n) for n in sorted(analyzer.seen_nodes)) or "none"))
+    if report.filtered_events:
+        notes.append("%d events were dropped by %s (a start is dropped with the end of its "
+                     "scan when --node drops that end)" % (
+                         report.filtered_events, " and ".join(dropping_filters(analyzer))))
+    if selection.active() and not len(report.mms) and analyzer.lifetime_count():
+        notes.append("the --pid/--comm/--mm selection kept none of the %d mm lifetimes"
+                     % analyzer.lifetime_count())
     if ev["kmem_scan_mm_start"] == 0 and ev["kmem_scan_mm_end"] > 0:
         notes.append("no kmem_scan_mm_start events: scan durations are unknown "
                      "(recorded without them, e.g. kscand-record --light)")
     if report.migrations.sequence_breaks:
         notes.append("%d migrate events broke the msuccess+mfailed sequence: "
                      "events were lost or duplicated" % report.migrations.sequence_breaks)
+    if odd.batches_begun_before_recording:
+        notes.append("%d kmigrated batches had begun before the recording (their first "
+                     "msuccess+mfailed was above 1): not lost events; they are left out of "
+                     "the batch count and sizes" % odd.batches_begun_before_recording)
     if report.migrations.v2_events:
         notes.append("%d migrate events have no msuccess/mfailed (kscand RFC V1/V2): "
                      "no batch sizes for them" % report.migrations.v2_events)
+    if odd.duplicates:
+        notes.append("%d samples were recorded twice (same time and data: perf 6.1's "
+                     "ring-buffer race; record with --affinity=cpu) and counted once: %s" % (
+                         sum(odd.duplicates.values()), _counts(odd.duplicates)))
+    if odd.ends_before_start:
+        notes.append("%d scan ends have a timestamp before their start (time went "
+                     "backwards): no duration for them; counted as ends without a start, "
+                     "their starts as not-due visits" % odd.ends_before_start)
+    if odd.scan_threads > 1:
+        notes.append("kmem_scan_mm_start came from %d threads: starts and ends were paired "
+                     "per thread" % odd.scan_threads)
     if analyzer.orphan_end_pid_mismatch:
         notes.append("%d scan ends came from another thread than their start"
                      % analyzer.orphan_end_pid_mismatch)
@@ -327,12 +548,25 @@ def _notes(report: Report, analyzer: Analyzer) -> List[str]:
                      % report.duplicate_exits)
     bad = sum(report.bad_events.values())
     if bad:
-        notes.append("%d events had unusable data and were skipped: %s" % (
-            bad, ", ".join("%s %d" % kv for kv in sorted(report.bad_events.items()))))
+        notes.append("%d events had unusable data and were skipped: %s (%s)" % (
+            bad, _counts(report.bad_events), _counts(odd.bad_reasons)))
     unhandled = sum(report.unhandled.values())
     if unhandled:
         notes.append("%d events of other types were not analysed: %s" % (
-            unhandled, ", ".join("%s %d" % kv for kv in sorted(report.unhandled.items()))))
+            unhandled, _counts(report.unhandled)))
+    if odd.non_tracepoint:
+        notes.append("%d samples of non-tracepoint events were not analysed (%s): the report "
+                     "reads the kscand tracepoints; record them with kscand-record" % (
+                         sum(odd.non_tracepoint.values()), _counts(odd.non_tracepoint)))
+    if odd.unknown_owner_ends or odd.unknown_owner_migrations:
+        ends, migr = report.scans.ends, report.migrations.attempted
+        notes.append(
+            "%d of %d mm lifetimes have no known owner (pid -, comm ?): their mm was "
+            "registered before the recording began and its process neither exited, forked "
+            "nor exec'd during it (the events carry no pid). They hold %d of %d scan ends "
+            "and %d of %d migration attempts" % (
+                odd.unknown_owner_lifetimes, len(report.mms), odd.unknown_owner_ends, ends,
+                odd.unknown_owner_migrations, migr))
     return notes
 
 

@@ -9,7 +9,7 @@ CSV files; everything it calls is pure.
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from . import render, vmstat
 from .analysis import make_analyzer
@@ -25,7 +25,8 @@ class Session:
         self.analyzer = make_analyzer(options.analyzer_config())
         self.unhandled: Dict[str, int] = {}
         self.lost_events: Optional[int] = None  # perf's LOST records, where a front end sees them
-        self.notes: List[str] = []  # what the front end knows about the input (lost events)
+        # what the front end noticed: perf's own filters, events perf lost, damage
+        self.notes: List[str] = []
         self.snapshots = read_snapshots(*options.vmstat) if options.vmstat else None
 
     @classmethod
@@ -42,24 +43,28 @@ class Session:
         self.notes.append(text)
 
     def report(self) -> Report:
-        report = build(self.analyzer, self.options.selection(), self.unhandled,
-                       self.snapshots, self.lost_events)
-        report.notes.extend(self.notes)
-        return report
+        return build(self.analyzer, self.options.selection(), self.unhandled,
+                     self.snapshots, self.lost_events, self.notes)
 
-    def render(self, report: Report) -> str:
-        """What goes to standard output; writes the CSV files when asked to."""
+    def render(self, report: Report) -> Iterator[str]:
+        """What goes to standard output, in pieces to write as they come (the JSON of a
+        trace with many processes is long); writes the CSV files when asked to."""
         opts = self.options
         if opts.json:
-            return render.json_text(report)
-        if opts.csv_dir is not None:
-            files = write_csv(opts.csv_dir, render.csv_tables(report))
-            return "wrote %d CSV files to %s: %s\n" % (
+            yield from render.json_chunks(report)
+        elif opts.csv_dir is not None:
+            files = write_csv(opts.csv_dir, render.csv_files(report, opts.unit_ns))
+            yield "wrote %d CSV files to %s: %s\n" % (
                 len(files), opts.csv_dir, " ".join(os.path.basename(f) for f in files))
-        return render.text(report, opts.unit_ns, opts.top, opts.per_mm_histograms)
+        else:
+            yield render.text(report, opts.unit_ns, opts.top, opts.per_mm_histograms)
+
+    def output(self) -> Iterator[str]:
+        """The report in pieces (raises CommandError when a CSV file cannot be written)."""
+        return self.render(self.report())
 
     def finish(self) -> str:
-        return self.render(self.report())
+        return "".join(self.output())
 
 
 def read_snapshot(path: str) -> vmstat.Snapshot:
@@ -82,15 +87,17 @@ def read_snapshots(before: str, after: str) -> Tuple[vmstat.Snapshot, vmstat.Sna
     return read_snapshot(before), read_snapshot(after)
 
 
-def write_csv(folder: str, tables: Dict[str, str]) -> List[str]:
-    """Write each table to FOLDER/NAME; raises CommandError when that fails."""
+def write_csv(folder: str, tables: Dict[str, Iterable[str]]) -> List[str]:
+    """Write each table (its text, or its pieces) to FOLDER/NAME; raises CommandError
+    when that fails."""
     try:
         os.makedirs(folder, exist_ok=True)
         paths = []
         for name, body in sorted(tables.items()):
             path = os.path.join(folder, name)
             with open(path, "w", encoding="utf-8") as f:
-                f.write(body)
+                for piece in ([body] if isinstance(body, str) else body):
+                    f.write(piece)
             paths.append(path)
         return paths
     except OSError as e:

@@ -1,7 +1,7 @@
 # kscand_report.py: scan durations, scan adaptation and promotions of kscand.
 #
 # Usage: perf script -s kscand_report.py [-i perf.data] [-- OPTIONS]
-#        perf script -s kscand_report.py -- -h      (all options)
+#        python3 kscand_report.py -h      (all options; perf needs a perf.data first)
 #        python3 kscand_report.py [-i perf.data] [OPTIONS]     (on its own: see below)
 #        perf script kscand_report.py [-i perf.data] [OPTIONS] (perf 7.4 and later)
 #
@@ -34,6 +34,9 @@ if os.path.isdir(os.path.join(_here, "..", "kscand_perf")):
 from kscand_perf.errors import CommandError, UsageError  # noqa: E402
 from kscand_perf.session import Session  # noqa: E402
 
+# perf removes __file__ once the script's body has run.
+_SCRIPT_PATH = os.path.abspath(__file__)
+
 # The state of this run, created in trace_begin: perf's calling convention
 # (module-level handler functions) leaves no other place for it.
 _session = None
@@ -42,14 +45,54 @@ _core = None
 _scan_start = None
 _migrate = None
 
+# perf script's own options that drop samples before they reach this script.
+PERF_FILTERS = ("--pid", "--tid", "--comm", "-C", "--cpu")
+
+
+def _help_hint():
+    """How to see the options: perf opens perf.data before the script runs, so
+    `-- -h` fails without one; python3 runs this file without perf."""
+    return "python3 %s -h" % _SCRIPT_PATH
+
+
+def _perf_filters(cmdline, script_args):
+    """perf's own filtering options in perf's command line (``cmdline``, from
+    /proc/self/cmdline), not counting the script's arguments at its end."""
+    if script_args and cmdline[-len(script_args):] == script_args:
+        cmdline = cmdline[:-len(script_args)]
+    found = set()
+    for arg in cmdline:
+        name = arg.split("=", 1)[0]
+        if name in PERF_FILTERS:
+            found.add(name)
+        elif arg.startswith("-C") and arg[2:3].isdigit():  # -C0,1
+            found.add("-C")
+    return sorted(found)
+
+
+def _perf_filter_notes():
+    try:
+        with open("/proc/self/cmdline", "rb") as f:
+            cmdline = [a.decode("utf-8", "replace") for a in f.read().split(b"\0")[:-1]]
+    except OSError:
+        return []
+    found = _perf_filters(cmdline, sys.argv[1:])
+    if not found:
+        return []
+    return ["perf script %s filtered the samples before the report saw them: they select "
+            "the task or CPU that fired an event, and kscand's events come from the kscand "
+            "and kmigrated threads, so most of them were dropped; use the report's own "
+            "-- --pid/--comm, which select by the mm's owner" % "/".join(found)]
+
 
 def trace_begin():
     global _session, _core, _scan_start, _migrate
     try:
         _session = Session.from_argv(sys.argv[1:], prog="kscand_report.py")
     except UsageError as e:
-        sys.stderr.write("kscand_report.py: error: %s (see -- -h)\n" % e)
+        sys.stderr.write("kscand_report.py: error: %s (see: %s)\n" % (e, _help_hint()))
         sys.exit(2)
+    _session.notes.extend(_perf_filter_notes())
     _core = _session.analyzer
     _scan_start = _core.scan_start
     _migrate = _core.migrate
@@ -57,22 +100,23 @@ def trace_begin():
 
 def trace_end():
     try:
-        out = _session.finish()
+        pieces = _session.output()
+        for piece in pieces:
+            sys.stdout.write(piece)
+        sys.stdout.flush()
     except CommandError as e:
         sys.stderr.write("kscand_report.py: error: %s\n" % e)
         sys.exit(1)
-    except Exception as e:  # a bug of ours: one line, not perf's abort
-        sys.stderr.write("kscand_report.py: internal error while reporting: %s: %s "
-                         "(please report it with the perf.data file)\n"
-                         % (type(e).__name__, e))
-        sys.exit(1)
-    try:
-        sys.stdout.write(out)
-        sys.stdout.flush()
     except OSError as e:  # the reader went away (EPIPE), a full disk (ENOSPC)
         _quiet_stdout()
         sys.stderr.write("kscand_report.py: error: cannot write the report: %s\n"
                          % (e.strerror or e))
+        sys.exit(1)
+    except Exception as e:  # a bug of ours: one line, not perf's abort
+        _quiet_stdout()
+        sys.stderr.write("kscand_report.py: internal error while reporting: %s: %s "
+                         "(please report it with the perf.data file)\n"
+                         % (type(e).__name__, e))
         sys.exit(1)
 
 
@@ -86,33 +130,33 @@ def _quiet_stdout():
         pass
 
 
-def _bad(event_name):
+def _bad(event_name, exc=None):
     if _session is not None:
-        _session.analyzer.bad(event_name)
+        _session.analyzer.bad(event_name, exc)
 
 
 def kmem__kmem_mm_enter(event_name, context, common_cpu, common_secs, common_nsecs,
                         common_pid, common_comm, common_callchain, mm=None, *extra):
     try:
         _core.mm_enter(common_secs * 1000000000 + common_nsecs, common_pid, common_comm, mm)
-    except Exception:
-        _bad(event_name)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def kmem__kmem_mm_exit(event_name, context, common_cpu, common_secs, common_nsecs,
                        common_pid, common_comm, common_callchain, mm=None, *extra):
     try:
         _core.mm_exit(common_secs * 1000000000 + common_nsecs, common_pid, common_comm, mm)
-    except Exception:
-        _bad(event_name)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def kmem__kmem_scan_mm_start(event_name, context, common_cpu, common_secs, common_nsecs,
                              common_pid, common_comm, common_callchain, mm=None, *extra):
     try:
         _scan_start(common_secs, common_nsecs, common_pid, mm)
-    except Exception:
-        _bad(event_name)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def kmem__kmem_scan_mm_end(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -124,8 +168,8 @@ def kmem__kmem_scan_mm_end(event_name, context, common_cpu, common_secs, common_
             target_node -= 0x100000000
         _core.scan_end(common_secs * 1000000000 + common_nsecs, common_pid, mm, start, total,
                        scan_period, scan_size, target_node)
-    except Exception:
-        _bad(event_name)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def kmem__kmem_scan_mm_migrate(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -137,9 +181,14 @@ def kmem__kmem_scan_mm_migrate(event_name, context, common_cpu, common_secs, com
             rc -= 0x100000000
         if target_node > 0x7fffffff:
             target_node -= 0x100000000
+        if msuccess is not None:
+            if msuccess > 0x7fffffff:
+                msuccess -= 0x100000000
+            if mfailed > 0x7fffffff:
+                mfailed -= 0x100000000
         _migrate(common_secs, common_nsecs, common_pid, mm, rc, target_node, msuccess, mfailed)
-    except Exception:
-        _bad(event_name)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def sched__sched_process_fork(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -148,8 +197,8 @@ def sched__sched_process_fork(event_name, context, common_cpu, common_secs, comm
     try:
         _core.sched_fork(common_secs * 1000000000 + common_nsecs, common_pid, child_pid,
                          child_comm)
-    except Exception:
-        _bad(event_name)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def sched__sched_process_exec(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -157,21 +206,30 @@ def sched__sched_process_exec(event_name, context, common_cpu, common_secs, comm
                               old_pid=None, *extra):
     try:
         _core.sched_exec(common_secs * 1000000000 + common_nsecs, common_pid, filename, pid)
-    except Exception:
-        _bad(event_name)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def sched__sched_process_exit(event_name, context, common_cpu, common_secs, common_nsecs,
                               common_pid, common_comm, common_callchain, *fields):
     try:
-        _core.other("sched:sched_process_exit")
-    except Exception:
-        _bad(event_name)
+        _core.sched_exit(common_secs * 1000000000 + common_nsecs, common_pid)
+    except Exception as e:
+        _bad(event_name, e)
 
 
 def trace_unhandled(event_name, context, event_fields_dict, *perf_sample_dict):
     try:
         _session.count_unhandled(event_name)
+    except Exception:
+        pass
+
+
+def process_event(param_dict):
+    # perf calls this for samples of non-tracepoint events (cpu-clock, cycles...),
+    # which never reach trace_unhandled: counted, so none is dropped silently.
+    try:
+        _core.non_tracepoint_sample(str(param_dict.get("ev_name", "?")))
     except Exception:
         pass
 
@@ -182,13 +240,13 @@ def _standalone():
     return run_command("report", ["--via", "auto"] + sys.argv[1:], prog="kscand_report.py")
 
 
-def _inside_perf_script():
+def _under_perf():
     try:
-        import perf_trace_context  # noqa: F401  (perf script -s provides it)
+        import perf_trace_context  # noqa: F401  (exists only inside perf script -s)
     except ImportError:
         return False
     return True
 
 
-if __name__ == "__main__" and not _inside_perf_script():
+if __name__ == "__main__" and not _under_perf():
     sys.exit(_standalone())

@@ -293,7 +293,9 @@ def test_node_filter_keeps_matching_scans_and_migrations() -> None:
     # the node-0 scan is left out entirely (its start is neither completed nor not-due)
     assert (s["completed"], s["not_due"], s["duration_ns"]["total"]) == (1, 0, 5)
     assert r["migrations"]["by_node"] == {"1": {"attempted": 1, "succeeded": 1, "failed": 0}}
-    assert r["filtered_events"] == 2
+    # dropped: the node-0 scan's end and its start, and the migration to node 0 (issue 12:
+    # the start used to be counted nowhere)
+    assert r["filtered_events"] == 3
 
 
 def test_time_window_filter() -> None:

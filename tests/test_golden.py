@@ -58,7 +58,7 @@ def test_golden_numbers_match_the_truth() -> None:
     assert _n(_row(golden, "not-due visits (start, no end)")) == s["not_due"]
     assert _n(_row(golden, "ends without a start")) == s["orphan_ends"]
     assert _n(_row(golden, "mm exited during its scan")) == s["exited_during_scan"]
-    assert _n(_row(golden, "full address-space passes")) == s["full_passes"]
+    assert _n(_row(golden, "full address-space passes (wraps)")) == s["full_passes"]
     assert _n(_row(golden, "pages found (accessed, slow tier)")) == s["pages_found"]
     d = s["duration_ns"]
     cells = _row(golden, "all scans").split()

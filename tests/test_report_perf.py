@@ -132,7 +132,8 @@ def test_usage_and_bad_options_through_perf(perf: str, tmp_path: Any) -> None:
     assert proc.returncode == 2
     err = proc.stderr.decode().strip().splitlines()
     assert [line for line in err if "kscand_report.py: error:" in line] == [
-        "kscand_report.py: error: argument --top: invalid int value: 'x' (see -- -h)"]
+        "kscand_report.py: error: argument --top: invalid int value: 'x' "
+        "(see: python3 %s -h)" % SCRIPT]
     proc = run_report(perf, trace, ["--csv", "/proc/forbidden"])
     assert proc.returncode == 1 and b"cannot write" in proc.stderr
     assert b"Traceback" not in proc.stderr

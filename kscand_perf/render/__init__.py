@@ -8,8 +8,8 @@ No I/O and no arithmetic on events here: every number comes from the model.
 """
 
 from .format import count, human_ns, in_unit, percent, size, table
-from .machine import csv_tables, json_text, to_json
+from .machine import csv_files, csv_tables, json_chunks, json_text, to_json
 from .text import text
 
-__all__ = ["count", "human_ns", "in_unit", "percent", "size", "table", "csv_tables",
-           "json_text", "to_json", "text"]
+__all__ = ["count", "human_ns", "in_unit", "percent", "size", "table", "csv_files",
+           "csv_tables", "json_chunks", "json_text", "to_json", "text"]

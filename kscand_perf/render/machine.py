@@ -4,12 +4,15 @@ docs/report.md) and one CSV file per table. Durations in ns, sizes in bytes."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
+from ..analysis import IdleLifetime
 from ..events import KSCAND_EVENTS, rc_name
-from ..report import Durations, Migrations, Report, Scans, Spread, Values, log2_rows, mm_key
+from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, Report,
+                      Scans, Spread, Values, idle_report, log2_rows, mm_key)
 from ..vmstat import KernelCounters
 
 SCHEMA = "kscand-perf/1"
@@ -68,32 +71,134 @@ def migrations_json(m: Migrations) -> Dict[str, Any]:
     }
 
 
-def to_json(report: Report) -> Dict[str, Any]:
-    """The machine-readable report (documented in the README)."""
-    out: Dict[str, Any] = {
-        "schema": SCHEMA,
-        "events": {ev.name: report.events.get(ev.name, 0) for ev in KSCAND_EVENTS},
-        "other_events": dict(sorted(report.other_events.items())),
-        "unhandled_events": dict(sorted(report.unhandled.items())),
-        "bad_events": dict(sorted(report.bad_events.items())),
-        "filtered_events": report.filtered_events,
-        "time_ns": {"first": report.first_ns, "last": report.last_ns},
-        "scans": scans_json(report.scans),
-        "migrations": migrations_json(report.migrations),
-        "mms": [{
-            "mm": mm_key(m.mm), "generation": m.generation, "pid": m.pid, "comm": m.comm,
-            "enter_ns": m.enter_ns, "exit_ns": m.exit_ns,
-            "scans": scans_json(m.scans), "migrations": migrations_json(m.migrations),
-        } for m in report.mms],
-        "notes": list(report.notes),
-        "kernel_counters": (None if report.kernel_counters is None
-                            else kernel_counters_json(report.kernel_counters)),
+def mm_json(m: MmRow) -> Dict[str, Any]:
+    if isinstance(m, IdleLifetime):
+        m = idle_report(m)
+    return {
+        "mm": mm_key(m.mm), "generation": m.generation, "pid": m.pid, "comm": m.comm,
+        "enter_ns": m.enter_ns, "exit_ns": m.exit_ns,
+        "scans": scans_json(m.scans), "migrations": migrations_json(m.migrations),
     }
-    return out
+
+
+def accounting_json(a: Optional[Accounting]) -> Optional[Dict[str, int]]:
+    return None if a is None else dataclasses.asdict(a)
+
+
+def oddities_json(o: Oddities) -> Dict[str, Any]:
+    return {
+        "duplicate_samples": dict(o.duplicates),
+        "ends_before_start": o.ends_before_start,
+        "scan_threads": o.scan_threads,
+        "batches_begun_before_recording": o.batches_begun_before_recording,
+        "bad_reasons": dict(o.bad_reasons),
+        "non_tracepoint_events": dict(o.non_tracepoint),
+        "unknown_owner": {"lifetimes": o.unknown_owner_lifetimes,
+                          "scan_ends": o.unknown_owner_ends,
+                          "migrations": o.unknown_owner_migrations},
+    }
+
+
+def _json_fields(report: Report) -> List[Tuple[str, Any]]:
+    """The top-level members in order; "mms" as None (it is written row by row)."""
+    return [
+        ("schema", SCHEMA),
+        ("events", {ev.name: report.events.get(ev.name, 0) for ev in KSCAND_EVENTS}),
+        ("other_events", dict(sorted(report.other_events.items()))),
+        ("unhandled_events", dict(sorted(report.unhandled.items()))),
+        ("bad_events", dict(sorted(report.bad_events.items()))),
+        ("filtered_events", report.filtered_events),
+        ("time_ns", {"first": report.first_ns, "last": report.last_ns}),
+        ("scans", scans_json(report.scans)),
+        ("migrations", migrations_json(report.migrations)),
+        ("mms", None),
+        ("notes", list(report.notes)),
+        ("kernel_counters", (None if report.kernel_counters is None
+                             else kernel_counters_json(report.kernel_counters))),
+        ("accounting", accounting_json(report.accounting)),
+        ("trace_time_ns", {"first": report.trace_first_ns, "last": report.trace_last_ns}),
+        ("oddities", oddities_json(report.oddities)),
+    ]
+
+
+def to_json(report: Report) -> Dict[str, Any]:
+    """The machine-readable report as one object (documented in docs/report.md); see
+    :func:`json_chunks` for the same text written piece by piece."""
+    return {key: ([mm_json(m) for m in report.mms] if key == "mms" else value)
+            for key, value in _json_fields(report)}
 
 
 def json_text(report: Report) -> str:
-    return json.dumps(to_json(report), indent=2, sort_keys=False) + "\n"
+    return "".join(json_chunks(report))
+
+
+CHUNK = 1 << 16  # characters per piece of streamed output
+
+
+def _idle_template() -> Callable[[IdleLifetime], str]:
+    """The JSON of a lifetime kscand only visited, as a %-template: the same text as
+    json.dumps of :func:`mm_json` (tests/test_churn.py holds them side by side), at a
+    fraction of the cost, for the hundreds of thousands of them process churn makes."""
+    marks = {"mm": "@@mm@@", "generation": 7770001, "pid": 7770002, "comm": "@@comm@@",
+             "enter_ns": 7770003, "exit_ns": 7770004}
+    proto = idle_report(IdleLifetime(0, 0, 0, "", 0, 0, 0, 7770005))
+    d = mm_json(proto)
+    d.update(marks)
+    text = _indented(d, "    ").replace("%", "%%")
+    for mark in list(marks.values()) + [7770005]:  # in the order they appear
+        assert text.count(json.dumps(mark)) == 1
+        text = text.replace(json.dumps(mark), "%s", 1)
+    comms: Dict[Optional[str], str] = {None: "null"}
+
+    def render(lt: IdleLifetime) -> str:
+        mm, generation, pid, comm, _first, enter, exit_, visits = lt
+        c = comms.get(comm)
+        if c is None:
+            c = comms[comm] = json.dumps(comm)
+        return text % ('"0x%x"' % mm, generation, "null" if pid is None else pid, c,
+                       "null" if enter is None else enter, "null" if exit_ is None else exit_,
+                       visits)
+    return render
+
+
+def _indented(value: Any, indent: str) -> str:
+    return indent + json.dumps(value, indent=2).replace("\n", "\n" + indent)
+
+
+def json_chunks(report: Report) -> Iterator[str]:
+    """The JSON text in pieces of about CHUNK characters: json.dumps(to_json(report),
+    indent=2) + "\n" to the byte, without the whole document (or a list of every
+    mm lifetime) in memory."""
+    before: List[str] = []
+    after: List[str] = []
+    for key, value in _json_fields(report):
+        if key == "mms":
+            before, after = after, before
+        else:
+            after.append('  "%s": %s' % (key, json.dumps(value, indent=2).replace(
+                "\n", "\n  ")))
+    yield "{\n" + ",\n".join(before) + ",\n"
+    if not len(report.mms):
+        yield '  "mms": []'
+    else:
+        idle = _idle_template()
+        buf: List[str] = ['  "mms": [\n']
+        size = 0
+        first = True
+        for m in report.mms:
+            row = idle(m) if isinstance(m, IdleLifetime) else _indented(mm_json(m), "    ")
+            if not first:
+                buf.append(",\n")
+            first = False
+            buf.append(row)
+            size += len(row)
+            if size >= CHUNK:
+                yield "".join(buf)
+                buf = []
+                size = 0
+        buf.append("\n  ]")
+        yield "".join(buf)
+    yield ",\n" + ",\n".join(after) + "\n}\n"
 
 
 JSON_KEYS = ("name", "before", "after", "delta", "trace", "trace_meaning", "agrees", "missing")
@@ -129,59 +234,89 @@ def kernel_counters_csv(model: KernelCounters) -> Tuple[List[str], List[List[Any
 
 # -- CSV -------------------------------------------------------------------------------
 
-def csv_tables(report: Report) -> Dict[str, str]:
-    """File name -> CSV text, one per table. Durations in ns, sizes in bytes."""
-    def write(headers: Sequence[str], rows: Iterable[Row]) -> str:
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(headers)
-        w.writerows(rows)
-        return buf.getvalue()
+UNIT_NAMES = {1: "ns", 1000: "us", 1000000: "ms"}
 
-    def dur(d: Optional[Durations], key: str) -> Any:
-        if d is None:
-            return ""
-        if key.startswith("p"):
-            return d.percentiles.get(int(key[1:]), "")
-        return round(d.mean, 3) if key == "mean" else getattr(d, key)
 
-    keys = ["count", "min", "mean", "p50", "p90", "p99", "max", "total"]
-    out = {
-        "events.csv": write(["event", "count"], list(report.events.items())
-                            + sorted(report.other_events.items())),
-        "scan_durations.csv": write(["scope"] + ["%s_ns" % k for k in keys],
-                                    [["all"] + [dur(report.scans.durations, k) for k in keys]]),
-        "scan_histogram.csv": write(["low", "high", "count", "unit"],
-                                    [list(r) + ["log2"] for r in log2_rows(report.scans.log2)]),
-        "target_nodes.csv": write(["node", "scans"], sorted(report.scans.target_nodes.items())),
-        "mms.csv": write(
-            ["mm", "generation", "pid", "comm", "completed", "not_due", "orphan_ends",
-             "exited_during_scan", "full_passes", "pages_found"]
-            + ["duration_%s_ns" % k for k in keys]
-            + ["scan_period_first_ms", "scan_period_last_ms", "scan_period_min_ms",
-               "scan_period_max_ms", "scan_period_changes", "scan_size_first", "scan_size_last",
-               "scan_size_min", "scan_size_max", "scan_size_changes",
-               "migrations_attempted", "migrations_succeeded", "migrations_failed"],
-            [[mm_key(m.mm), m.generation, m.pid, m.comm, m.scans.completed, m.scans.not_due,
-              m.scans.orphan_ends, m.scans.exited_during_scan, m.scans.full_passes,
-              m.scans.pages_found] + [dur(m.scans.durations, k) for k in keys]
-             + _values_cells(m.scans.scan_period_ms) + _values_cells(m.scans.scan_size)
-             + [m.migrations.attempted, m.migrations.succeeded, m.migrations.failed]
-             for m in report.mms]),
-        "migrations_by_node.csv": write(
+def _csv_text(headers: Sequence[str], rows: Iterable[Row]) -> Iterator[str]:
+    """CSV lines in pieces of about CHUNK characters."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(headers)
+    for r in rows:
+        w.writerow(r)
+        if buf.tell() >= CHUNK:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+def _dur(d: Optional[Durations], key: str) -> Any:
+    if d is None:
+        return ""
+    if key.startswith("p"):
+        return d.percentiles.get(int(key[1:]), "")
+    return round(d.mean, 3) if key == "mean" else getattr(d, key)
+
+
+DURATION_KEYS = ("count", "min", "mean", "p50", "p90", "p99", "max", "total")
+# counts are counts; everything else about durations is in ns
+DURATION_COLUMNS = tuple(k if k == "count" else k + "_ns" for k in DURATION_KEYS)
+MMS_CSV_HEADERS = (
+    ["mm", "generation", "pid", "comm", "completed", "not_due", "orphan_ends",
+     "exited_during_scan", "full_passes", "pages_found"]
+    + ["duration_" + c for c in DURATION_COLUMNS]
+    + ["scan_period_first_ms", "scan_period_last_ms", "scan_period_min_ms",
+       "scan_period_max_ms", "scan_period_changes", "scan_size_first", "scan_size_last",
+       "scan_size_min", "scan_size_max", "scan_size_changes",
+       "migrations_attempted", "migrations_succeeded", "migrations_failed"])
+
+
+def _mm_row(m: MmRow) -> List[Any]:
+    if isinstance(m, IdleLifetime):  # no durations, values or migrations: empty cells, 0
+        return ([mm_key(m.mm), m.generation, m.pid, m.comm, 0, m.visits, 0, 0, 0, 0]
+                + [""] * (len(DURATION_KEYS) + 10) + [0, 0, 0])
+    return ([mm_key(m.mm), m.generation, m.pid, m.comm, m.scans.completed, m.scans.not_due,
+             m.scans.orphan_ends, m.scans.exited_during_scan, m.scans.full_passes,
+             m.scans.pages_found] + [_dur(m.scans.durations, k) for k in DURATION_KEYS]
+            + _values_cells(m.scans.scan_period_ms) + _values_cells(m.scans.scan_size)
+            + [m.migrations.attempted, m.migrations.succeeded, m.migrations.failed])
+
+
+def csv_files(report: Report, unit_ns: int = 1000) -> Dict[str, Iterable[str]]:
+    """File name -> its CSV text in pieces (written as they are made: mms.csv has a row
+    per mm lifetime). Durations in ns, except scan_histogram.csv whose bounds are in the
+    unit of its ``unit`` column (the report's --ns/--us/--ms), as in the text report."""
+    unit = UNIT_NAMES[unit_ns]
+    out: Dict[str, Iterable[str]] = {
+        "events.csv": _csv_text(["event", "count"], list(report.events.items())
+                                + sorted(report.other_events.items())),
+        "scan_durations.csv": _csv_text(
+            ("scope",) + DURATION_COLUMNS,
+            [["all"] + [_dur(report.scans.durations, k) for k in DURATION_KEYS]]),
+        "scan_histogram.csv": _csv_text(["low", "high", "count", "unit"],
+                                        [list(r) + [unit] for r in log2_rows(report.scans.log2)]),
+        "target_nodes.csv": _csv_text(["node", "scans"], sorted(report.scans.target_nodes.items())),
+        "mms.csv": _csv_text(MMS_CSV_HEADERS, (_mm_row(m) for m in report.mms)),
+        "migrations_by_node.csv": _csv_text(
             ["node", "attempted", "succeeded", "failed"],
             [[n, c.attempted, c.succeeded, c.failed]
              for n, c in sorted(report.migrations.by_node.items())]),
-        "migrations_by_rc.csv": write(
+        "migrations_by_rc.csv": _csv_text(
             ["rc", "name", "count"],
             [[rc, rc_name(rc), n] for rc, n in sorted(report.migrations.by_rc.items())]),
     }
     if report.kernel_counters is not None:
-        out["kernel_counters.csv"] = write(*kernel_counters_csv(report.kernel_counters))
+        out["kernel_counters.csv"] = _csv_text(*kernel_counters_csv(report.kernel_counters))
     if report.scans.linear is not None:
-        out["scan_linear_histogram.csv"] = write(
+        out["scan_linear_histogram.csv"] = _csv_text(
             ["low_ns", "high_ns", "count"], report.scans.linear.rows())
     return out
+
+
+def csv_tables(report: Report, unit_ns: int = 1000) -> Dict[str, str]:
+    """File name -> CSV text, one per table (:func:`csv_files`, joined)."""
+    return {name: "".join(chunks) for name, chunks in csv_files(report, unit_ns).items()}
 
 
 def _values_cells(v: Optional[Values]) -> List[Any]:

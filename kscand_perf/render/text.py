@@ -6,9 +6,9 @@ import textwrap
 from typing import Any, List, Optional, Tuple
 
 from ..events import rc_name
-from ..report import Durations, MmReport, Report, Scans, Values, log2_rows, mm_key
+from ..report import Accounting, Durations, MmReport, Report, Scans, Values, log2_rows, mm_key
 from ..vmstat import CounterCheck, KernelCounters
-from .format import count, histogram, human_ns, in_unit, percent, section, size, table
+from .format import count, histogram, in_unit, percent, section, size, table
 
 # -- the text report -------------------------------------------------------------
 
@@ -25,15 +25,14 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
     """The human report."""
     u = UNIT_NAME[unit_ns]
     parts: List[str] = []
-    span = (None if report.first_ns is None or report.last_ns is None
-            else report.last_ns - report.first_ns)
-    total_events = sum(report.events.values())
-    parts.append("kscand report: %s kscand events over %s s" % (
-        count(total_events), "-" if span is None else "%.3f" % (span / 1e9)))
-    parts.append(section("Events", table(
+    parts.append(_headline(report))
+    events = table(
         ["event", "count"],
         [[name, count(n)] for name, n in report.events.items()]
-        + [[name, count(n)] for name, n in sorted(report.other_events.items())])))
+        + [[name, count(n)] for name, n in sorted(report.other_events.items())])
+    if report.accounting is not None and report.accounting.not_analysed:
+        events += "\n\n" + accounting_line(report.accounting)
+    parts.append(section("Events", events))
     parts.append(section("Scans", _scans_text(report.scans, unit_ns, u)))
     hist = histogram(log2_rows(report.scans.log2), UNIT_LABEL[unit_ns])
     if hist:
@@ -49,7 +48,7 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
     parts.append(section("Processes (mm lifetimes; scan durations in %s)" % u,
                          _mms_text(report, unit_ns, top)))
     if per_mm:
-        for m in _top_mms(report, top):
+        for m in report.top(top):
             h = histogram(log2_rows(m.scans.log2), UNIT_LABEL[unit_ns])
             if h:
                 pid, comm = owner(m)
@@ -59,8 +58,38 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
     if report.kernel_counters is not None:
         parts.append(section("Kernel counters", kernel_counters_text(report.kernel_counters)))
     if report.notes:
-        parts.append(section("Notes", "\n".join("- " + n for n in report.notes)))
+        parts.append(section("Notes", "\n".join(
+            textwrap.fill(n, TEXT_WIDTH, initial_indent="- ", subsequent_indent="  ",
+                          break_on_hyphens=False, break_long_words=False)
+            for n in report.notes)))
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _headline(report: Report) -> str:
+    total = count(sum(report.events.values()))
+    if report.first_ns is None or report.last_ns is None:
+        line = "kscand report: %s kscand events" % total
+    else:
+        line = "kscand report: %s kscand events over %.3f s (perf time %.6f to %.6f s)" % (
+            total, (report.last_ns - report.first_ns) / 1e9, report.first_ns / 1e9,
+            report.last_ns / 1e9)
+    first, last = report.trace_first_ns, report.trace_last_ns
+    if first is not None and last is not None and (first, last) != (report.first_ns,
+                                                                    report.last_ns):
+        line += "\n(the trace runs from %.6f to %.6f s)" % (first / 1e9, last / 1e9)
+    return line
+
+
+ACCOUNTING_TERMS = (("analysed", "analysed"), ("other", "other handled"),
+                    ("unhandled", "unhandled"), ("bad", "bad"), ("duplicates", "duplicates"),
+                    ("filtered", "filtered out"), ("non_tracepoint", "non-tracepoint"))
+
+
+def accounting_line(a: Accounting) -> str:
+    """``events in: N = A analysed + ...``: where every event went (nonzero terms)."""
+    terms = ["%s %s" % (count(getattr(a, key)), label) for key, label in ACCOUNTING_TERMS
+             if getattr(a, key) or key == "analysed"]
+    return "events in: %s = %s" % (count(a.events_in), " + ".join(terms))
 
 
 def _scans_text(s: Scans, unit_ns: int, u: str) -> str:
@@ -69,10 +98,11 @@ def _scans_text(s: Scans, unit_ns: int, u: str) -> str:
         ["scan ends", count(s.ends)],
         ["completed scans (start and end)", count(s.completed)],
         ["not-due visits (start, no end)", count(s.not_due)],
-        ["visits per completed scan", "-" if not s.completed else "%.1f" % (starts / s.completed)],
+        ["visits per completed scan",
+         "-" if not s.completed else "{:,.1f}".format(starts / s.completed)],
         ["ends without a start", count(s.orphan_ends)],
         ["mm exited during its scan", count(s.exited_during_scan)],
-        ["full address-space passes", count(s.full_passes)],
+        ["full address-space passes (wraps)", count(s.full_passes)],
         ["pages found (accessed, slow tier)", count(s.pages_found)],
     ]
     out = table(["scans", "count"], rows)
@@ -81,9 +111,10 @@ def _scans_text(s: Scans, unit_ns: int, u: str) -> str:
         out += "\n\n" + _durations_table(d, unit_ns, u)
     if s.pass_time_ns is not None:
         p = s.pass_time_ns
-        out += "\n\ntime per full pass (between two wraps of one mm), %s:\n" \
-               "  mean %s, min %s, max %s" % (_plural(p.count, "pass", "passes"),
-                                              human_ns(p.mean), human_ns(p.min), human_ns(p.max))
+        out += "\n\ntime between two wraps of one mm (a full pass), %s:\n" \
+               "  mean %s %s, min %s %s, max %s %s" % (
+                   _plural(p.count, "interval", "intervals"), in_unit(p.mean, unit_ns), u,
+                   in_unit(p.min, unit_ns), u, in_unit(p.max, unit_ns), u)
     return out
 
 
@@ -119,29 +150,17 @@ def _adaptation_text(s: Scans) -> str:
     return out + "\n\n" + nodes
 
 
-def _busy(m: MmReport) -> bool:
-    """A lifetime kscand scanned or kmigrated worked on (not only visited)."""
-    return bool(m.scans.ends or m.migrations.attempted)
-
-
-def _top_mms(report: Report, top: int) -> List[MmReport]:
-    """By total scan time, then ends, migrations and visits. With a --top limit, only
-    lifetimes that had a scan end or a migration: the many short processes that kscand
-    only visited would crowd out the rest."""
-    ranked = sorted(report.mms, key=lambda m: (
-        -(m.scans.durations.total if m.scans.durations else 0), -m.scans.ends,
-        -m.migrations.attempted, -m.scans.not_due, m.first_ns))
-    return ranked if top == 0 else [m for m in ranked if _busy(m)][:top]
-
-
 def _mms_text(report: Report, unit_ns: int, top: int) -> str:
-    if not report.mms:
+    total = report.mm_count
+    if not total:
         return "no mm seen"
-    if not _top_mms(report, top):
+    shown_rows = report.top(top)
+    busy = len(report.busy_mms)
+    if not shown_rows:
         return "no mm lifetime had a scan end or a migration (%d visited only; --top 0 " \
-               "lists them)" % len(report.mms)
+               "lists them)" % total
     rows = []
-    for m in _top_mms(report, top):
+    for m in shown_rows:
         d = m.scans.durations
         pid, comm = owner(m)
         rows.append([
@@ -151,14 +170,18 @@ def _mms_text(report: Report, unit_ns: int, top: int) -> str:
             count(m.migrations.attempted), percent(m.migrations.succeeded, m.migrations.attempted),
         ])
     out = table(["mm", "gen", "pid", "comm", "scans", "not-due", "pages", "mean", "max",
-                 "migr", "ok"], rows)
+                 "migr", "success"], rows)
     shown = len(rows)
-    if shown < len(report.mms):
-        idle = sum(1 for m in report.mms if not _busy(m))
-        out += "\n(%d of %d mm lifetimes, by total scan time; %d more had no scan end and no " \
-               "migration; --top 0 shows all)" % (shown, len(report.mms), idle)
+    if shown < total:
+        more = []
+        if busy > shown:
+            more.append("%s more had a scan end or a migration (beyond --top %d)"
+                        % (count(busy - shown), top))
+        more.append("%s more had no scan end and no migration" % count(total - busy))
+        out += "\n(%s of %s mm lifetimes, by total scan time; %s; --top 0 shows all)" % (
+            count(shown), count(total), "; ".join(more))
     if report.excluded_mms:
-        out += "\n(%d mm lifetimes left out by the filters)" % report.excluded_mms
+        out += "\n(%s mm lifetimes left out by the filters)" % count(report.excluded_mms)
     return out
 
 
@@ -188,9 +211,10 @@ def _migrations_text(report: Report, unit_ns: int) -> str:
         lat = m.latency_ns
         facts.append("detection to first promotion attempt (from the start of the scan "
                      "that found pages):")
-        facts.append("  %s, mean %s, min %s, max %s" % (
-            _plural(lat.count, "scan", "scans"), human_ns(lat.mean), human_ns(lat.min),
-            human_ns(lat.max)))
+        u = UNIT_NAME[unit_ns]
+        facts.append("  %s, mean %s %s, min %s %s, max %s %s" % (
+            _plural(lat.count, "scan", "scans"), in_unit(lat.mean, unit_ns), u,
+            in_unit(lat.min, unit_ns), u, in_unit(lat.max, unit_ns), u))
     if facts:
         out += "\n\n" + "\n".join(facts)
     return out
