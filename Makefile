@@ -23,6 +23,15 @@ e2e: deps
 	$(PYTHON) e2e/harness.py run
 	KSCAND_PERF_REQUIRE_E2E=1 $(PYTHON) -m pytest -q -ra tests/test_e2e.py
 
+.PHONY: e2e-kscand
+# A kernel that really runs kscand (KSCAND_KERNEL=path/to/bzImage, default
+# ../shared/kernels/kscand-v3-6.12/bzImage) under QEMU with a slow memory tier: the user's
+# flow (kscand-record, its report, make install, perf script report) on a workload of
+# ours (e2e/kscand/), checked by tests/test_e2e_kscand.py. Results: build/e2e-kscand/.
+e2e-kscand: deps
+	$(PYTHON) e2e/kscand/stage.py run
+	KSCAND_PERF_REQUIRE_E2E=1 $(PYTHON) -m pytest -q -ra tests/test_e2e_kscand.py
+
 # Re-record samples/ (the sample trace, the lines that were fired and its truth).
 sample: deps
 	$(PYTHON) e2e/harness.py sample
