@@ -3,17 +3,24 @@
 PYTHON ?= /usr/bin/python3
 PERF ?= perf
 APT_ENSURE = tools/apt-ensure
-DEPS = linux-perf python3-tabulate python3-pytest
+DEPS = linux-perf python3-tabulate python3-pytest flake8 python3-mypy
 
-.PHONY: all deps test
+.PHONY: all deps test lint
 
 all: test
 
 deps:
 	@$(APT_ENSURE) $(DEPS)
 
-test: deps
+test: deps lint
 	$(PYTHON) -m pytest -q -ra tests
+
+# flake8 and mypy --strict (settings in setup.cfg), as Debian packages them.
+LINT_PY = kscand_perf kscand_testkit perf-scripts bin/kscand-perf bin/kscand-record bench \
+	tests e2e tools/readme.py
+lint: deps
+	$(PYTHON) -m flake8 $(LINT_PY)
+	$(PYTHON) -m mypy kscand_perf kscand_testkit
 
 .PHONY: e2e sample demo checkpatch
 # A real kernel emits the tracepoints: Debian's stock kernel under QEMU runs a test module
@@ -46,9 +53,12 @@ checkpatch:
 	$(PYTHON) e2e/checkpatch.py
 
 .PHONY: golden bench
-# Re-render the golden text report after an intended change of the text output;
-# tests/test_golden.py still checks its numbers against the committed truth.
+# Re-make the small committed trace, its truth and its golden text report (after an
+# intended change of the simulator or of the text); tests/test_golden.py checks the
+# golden numbers against the truth, tests/test_render.py the simulator against the trace.
 golden: deps
+	bin/kscand-perf synth -o tests/data/small.data --mms 3 --seconds 8 --seed 21 \
+		--truth tests/data/small.truth.json
 	$(PERF) script -s perf-scripts/kscand_report.py -i tests/data/small.data \
 		> tests/data/small.report.txt
 
@@ -73,6 +83,9 @@ PYTHON_SITE ?= $(shell $(PYTHON) -c 'import sys; p = [d for d in sys.path if \
 	key=lambda d: "/python3/" not in d) or [sys.argv[1] + "/lib/python3/dist-packages"])[0])' \
 	'$(PREFIX)')
 PERF_PY = $(DESTDIR)$(PERF_EXEC_PATH)/scripts/python
+# The commands installed into PREFIX/bin. The test machinery (kscand_testkit) is never
+# installed: tests/test_install.py lists every installed file.
+COMMANDS = kscand-perf kscand-record
 
 install:
 	@test -n "$(PERF_EXEC_PATH)" || { echo "make install: no perf exec path:" \
@@ -82,14 +95,17 @@ install:
 	install -m 755 bin/kscand-report-record bin/kscand-report-report '$(PERF_PY)/bin/'
 	cd kscand_perf && find . -name '*.py' -exec install -D -m 644 {} \
 		'$(DESTDIR)$(PYTHON_SITE)/kscand_perf/{}' ';'
-	sed '1s|^#!.*python.*|#!$(PYTHON)|' bin/kscand-record > '$(DESTDIR)$(PREFIX)/bin/kscand-record'
-	chmod 755 '$(DESTDIR)$(PREFIX)/bin/kscand-record'
+	for cmd in $(COMMANDS); do \
+		sed '1s|^#!.*python.*|#!$(PYTHON)|' bin/$$cmd > '$(DESTDIR)$(PREFIX)/bin/'$$cmd && \
+		chmod 755 '$(DESTDIR)$(PREFIX)/bin/'$$cmd || exit 1; \
+	done
 
 uninstall:
 	@test -n "$(PERF_EXEC_PATH)" && test -n "$(PYTHON_SITE)" || { echo "make uninstall:" \
 		"no perf exec path or Python folder: set PERF_EXEC_PATH and PYTHON_SITE" >&2; exit 1; }
 	rm -f '$(PERF_PY)/kscand-report.py' '$(PERF_PY)/bin/kscand-report-record' \
-		'$(PERF_PY)/bin/kscand-report-report' '$(DESTDIR)$(PREFIX)/bin/kscand-record'
+		'$(PERF_PY)/bin/kscand-report-report' \
+		$(foreach cmd,$(COMMANDS),'$(DESTDIR)$(PREFIX)/bin/$(cmd)')
 	rm -rf '$(DESTDIR)$(PYTHON_SITE)/kscand_perf'
 
 # patch/0002 (kscand-report in tools/perf) is built from the package: rebuild it after

@@ -129,7 +129,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 reason = accepted(f)
                 note = "  [accepted: %s]" % reason if reason else ""
                 print("   %s:%s: %s %s%s" % (f["level"], f["type"], f["message"],
-                                            f["where"], note))
+                                             f["where"], note))
     return 0 if all(r["ok"] for r in results) else 1
 
 

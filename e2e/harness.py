@@ -350,8 +350,8 @@ def build_module(kernel: Dict[str, str], mdir: str, out_ko: str) -> None:
     text = gen_trace_header.header_text(block, "kscand_e2e_trace")
     _write_if_changed(os.path.join(mdir, "kscand_e2e_trace.h"), text.encode())
     proc = run(["make", "-C", headers_dir(kernel), "M=" + mdir, "modules"])
-    warnings = [l for l in proc.stdout.decode(errors="replace").splitlines()
-                if "warning:" in l]
+    warnings = [ln for ln in proc.stdout.decode(errors="replace").splitlines()
+                if "warning:" in ln]
     if warnings:
         raise StageError("the module builds with warnings:\n" + "\n".join(warnings))
     shutil.copyfile(os.path.join(mdir, "kscand_e2e.ko"), out_ko)
@@ -613,7 +613,7 @@ def stage(which: Sequence[scen.Scenario], reuse: bool = False, accel: str = "tcg
         scen.dump_json(os.path.join(results, "stage.json"), record)
         _publish(build, run_dir)
         log("stage done in %.1f s (%s)" % (record["total_seconds"],
-                                          "cold" if cold else "warm"))
+                                           "cold" if cold else "warm"))
         return record
 
 

@@ -1,9 +1,11 @@
 """Read a recording back, field by field, from `perf script` text output.
 
 ``perf script -F trace:comm,pid,tid,cpu,time,event,trace --ns`` prints one
-line per event, e.g. (from a guest recording)::
+line per event, e.g. (from a guest recording, folded here)::
 
-          kscand   114/114   [001]     6.001183847:     kmem:kmem_scan_mm_end: mm=0xffff88811dbed700 start=0x7f05571a6000 total=0 scan_period=11441 scan_size=536870912 node=0
+          kscand   114/114   [001]     6.001183847:     kmem:kmem_scan_mm_end: \
+    mm=0xffff88811dbed700 start=0x7f05571a6000 total=0 scan_period=11441 \
+    scan_size=536870912 node=0
 
 The text output is exact for these events (perf 6.1's Python handlers get
 ``int`` fields zero-extended, its text does not), so the tests compare what
@@ -84,4 +86,3 @@ def read(perf: str, path: str) -> List[Recorded]:
                              % (path, n, line))
         out.append(rec)
     return out
-

@@ -22,10 +22,10 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.add_argument("--version", action="version",
-                          version="%(prog)s (kscand-perf) " + __version__)
+                          version="kscand-perf " + __version__)
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError("%s: %s" % (self.prog, message))
+        raise UsageError(message)  # the entry point names the program
 
 
 def int_arg(text: str) -> int:

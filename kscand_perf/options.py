@@ -1,13 +1,22 @@
-"""Options of the report, parsed once (in trace_begin for perf, or by a command)."""
+"""Options of the report, parsed once (in trace_begin for perf, or by a command).
+
+:func:`set_argparser` adds the report's options to a parser (the perf script's
+own, or ``kscand-perf report``'s), :func:`from_args` checks them and returns
+:class:`Options`; :func:`parse` does both for an argument list. Bad values
+raise :class:`~kscand_perf.errors.UsageError`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import re
 from typing import List, Optional, Pattern, Sequence, Tuple
 
 from .analysis import AnalyzerConfig
+from .argparsing import Parser
+from .errors import UsageError
 from .report import Selection
 
 UNITS = {"ns": 1, "us": 1000, "ms": 1000000}
@@ -21,15 +30,6 @@ examples:
   perf script -s kscand_report.py -- --comm '^java' --top 5
   perf script -s kscand_report.py -- --time 120.5,180 # only events in that window
 """
-
-
-class OptionError(Exception):
-    """A bad option value: reported as one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined] # noqa: F821
-        raise OptionError(message)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,31 +70,43 @@ def _int_list(text: str, base: int, what: str) -> Tuple[int, ...]:
     try:
         values = tuple(int(part, base) for part in text.split(",") if part.strip())
     except ValueError:
-        raise OptionError("%s: not a list of %s: %r" % (
+        raise UsageError("%s: not a list of %s: %r" % (
             what, "numbers" if base == 10 else "addresses", text)) from None
     if not values:
-        raise OptionError("%s: empty list" % what)
+        raise UsageError("%s: empty list" % what)
     return values
 
 
 def _window(text: str) -> Tuple[float, float]:
     parts = text.split(",")
     if len(parts) != 2:
-        raise OptionError("--time: expected START,END in seconds, got %r" % text)
+        raise UsageError("--time: expected START,END in seconds, got %r" % text)
     try:
         lo = float(parts[0]) if parts[0].strip() else 0.0
         hi = float(parts[1]) if parts[1].strip() else float("inf")
     except ValueError:
-        raise OptionError("--time: expected START,END in seconds, got %r" % text) from None
+        raise UsageError("--time: expected START,END in seconds, got %r" % text) from None
+    if not math.isfinite(lo) or not (math.isfinite(hi) or hi == float("inf")):
+        raise UsageError("--time: START and END must be finite numbers of seconds, got %r"
+                         % text)
     if lo < 0 or hi < lo:
-        raise OptionError("--time: START must be >= 0 and END >= START, got %r" % text)
+        raise UsageError("--time: START must be >= 0 and END >= START, got %r" % text)
     return lo, hi
 
 
+DESCRIPTION = ("Report on kscand's scans and migrations from a perf recording\n"
+               "of the kmem_mm_* and kmem_scan_mm_* tracepoints.")
+
+
 def parser(prog: str = "kscand_report.py") -> argparse.ArgumentParser:
-    p = _Parser(prog=prog, description="Report on kscand's scans and migrations from a perf "
-                "recording\nof the kmem_mm_* and kmem_scan_mm_* tracepoints.",
-                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The perf script's parser: the report's options and nothing else."""
+    p = Parser(prog=prog, description=DESCRIPTION, epilog=EPILOG)
+    set_argparser(p)
+    return p
+
+
+def set_argparser(p: argparse.ArgumentParser) -> None:
+    """Add the report's options to ``p``."""
     out = p.add_argument_group("output")
     fmt = out.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -122,22 +134,25 @@ def parser(prog: str = "kscand_report.py") -> argparse.ArgumentParser:
     chk = p.add_argument_group("kernel counters")
     chk.add_argument("--vmstat", nargs=2, metavar=("BEFORE", "AFTER"),
                      help="compare with /proc/vmstat snapshots taken around the recording")
-    return p
 
 
 def parse(argv: Sequence[str], prog: str = "kscand_report.py") -> Options:
-    """Parse ``argv`` (without the program name). Raises OptionError on bad input."""
-    ns = parser(prog).parse_args(list(argv))
+    """Parse ``argv`` (without the program name). Raises UsageError on bad input."""
+    return from_args(parser(prog).parse_args(list(argv)))
+
+
+def from_args(ns: argparse.Namespace) -> Options:
+    """The Options of arguments parsed by a parser that :func:`set_argparser` set up."""
     if ns.top < 0:
-        raise OptionError("--top: must be >= 0, got %d" % ns.top)
+        raise UsageError("--top: must be >= 0, got %d" % ns.top)
     if ns.linear is not None and ns.linear <= 0:
-        raise OptionError("--linear: width must be > 0, got %d" % ns.linear)
+        raise UsageError("--linear: width must be > 0, got %d" % ns.linear)
     comm = None
     if ns.comm is not None:
         try:
             comm = re.compile(ns.comm)
         except re.error as e:
-            raise OptionError("--comm: bad regular expression %r: %s" % (ns.comm, e)) from None
+            raise UsageError("--comm: bad regular expression %r: %s" % (ns.comm, e)) from None
     mms = None
     if ns.mm is not None:
         mms = _int_list(ns.mm.replace("0x", "").replace("0X", ""), 16, "--mm")
@@ -154,4 +169,5 @@ def usage(prog: str = "kscand_report.py") -> str:
     return parser(prog).format_help()
 
 
-__all__: List[str] = ["Options", "OptionError", "parse", "parser", "usage", "UNITS"]
+__all__: List[str] = ["Options", "parse", "parser", "set_argparser", "from_args", "usage",
+                      "UNITS"]

@@ -127,7 +127,7 @@ def _duration(text: str) -> float:
         raise UsageError("--duration: not a number of seconds: %r" % text) from None
     if not math.isfinite(value) or value <= 0:
         raise UsageError("--duration: must be a positive number of seconds, not %s"
-                               % text)
+                         % text)
     return value
 
 
@@ -196,8 +196,8 @@ def check_events(events: Sequence[str], perf: str,
     if known is not None:
         return [e for e in events if e not in known], "perf list"
     raise CommandError("cannot tell which trace events this kernel has: no readable tracefs "
-                      "(%s) and `perf list` shows no tracepoints; run as root"
-                      % " or ".join(TRACEFS_ROOTS))
+                       "(%s) and `perf list` shows no tracepoints; run as root"
+                       % " or ".join(TRACEFS_ROOTS))
 
 
 def _missing_message(missing: Sequence[str], where: str) -> str:
@@ -215,14 +215,14 @@ def _resolve_perf(given: Optional[str]) -> str:
         if given:
             raise UsageError("--perf: no such program: %s" % given)
         raise CommandError("perf not found (%s): install it (apt-get install linux-perf) or "
-                          "give --perf PATH" % name)
+                           "give --perf PATH" % name)
     return path
 
 
 def _check_output(out: str) -> None:
     if out == "-":
         raise UsageError("-o -: kscand-record writes a file (the counter snapshots go "
-                               "next to it)")
+                         "next to it)")
     if os.path.isdir(out):
         raise UsageError("-o %s: is a directory" % out)
     folder = os.path.dirname(out) or "."
@@ -475,7 +475,7 @@ def run(args: argparse.Namespace, stdout: Optional[IO[str]] = None,
         workload = ["sleep", "%g" % _duration(args.duration)]
     elif not workload:
         raise UsageError("nothing to record: give a WORKLOAD after -- or --duration "
-                               "SECONDS")
+                         "SECONDS")
     if not args.mmap_pages.strip():
         raise UsageError("-m: empty buffer size")
     mms_to_scan = _mms_to_scan(args.mms_to_scan) if args.mms_to_scan is not None else None
@@ -532,7 +532,7 @@ def _record(args: argparse.Namespace, events: Sequence[str], out: str, perf: str
     if not os.path.isfile(out):
         _remove([before])
         raise CommandError("perf record failed (exit status %d, see its messages above): "
-                          "nothing recorded" % status)
+                           "nothing recorded" % status)
     snapshot(after, "after")
 
     written = count_records(out)

@@ -1,22 +1,20 @@
 """The result model: plain data built once from the analyzer's state.
 
-Every number a renderer prints is computed here (or in the analyzer); the
-renderers only format. :func:`to_json` is the documented machine-readable
-report (schema "kscand-perf/1").
+Every number a renderer prints is computed here (or in the analyzer), once,
+including the whole trace's figures that the kernel-counter comparison needs;
+the renderers (kscand_perf.render) only format. Data flows one way:
+events -> analysis -> report -> render -> front ends.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Optional, Pattern, Sequence, Tuple
+from typing import Dict, List, Optional, Pattern, Sequence, Tuple
 
 from .analysis import Analyzer, MmState, ValueStats
-from .events import KSCAND_EVENTS, rc_name
 from .histogram import LinearHistogram, LogLinearHistogram, Stats
-from .vmstat import KernelCounters
-from .vmstat import to_json as kernel_counters_json
+from .vmstat import KernelCounters, Snapshot, TraceFigures, compare
 
-SCHEMA = "kscand-perf/1"
 PERCENTILES = (50, 90, 99)
 
 
@@ -153,6 +151,9 @@ class Report:
     duplicate_exits: int = 0
     notes: List[str] = dataclasses.field(default_factory=list)
     kernel_counters: Optional[KernelCounters] = None  # with --vmstat (see vmstat.py)
+    # the figures of every mm lifetime, whatever the selection shows (None when --time or
+    # --node dropped events before they were counted: the whole trace's are unknown)
+    whole_trace: Optional[TraceFigures] = None
 
 
 # -- building -----------------------------------------------------------------
@@ -179,8 +180,10 @@ def _values(stats: Sequence[ValueStats]) -> Optional[Values]:
         return None
     first = min(seen, key=lambda v: v.first_ns)
     last = max(seen, key=lambda v: v.last_ns)
-    return Values(first.first, last.last,  # type: ignore[arg-type]
-                  min(v.min for v in seen), max(v.max for v in seen),  # type: ignore[type-var]
+    lows = [v.min for v in seen if v.min is not None]
+    highs = [v.max for v in seen if v.max is not None]
+    assert first.first is not None and last.last is not None  # seen: count > 0
+    return Values(first.first, last.last, min(lows), max(highs),
                   sum(v.changes for v in seen))
 
 
@@ -246,8 +249,15 @@ def _migrations(states: Sequence[MmState]) -> Migrations:
 
 
 def build(analyzer: Analyzer, selection: Selection = Selection(),
-          unhandled: Optional[Dict[str, int]] = None) -> Report:
-    """The report of everything fed to ``analyzer`` (call once, at the end)."""
+          unhandled: Optional[Dict[str, int]] = None,
+          snapshots: Optional[Tuple[Snapshot, Snapshot]] = None,
+          lost_events: Optional[int] = None) -> Report:
+    """The report of everything fed to ``analyzer`` (call once, at the end).
+
+    ``snapshots``: /proc/vmstat before and after the recording, to compare with
+    the whole trace's figures; ``lost_events``: perf's LOST records where the
+    front end can see them (None where it cannot).
+    """
     states = analyzer.finish()
     kept = [st for st in states if selection.keeps(st)] if selection.active() else states
     mms = [MmReport(st.mm, st.generation, st.pid, st.comm, st.first_ns,
@@ -270,8 +280,30 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
                     filtered_events=analyzer.filtered_events,
                     excluded_mms=len(states) - len(kept),
                     duplicate_exits=analyzer.duplicate_exits)
+    dropping = dropping_filters(analyzer)
+    if not dropping:
+        whole = (scans, migrations) if not selection.active() else (
+            _scans(states), _migrations(states))
+        report.whole_trace = TraceFigures(
+            whole[0].ends, whole[1].succeeded, whole[1].failed, whole[0].pages_found,
+            whole[1].sequence_breaks,
+            "the whole trace" if not selection.active() else
+            "the whole trace (the --pid/--comm/--mm selection does not apply to this "
+            "comparison)", lost_events)
+    if snapshots is not None:
+        why = None if not dropping else (
+            "not compared: %s left events out of the analysis, and the kernel counted them "
+            "all; run without %s to compare" % (" and ".join(dropping), " and ".join(dropping)))
+        report.kernel_counters = compare(snapshots[0], snapshots[1], report.whole_trace, why)
     report.notes = _notes(report, analyzer)
     return report
+
+
+def dropping_filters(analyzer: Analyzer) -> List[str]:
+    """The options that dropped events before they were counted (--time, --node)."""
+    config = analyzer.config
+    return [flag for flag, on in (("--time", config.time_window_ns is not None),
+                                  ("--node", config.node is not None)) if on]
 
 
 def _notes(report: Report, analyzer: Analyzer) -> List[str]:
@@ -304,6 +336,11 @@ def _notes(report: Report, analyzer: Analyzer) -> List[str]:
     return notes
 
 
+def mm_key(mm: int) -> str:
+    """An mm pointer as the report shows it."""
+    return "0x%x" % mm
+
+
 def log2_rows(log2: Dict[int, int]) -> List[Tuple[int, int, int]]:
     """bcc-style rows (low, high, count) from bit-length slots; 0 and 1 share the first row."""
     if not log2:
@@ -316,83 +353,3 @@ def log2_rows(log2: Dict[int, int]) -> List[Tuple[int, int, int]]:
         low = 0 if slot == 1 else 1 << (slot - 1)
         rows.append((low, (1 << slot) - 1, counts.get(slot, 0)))
     return rows
-
-
-# -- JSON -----------------------------------------------------------------------
-
-def mm_key(mm: int) -> str:
-    return "0x%x" % mm
-
-
-def _num(x: Optional[float]) -> Optional[float]:
-    return None if x is None else round(x, 3)
-
-
-def _spread_json(s: Optional[Spread]) -> Optional[Dict[str, Any]]:
-    if s is None:
-        return None
-    return {"count": s.count, "min": s.min, "mean": _num(s.mean), "max": s.max, "total": s.total}
-
-
-def _values_json(v: Optional[Values]) -> Optional[Dict[str, int]]:
-    if v is None:
-        return None
-    return {"first": v.first, "last": v.last, "min": v.min, "max": v.max, "changes": v.changes}
-
-
-def scans_json(s: Scans) -> Dict[str, Any]:
-    d = s.durations
-    return {
-        "completed": s.completed,
-        "not_due": s.not_due,
-        "orphan_ends": s.orphan_ends,
-        "exited_during_scan": s.exited_during_scan,
-        "full_passes": s.full_passes,
-        "pages_found": s.pages_found,
-        "duration_ns": None if d is None else {
-            "count": d.count, "min": d.min, "mean": _num(d.mean), "max": d.max, "total": d.total,
-            **{"p%d" % p: v for p, v in d.percentiles.items()}},
-        "target_nodes": {str(n): c for n, c in sorted(s.target_nodes.items())},
-        "scan_period_ms": _values_json(s.scan_period_ms),
-        "scan_size": _values_json(s.scan_size),
-        "pass_time_ns": _spread_json(s.pass_time_ns),
-    }
-
-
-def migrations_json(m: Migrations) -> Dict[str, Any]:
-    return {
-        "attempted": m.attempted,
-        "succeeded": m.succeeded,
-        "failed": m.failed,
-        "by_node": {str(n): {"attempted": c.attempted, "succeeded": c.succeeded,
-                             "failed": c.failed} for n, c in sorted(m.by_node.items())},
-        "by_rc": {str(rc): {"name": rc_name(rc), "count": n} for rc, n in sorted(m.by_rc.items())},
-        "batches": m.batches,
-        "batch_size": _spread_json(m.batch_size),
-        "sequence_breaks": m.sequence_breaks,
-        "latency_ns": _spread_json(m.latency_ns),
-    }
-
-
-def to_json(report: Report) -> Dict[str, Any]:
-    """The machine-readable report (documented in the README)."""
-    out: Dict[str, Any] = {
-        "schema": SCHEMA,
-        "events": {ev.name: report.events.get(ev.name, 0) for ev in KSCAND_EVENTS},
-        "other_events": dict(sorted(report.other_events.items())),
-        "unhandled_events": dict(sorted(report.unhandled.items())),
-        "bad_events": dict(sorted(report.bad_events.items())),
-        "filtered_events": report.filtered_events,
-        "time_ns": {"first": report.first_ns, "last": report.last_ns},
-        "scans": scans_json(report.scans),
-        "migrations": migrations_json(report.migrations),
-        "mms": [{
-            "mm": mm_key(m.mm), "generation": m.generation, "pid": m.pid, "comm": m.comm,
-            "enter_ns": m.enter_ns, "exit_ns": m.exit_ns,
-            "scans": scans_json(m.scans), "migrations": migrations_json(m.migrations),
-        } for m in report.mms],
-        "notes": list(report.notes),
-        "kernel_counters": (None if report.kernel_counters is None
-                            else kernel_counters_json(report.kernel_counters)),
-    }
-    return out

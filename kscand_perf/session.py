@@ -1,52 +1,44 @@
-"""One report run: options parsed once, the analyzer, and the output at the end.
+"""One report run, for a front end: options parsed once, the analyzer, the output.
 
-Front ends (the perf script, tests, a future standalone reader) create a
+Front ends (the perf script, ``kscand-perf report``, tests) create a
 :class:`Session`, feed ``session.analyzer`` and call :meth:`Session.finish`.
+This is the I/O edge of the report: it reads the --vmstat files and writes the
+CSV files; everything it calls is pure.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import render, vmstat
 from .analysis import make_analyzer
-from .options import Options, OptionError, parse
+from .errors import CommandError, UsageError
+from .options import Options, parse
 from .report import Report, build
-from .vmstat import VmstatError
-
-
-class OutputError(Exception):
-    """The report could not be written (e.g. an unwritable --csv folder)."""
 
 
 class Session:
     def __init__(self, options: Options) -> None:
+        """Raises UsageError when a --vmstat file cannot be read (before the trace is)."""
         self.options = options
         self.analyzer = make_analyzer(options.analyzer_config())
         self.unhandled: Dict[str, int] = {}
-        # read now, so a bad --vmstat file fails before the trace is read (VmstatError)
-        self.snapshots = vmstat.load_pair(*options.vmstat) if options.vmstat else None
+        self.lost_events: Optional[int] = None  # perf's LOST records, where a front end sees them
+        self.snapshots = read_snapshots(*options.vmstat) if options.vmstat else None
 
     @classmethod
     def from_argv(cls, argv: Sequence[str], prog: str = "kscand_report.py") -> "Session":
-        """Raises OptionError on bad options or --vmstat files (one line, for the front
+        """Raises UsageError on bad options or --vmstat files (one line, for the front
         end to print)."""
-        options = parse(argv, prog)
-        try:
-            return cls(options)
-        except VmstatError as e:
-            raise OptionError("--vmstat: %s" % e) from None
+        return cls(parse(argv, prog))
 
     def count_unhandled(self, event_name: str) -> None:
         self.unhandled[event_name] = self.unhandled.get(event_name, 0) + 1
 
     def report(self) -> Report:
-        report = build(self.analyzer, self.options.selection(), self.unhandled)
-        if self.snapshots is not None:
-            report.kernel_counters = vmstat.check_run(self.snapshots, report, self.analyzer,
-                                                      self.options)
-        return report
+        return build(self.analyzer, self.options.selection(), self.unhandled,
+                     self.snapshots, self.lost_events)
 
     def render(self, report: Report) -> str:
         """What goes to standard output; writes the CSV files when asked to."""
@@ -63,7 +55,28 @@ class Session:
         return self.render(self.report())
 
 
+def read_snapshot(path: str) -> vmstat.Snapshot:
+    """One /proc/vmstat snapshot file. Raises UsageError (``--vmstat: ...``)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise UsageError("--vmstat: cannot read %s: %s" % (path, e.strerror or e)) from None
+    try:
+        return vmstat.snapshot(data.decode("utf-8"), path)
+    except UnicodeDecodeError:
+        raise UsageError("--vmstat: %s: binary data, not a /proc/vmstat snapshot"
+                         % path) from None
+    except vmstat.VmstatError as e:
+        raise UsageError("--vmstat: %s" % e) from None
+
+
+def read_snapshots(before: str, after: str) -> Tuple[vmstat.Snapshot, vmstat.Snapshot]:
+    return read_snapshot(before), read_snapshot(after)
+
+
 def write_csv(folder: str, tables: Dict[str, str]) -> List[str]:
+    """Write each table to FOLDER/NAME; raises CommandError when that fails."""
     try:
         os.makedirs(folder, exist_ok=True)
         paths = []
@@ -74,7 +87,7 @@ def write_csv(folder: str, tables: Dict[str, str]) -> List[str]:
             paths.append(path)
         return paths
     except OSError as e:
-        raise OutputError("--csv: cannot write to %s: %s" % (folder, e.strerror or e)) from None
+        raise CommandError("--csv: cannot write to %s: %s" % (folder, e.strerror or e)) from None
 
 
-__all__: Tuple[str, ...] = ("Session", "OptionError", "OutputError", "VmstatError", "write_csv")
+__all__: Tuple[str, ...] = ("Session", "read_snapshot", "read_snapshots", "write_csv")

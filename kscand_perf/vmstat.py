@@ -11,7 +11,10 @@ nr_kscand_mm_scans                kmem_scan_mm_end events (completed scans
                                   plus ends whose start came before the trace)
 nr_kscand_migrated                kmem_scan_mm_migrate events with rc == 0
 nr_kscand_migrate_failed          kmem_scan_mm_migrate events with rc != 0
-nr_kscand_migadded                all kmem_scan_mm_migrate events
+nr_kscand_migadded                pages queued for kmigrated: the sum of the
+                                  scan ends' ``total`` (not migrate events:
+                                  when an mm exits while kmigrated serves
+                                  another, its queue is freed unattempted)
 ================================  ==========================================
 
 The other nr_kscand_* counters (vma_scans, slowtier, hotpage, ...) have no
@@ -32,20 +35,17 @@ of the whole trace.
   trace's figures do not exist: the counters are listed with their deltas and
   no comparison is made (and the report says why).
 
-Nothing here prints; :func:`text`, :func:`to_json` and :func:`csv_rows` are
-the renderers of :class:`KernelCounters`.
+This module is pure: it parses snapshot text and compares numbers. Reading
+the files is the front end's (kscand_perf.session); the trace's figures come
+from the result model (kscand_perf.report), which calls :func:`compare`; the
+renderers of :class:`KernelCounters` are in kscand_perf.render.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-import textwrap
-from typing import (TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple)
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from .analysis import Analyzer, MmState
-    from .report import Report
+from typing import Dict, List, Optional, Sequence, Tuple
 
 PREFIX = "nr_kscand_"
 
@@ -54,7 +54,7 @@ COMPARED: Tuple[Tuple[str, str], ...] = (
     ("nr_kscand_mm_scans", "scan ends"),
     ("nr_kscand_migrated", "migrate events, rc == 0"),
     ("nr_kscand_migrate_failed", "migrate events, rc != 0"),
-    ("nr_kscand_migadded", "all migrate events"),
+    ("nr_kscand_migadded", "pages found by scans (queued)"),
 )
 
 _LINE = re.compile(r"^([A-Za-z0-9_]+)[ \t]+(-?[0-9]+)$")
@@ -103,23 +103,9 @@ def parse(text: str, source: str = "<vmstat>") -> Dict[str, int]:
     return counters
 
 
-def load(path: str) -> Snapshot:
-    """Read and parse one snapshot file. Raises :class:`VmstatError`."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise VmstatError("cannot read %s: %s" % (path, e.strerror or e)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise VmstatError("%s: binary data, not a /proc/vmstat snapshot" % path) from None
-    return Snapshot(path, parse(text, path))
-
-
-def load_pair(before: str, after: str) -> Tuple[Snapshot, Snapshot]:
-    """Both snapshots of ``--vmstat BEFORE AFTER``. Raises :class:`VmstatError`."""
-    return load(before), load(after)
+def snapshot(text: str, source: str) -> Snapshot:
+    """The snapshot in ``text`` (read from ``source``, a path). Raises :class:`VmstatError`."""
+    return Snapshot(source, parse(text, source))
 
 
 def kscand_lines(vmstat_text: str) -> List[str]:
@@ -131,13 +117,19 @@ def kscand_lines(vmstat_text: str) -> List[str]:
 
 @dataclasses.dataclass(frozen=True)
 class TraceFigures:
-    """The trace's counts to hold against the counters, and what they cover."""
+    """The trace's counts to hold against the counters, and what they cover.
+
+    ``lost`` is the number of events perf says it lost (LOST records), None
+    where the front end cannot tell (perf script hands no LOST records over).
+    """
 
     scan_ends: int
     migrate_ok: int
     migrate_failed: int
+    pages_found: int
     sequence_breaks: int
     scope: str = "the whole trace"
+    lost: Optional[int] = None
 
     @property
     def migrate_all(self) -> int:
@@ -148,50 +140,8 @@ class TraceFigures:
             "nr_kscand_mm_scans": self.scan_ends,
             "nr_kscand_migrated": self.migrate_ok,
             "nr_kscand_migrate_failed": self.migrate_failed,
-            "nr_kscand_migadded": self.migrate_all,
+            "nr_kscand_migadded": self.pages_found,
         }[counter]
-
-
-def figures_from_report(report: "Report") -> TraceFigures:
-    """The figures of an unfiltered report."""
-    m = report.migrations
-    return TraceFigures(report.scans.ends, m.succeeded, m.failed, m.sequence_breaks)
-
-
-def figures_from_states(states: Iterable["MmState"],
-                        scope: str = "the whole trace") -> TraceFigures:
-    """The figures summed over mm lifetimes (all of them, whatever the report shows)."""
-    ends = ok = attempted = breaks = 0
-    for st in states:
-        ends += st.completed + (st.ends.orphan_ends if st.ends is not None else 0)
-        if st.migs is None:
-            continue
-        for count_ok in st.migs.by_node.values():
-            attempted += count_ok[0]
-            ok += count_ok[1]
-        breaks += st.migs.sequence_breaks
-    return TraceFigures(ends, ok, attempted - ok, breaks, scope)
-
-
-def figures_for_run(report: "Report", analyzer: "Analyzer",
-                    options: Any) -> Tuple[Optional[TraceFigures], Optional[str]]:
-    """The figures to compare for one report run, or None and the reason there are none.
-
-    ``options`` is a :class:`kscand_perf.options.Options`; ``analyzer`` must have
-    been finished (the report built) already.
-    """
-    dropping = [flag for flag, on in (("--time", options.time_window is not None),
-                                      ("--node", options.node is not None)) if on]
-    if dropping:
-        return None, ("not compared: %s left events out of the analysis, and the kernel "
-                      "counted them all; run without %s to compare"
-                      % (" and ".join(dropping), " and ".join(dropping)))
-    if options.selection().active():
-        states = list(analyzer.retired) + list(analyzer.mms.values())
-        return figures_from_states(
-            states, "the whole trace (the --pid/--comm/--mm selection does not apply "
-            "to this comparison)"), None
-    return figures_from_report(report), None
 
 
 # -- the comparison ----------------------------------------------------------------
@@ -219,6 +169,9 @@ class KernelCounters:
     causes: Tuple[str, ...]
     before_path: str = ""
     after_path: str = ""
+    # pages scans found (queued for kmigrated) that no migrate event ever tried: freed
+    # with their mm, or still queued when the recording stopped (None: not compared)
+    unattempted_pages: Optional[int] = None
 
     @property
     def all_agree(self) -> Optional[bool]:
@@ -248,8 +201,10 @@ def compare(before: Snapshot, after: Snapshot, figures: Optional[TraceFigures],
         b, a = before.counters.get(name), after.counters.get(name)
         delta = None if b is None or a is None else a - b
         checks.append(CounterCheck(name, b, a, delta, None, None, None))
+    unattempted = (None if figures is None
+                   else max(0, figures.pages_found - figures.migrate_all))
     return KernelCounters(tuple(checks), tuple(_causes(checks, figures, not_compared)),
-                          before.path, after.path)
+                          before.path, after.path, unattempted)
 
 
 def _causes(checks: Sequence[CounterCheck], figures: Optional[TraceFigures],
@@ -275,12 +230,20 @@ def _causes(checks: Sequence[CounterCheck], figures: Optional[TraceFigures],
              and c.delta is not None and c.trace < c.delta]
     more = [c for c in checks if c.agrees is False and c.trace is not None
             and c.delta is not None and c.trace > c.delta]
+    lost = figures.lost if figures is not None else None
     if fewer:
-        out.append("the trace has fewer events than the kernel counted (%s): events were "
-                   "lost (look for perf's 'lost' samples warnings; record with a larger "
-                   "buffer, -m 16M or more), or the recording began after the BEFORE "
-                   "snapshot or ended before the AFTER one"
-                   % ", ".join(_gap(c) for c in fewer))
+        gaps = ", ".join(_gap(c) for c in fewer)
+        if lost:
+            out.append("the trace has fewer events than the kernel counted (%s): perf "
+                       "recorded %d LOST events; record with a larger buffer (-m 16M or "
+                       "more)" % (gaps, lost))
+        else:
+            out.append("the trace has fewer events than the kernel counted (%s): the "
+                       "recording window: the snapshots are taken just before perf starts "
+                       "and just after it stops, and kscand runs on while perf starts and "
+                       "stops (seconds under emulation)%s" % (
+                           gaps, "" if lost == 0 else "; or events were lost, which this "
+                           "front end cannot tell (perf script hands no LOST records over)"))
     if more:
         out.append("the trace has more events than the kernel counted (%s): samples were "
                    "duplicated (perf 6.1's ring-buffer reader can write a sample twice in "
@@ -299,79 +262,5 @@ def _gap(c: CounterCheck) -> str:
     return "%s %+d" % (c.name, c.trace - c.delta)
 
 
-def check_run(snapshots: Tuple[Snapshot, Snapshot], report: "Report",
-              analyzer: "Analyzer", options: Any) -> KernelCounters:
-    """The comparison for one report run (see the module's notes on filters)."""
-    figures, why = figures_for_run(report, analyzer, options)
-    return compare(snapshots[0], snapshots[1], figures, why)
-
-
-# -- renderers -----------------------------------------------------------------------
-
-TEXT_WIDTH = 96  # cause lines are wrapped to this width in the text report
-JSON_KEYS = ("name", "before", "after", "delta", "trace", "trace_meaning", "agrees", "missing")
-
-
-def to_json(model: KernelCounters) -> Dict[str, Any]:
-    """The report JSON's "kernel_counters" object."""
-    return {
-        "before": model.before_path,
-        "after": model.after_path,
-        "counters": [{
-            "name": c.name, "before": c.before, "after": c.after, "delta": c.delta,
-            "trace": c.trace, "trace_meaning": c.trace_meaning, "agrees": c.agrees,
-            "missing": c.missing,
-        } for c in model.counters],
-        "all_agree": model.all_agree,
-        "causes": list(model.causes),
-    }
-
-
-def csv_rows(model: KernelCounters) -> Tuple[List[str], List[List[Any]]]:
-    """Headers and rows of kernel_counters.csv (empty cells for unknown values)."""
-    def cell(v: Any) -> Any:
-        if v is None:
-            return ""
-        if isinstance(v, bool):
-            return "yes" if v else "no"
-        return v
-    rows = [[cell(getattr(c, key)) for key in JSON_KEYS] for c in model.counters]
-    return list(JSON_KEYS), rows
-
-
-def _agrees_cell(c: CounterCheck) -> str:
-    if c.missing:
-        return "missing"
-    if c.agrees is None:
-        return "-"
-    return "yes" if c.agrees else "NO"
-
-
-def text(model: KernelCounters) -> str:
-    """The text report's "Kernel counters" section body."""
-    from .render import count, table  # here: render imports this module
-
-    def num(v: Optional[int]) -> str:
-        return "-" if v is None else count(v)
-
-    rows = [[c.name, num(c.delta), num(c.trace), c.trace_meaning or "", _agrees_cell(c)]
-            for c in model.counters]
-    out = table(["counter", "delta", "trace", "trace counts", "agrees"], rows)
-    compared = [c for c in model.counters if c.agrees is not None]
-    if model.all_agree is True:
-        out += "\n\nall %d compared counters agree with the trace" % len(compared)
-    elif model.all_agree is False:
-        out += "\n\n%d of %d compared counters disagree with the trace" % (
-            sum(1 for c in compared if not c.agrees), len(compared))
-    if model.causes:
-        out += "\n" + ("" if model.all_agree is not None else "\n") + "\n".join(
-            textwrap.fill(cause, TEXT_WIDTH, initial_indent="- ", subsequent_indent="  ",
-                          break_on_hyphens=False, break_long_words=False)
-            for cause in model.causes)
-    return out
-
-
 __all__ = ["VmstatError", "Snapshot", "TraceFigures", "CounterCheck", "KernelCounters",
-           "COMPARED", "parse", "load", "load_pair", "kscand_lines", "compare",
-           "figures_from_report", "figures_from_states", "figures_for_run", "check_run",
-           "to_json", "text", "csv_rows"]
+           "COMPARED", "parse", "snapshot", "kscand_lines", "compare"]

@@ -182,8 +182,8 @@ def tracing_data(events: Sequence[EventDef], ids: Sequence[int],
     out.append(struct.pack("<I", 0))           # ftrace formats
     systems: Dict[str, List[bytes]] = {}
     for ev, eid in zip(events, ids):
-        text = ev.format_text(eid, fmts.get(ev.name)).encode()
-        systems.setdefault(ev.system, []).append(struct.pack("<Q", len(text)) + text)
+        fmt = ev.format_text(eid, fmts.get(ev.name)).encode()
+        systems.setdefault(ev.system, []).append(struct.pack("<Q", len(fmt)) + fmt)
     out.append(struct.pack("<I", len(systems)))
     for system, formats in systems.items():
         out.append(system.encode() + b"\0" + struct.pack("<I", len(formats)))

@@ -34,7 +34,7 @@ import dataclasses
 import heapq
 import math
 import random
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from kscand_perf.events import (
     MIGRATE_PASS_LIMIT, RC_NAMES_V3, SCAN_PERIOD_FIRST_MS, SCAN_PERIOD_MAX_MS,
@@ -349,7 +349,7 @@ class Simulation:
         self._size_first: Optional[int] = None
         self._size_last: Optional[int] = None
         # Pointer pool.
-        self._ptr_used: set = set()
+        self._ptr_used: Set[int] = set()
         self._ptr_free: List[int] = []
         # Threads.
         cpus = list(range(config.cpus))
@@ -499,7 +499,7 @@ class Simulation:
             self._recs.append(rec)
         return rec
 
-    def _emit_other(self, t: int, proc: _Proc, event: str, values: tuple) -> None:
+    def _emit_other(self, t: int, proc: _Proc, event: str, values: Tuple[Any, ...]) -> None:
         self._out.append(Emitted(t, proc.cpu, proc.pid, proc.comm, event, values))
         self._n += 1
         key = "sched:" + event
@@ -566,6 +566,7 @@ class Simulation:
         if self.config.sched:
             self._emit_other(t, parent, "sched_process_fork",
                              (parent.comm, parent.pid, child.comm, child.pid))
+            assert child.mm is not None
             rec = self._rec(child.mm)
             rec.sched_pid, rec.sched_comm = child.pid, child.comm
         parent.busy = False
@@ -606,6 +607,7 @@ class Simulation:
         if self.config.sched:
             self._emit_other(t, proc, "sched_process_exec", ("/usr/bin/" + name, proc.pid,
                                                              proc.pid))
+            assert proc.mm is not None
             rec = self._rec(proc.mm)
             rec.sched_pid, rec.sched_comm = proc.pid, proc.comm
         proc.busy = False
@@ -621,6 +623,7 @@ class Simulation:
             self._push(t + 200 * _US, self._act_exit, arg)
             return
         proc.alive = False
+        assert proc.mm is not None
         self._mm_exit(t, proc, proc.mm)
         self._push(t + self._rng.randrange(5 * _US, 50 * _US), self._act_sched_exit, proc)
 

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from typing import IO, Any, Optional
+from typing import IO, Any, BinaryIO, Optional, cast
 
 from kscand_perf.argparsing import int_arg, positive_float_arg, positive_int_arg
 from kscand_perf.errors import CommandError, UsageError
@@ -155,7 +155,7 @@ def main(args: argparse.Namespace) -> int:
         sim = simulate(config)
         progress = _Progress(sys.stderr, sim)
         try:
-            writer = PerfDataWriter(out, events, pipe=pipe, print_fmts=fmts)
+            writer = PerfDataWriter(cast(BinaryIO, out), events, pipe=pipe, print_fmts=fmts)
             stream = iter(sim)
             while True:
                 before = writer.events_written

@@ -25,7 +25,8 @@ _here = os.path.dirname(os.path.abspath(__file__))
 if os.path.isdir(os.path.join(_here, "..", "kscand_perf")):
     sys.path.insert(0, os.path.join(_here, ".."))
 
-from kscand_perf.session import OptionError, OutputError, Session  # noqa: E402
+from kscand_perf.errors import CommandError, UsageError  # noqa: E402
+from kscand_perf.session import Session  # noqa: E402
 # kscand-perf: package import end
 
 # The state of this run, created in trace_begin: perf's calling convention
@@ -41,7 +42,7 @@ def trace_begin():
     global _session, _core, _scan_start, _migrate
     try:
         _session = Session.from_argv(sys.argv[1:], prog="kscand_report.py")
-    except OptionError as e:
+    except UsageError as e:
         sys.stderr.write("kscand_report.py: error: %s (see -- -h)\n" % e)
         sys.exit(2)
     _core = _session.analyzer
@@ -52,7 +53,7 @@ def trace_begin():
 def trace_end():
     try:
         out = _session.finish()
-    except OutputError as e:
+    except CommandError as e:
         sys.stderr.write("kscand_report.py: error: %s\n" % e)
         sys.exit(1)
     except Exception as e:  # a bug of ours: one line, not perf's abort
@@ -60,8 +61,24 @@ def trace_end():
                          "(please report it with the perf.data file)\n"
                          % (type(e).__name__, e))
         sys.exit(1)
-    sys.stdout.write(out)
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(out)
+        sys.stdout.flush()
+    except OSError as e:  # the reader went away (EPIPE), a full disk (ENOSPC)
+        _quiet_stdout()
+        sys.stderr.write("kscand_report.py: error: cannot write the report: %s\n"
+                         % (e.strerror or e))
+        sys.exit(1)
+
+
+def _quiet_stdout():
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _bad(event_name):

@@ -16,7 +16,8 @@ import pytest
 
 from kscand_perf.analysis import Analyzer, AnalyzerConfig, make_analyzer, s32
 from kscand_perf.histogram import LogLinearHistogram, bucket_bounds, bucket_key
-from kscand_perf.report import Selection, build, log2_rows, to_json
+from kscand_perf.render import to_json
+from kscand_perf.report import Selection, build, log2_rows
 
 KSCAND = 50  # pid of the kscand thread
 KMIG = 51  # pid of kmigrated

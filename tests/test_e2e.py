@@ -262,7 +262,7 @@ def test_trace_header_is_the_patch_block():
     with open(harness.patch_file(), encoding="utf-8") as f:
         patch = f.read()
     block = gen_trace_header.extract_block(patch)
-    added = [l[1:] for l in patch.splitlines() if l.startswith("+") and not l.startswith("+++")]
+    added = [ln[1:] for ln in patch.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
     start = added.index("#ifdef CONFIG_KSCAND")
     assert block == added[start + 1:start + 1 + len(block)]
     assert added[start + 1 + len(block)].startswith("#endif")
@@ -300,7 +300,7 @@ def test_lines_fire_the_stream_as_simulated():
             assert f.pid == e.pid
         else:
             assert f.role == ("kmigrated" if e.event == "kmem_scan_mm_migrate" else "kscand")
-    sleeps = [int(l.split()[1]) for l in lines if l.startswith("sleep_us ")]
+    sleeps = [int(ln.split()[1]) for ln in lines if ln.startswith("sleep_us ")]
     assert all(scen.MIN_SLEEP_US <= s <= scen.MAX_SLEEP_US for s in sleeps)
     span_us = (events[-1].time_ns - events[0].time_ns) * 0.05 / 1000
     assert span_us - 2 * scen.MIN_SLEEP_US <= sum(sleeps) <= span_us

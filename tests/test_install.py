@@ -139,8 +139,13 @@ def test_install_puts_each_file_where_perf_and_python_look(installed: Installed)
     expected = {"perf-core/scripts/python/kscand-report.py",
                 "perf-core/scripts/python/bin/kscand-report-record",
                 "perf-core/scripts/python/bin/kscand-report-report",
-                "usr/local/bin/kscand-record"} | package
+                "usr/local/bin/kscand-perf", "usr/local/bin/kscand-record"} | package
     assert added == expected
+    # the product only: no simulator, perf.data writer or event layouts of the tests
+    names = {os.path.basename(p) for p in added}
+    assert not names & {"synth.py", "synth_cmd.py", "perfdata.py", "stream.py",
+                        "formats.py"}, sorted(names)
+    assert not any("kscand_testkit" in p for p in added)
     assert installed.site.startswith("/usr/local/lib/python3")
     for name in ("bin/kscand-report-record", "bin/kscand-report-report"):
         assert os.access(os.path.join(installed.exec_path, "scripts", "python", name), os.X_OK)
@@ -162,7 +167,7 @@ def test_default_python_folder_is_on_perfs_sys_path(perf: str, tmp_path: Any) ->
     for prefix in ("/usr/local", "/usr"):
         chosen = run(["make", "-s", "-C", ROOT, "--no-print-directory", "-n", "install",
                       "PREFIX=" + prefix, "PERF_EXEC_PATH=/x", "DESTDIR=/d"])
-        lines = [l for l in chosen.stdout.decode().splitlines() if "/kscand_perf/" in l]
+        lines = [ln for ln in chosen.stdout.decode().splitlines() if "/kscand_perf/" in ln]
         assert lines, chosen.stdout.decode()
         folder = lines[0].split("'/d")[1].split("/kscand_perf/")[0]
         assert folder in perf_path, (prefix, folder, perf_path)
@@ -174,8 +179,8 @@ def test_perf_script_l_lists_it_with_its_description(installed: Installed) -> No
     for via_env in (False, True):
         proc = installed.perf_script("-l", via_env=via_env)
         assert proc.returncode == 0, proc.stderr.decode()
-        lines = [l.strip() for l in proc.stdout.decode().splitlines()]
-        ours = [l for l in lines if l.startswith("kscand-report ")]
+        lines = [ln.strip() for ln in proc.stdout.decode().splitlines()]
+        ours = [ln for ln in lines if ln.startswith("kscand-report ")]
         assert ours == ["kscand-report [-- --json | --csv DIR | -h] kscand scan durations, "
                         "scan adaptation and page promotions"], lines
 
@@ -244,6 +249,21 @@ def test_installed_kscand_record_runs(installed: Installed) -> None:
     assert proc.stdout.decode().startswith("usage: kscand-record")
 
 
+def test_installed_kscand_perf_runs_from_anywhere_without_the_test_machinery(
+        installed: Installed) -> None:
+    command = os.path.join(installed.root, "usr/local/bin/kscand-perf")
+    proc = run([command, "-h"], cwd=installed.cwd, env=installed.env())
+    assert proc.returncode == 0, proc.stderr.decode()
+    usage = proc.stdout.decode()
+    assert usage.startswith("usage: kscand-perf") and "record" in usage
+    assert "synth" not in usage  # the simulator is test machinery, not installed
+    proc = run([command, "--version"], cwd=installed.cwd, env=installed.env())
+    assert proc.returncode == 0 and proc.stdout.decode().startswith("kscand-perf")
+    proc = run([command, "synth"], cwd=installed.cwd, env=installed.env())
+    assert proc.returncode == 2
+    assert proc.stderr.decode().count("\n") == 1 and "invalid choice" in proc.stderr.decode()
+
+
 # -- recording ----------------------------------------------------------------------------
 
 def _events_missing_here() -> List[str]:
@@ -253,8 +273,8 @@ def _events_missing_here() -> List[str]:
 
 
 def _error_text(proc: subprocess.CompletedProcess, prog: str) -> str:
-    lines = [l for l in proc.stderr.decode().splitlines() if l.strip()]
-    ours = [l for l in lines if l.startswith(prog + ": error: ")]
+    lines = [ln for ln in proc.stderr.decode().splitlines() if ln.strip()]
+    ours = [ln for ln in lines if ln.startswith(prog + ": error: ")]
     assert len(ours) == 1, proc.stderr.decode()
     return ours[0][len(prog + ": error: "):]
 

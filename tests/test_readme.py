@@ -18,7 +18,7 @@ def test_readme_blocks_are_current(perf: str) -> None:
 def test_readme_gives_the_two_setup_commands() -> None:
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
         text = f.read()
-    quick = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    quick = text.split("## Setting up", 1)[1].split("\n## ", 1)[0]
     commands = [line.strip().split("#")[0].strip() for line in quick.splitlines()
                 if line.startswith("    ")]
     assert commands == ["make demo", "make test"]
@@ -26,10 +26,19 @@ def test_readme_gives_the_two_setup_commands() -> None:
         assert "make test" in f.read()
 
 
-def test_real_trace_block_is_filled() -> None:
+def test_real_trace_blocks_are_filled() -> None:
     shared = os.path.join(os.path.dirname(ROOT), "shared", "traces", "kscand-real-1.data")
     require(os.path.exists(shared), "../shared/traces/kscand-real-1.data is not here")
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+    with open(os.path.join(ROOT, "docs", "report.md"), encoding="utf-8") as f:
         text = f.read()
     block = text.split("<!-- BEGIN real -->", 1)[1].split("<!-- END real -->", 1)[0]
     assert "Kernel counters" in block
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    block = text.split("<!-- BEGIN excerpt -->", 1)[1].split("<!-- END excerpt -->", 1)[0]
+    assert "KSCAND_NOT_HOT_PAGE" in block and len(block.splitlines()) <= 40
+
+
+def test_readme_is_short() -> None:
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        assert len(f.read().splitlines()) <= 200

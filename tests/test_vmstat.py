@@ -19,12 +19,16 @@ from kscand_perf import vmstat
 from kscand_perf.analysis import Analyzer
 from kscand_perf.options import parse as parse_options
 from kscand_testkit.perfdata import write_trace
-from kscand_perf.report import build, to_json
-from kscand_perf.render import csv_tables, text
+from kscand_perf.report import build
+from kscand_perf.render import csv_tables, text, to_json
 from kscand_testkit.stream import Emitted
 from kscand_testkit.synth import SynthConfig, scenario
+from kscand_perf.errors import UsageError
+from kscand_perf.render.machine import kernel_counters_csv, kernel_counters_json
+from kscand_perf.render.text import kernel_counters_text
+from kscand_perf.session import read_snapshot
 from kscand_perf.vmstat import (KernelCounters, Snapshot, TraceFigures, VmstatError, compare,
-                                load, parse)
+                                parse)
 
 SCRIPT = os.path.join(ROOT, "perf-scripts", "kscand_report.py")
 REAL = os.path.normpath(os.path.join(ROOT, "..", "shared", "traces"))
@@ -97,15 +101,19 @@ def test_parse_rejects_garbage_with_one_line(content: str, message: str) -> None
     assert "\n" not in str(err.value)
 
 
-def test_load_errors_are_one_line(tmp_path: Any) -> None:
-    with pytest.raises(VmstatError, match=r"^cannot read .*nothere: No such file"):
-        load(str(tmp_path / "nothere"))
+def test_read_errors_are_one_line(tmp_path: Any) -> None:
+    with pytest.raises(UsageError, match=r"^--vmstat: cannot read .*nothere: No such file"):
+        read_snapshot(str(tmp_path / "nothere"))
     binary = tmp_path / "x.data"
     binary.write_bytes(b"PERFILE2\xff\xfe\x00\x01")
-    with pytest.raises(VmstatError, match="binary data, not a /proc/vmstat snapshot"):
-        load(str(binary))
-    with pytest.raises(VmstatError, match="cannot read"):
-        load(str(tmp_path))  # a directory
+    with pytest.raises(UsageError, match="binary data, not a /proc/vmstat snapshot"):
+        read_snapshot(str(binary))
+    with pytest.raises(UsageError, match="cannot read"):
+        read_snapshot(str(tmp_path))  # a directory
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello world\n")
+    with pytest.raises(UsageError, match="line 1 is not a /proc/vmstat line"):
+        read_snapshot(str(bad))
 
 
 # -- the comparison ------------------------------------------------------------------
@@ -126,7 +134,7 @@ def checks(kc: KernelCounters) -> Dict[str, vmstat.CounterCheck]:
 
 
 def test_all_agree() -> None:
-    kc = compare(*snaps(), TraceFigures(10, 100, 200, 0))
+    kc = compare(*snaps(), TraceFigures(10, 100, 200, 300, 0))
     c = checks(kc)
     assert [x.name for x in kc.counters[:4]] == list(COMPARED)
     assert (c["nr_kscand_mm_scans"].delta, c["nr_kscand_mm_scans"].trace) == (10, 10)
@@ -137,8 +145,8 @@ def test_all_agree() -> None:
     assert (other.delta, other.trace, other.trace_meaning, other.agrees) == (65, None, None, None)
 
 
-def test_fewer_in_the_trace_means_lost_events_with_sequence_breaks_as_evidence() -> None:
-    kc = compare(*snaps(), TraceFigures(9, 95, 200, 3))
+def test_fewer_in_the_trace_names_the_window_first_when_loss_is_unknown() -> None:
+    kc = compare(*snaps(), TraceFigures(9, 95, 200, 295, 3))
     c = checks(kc)
     assert c["nr_kscand_mm_scans"].agrees is False
     assert c["nr_kscand_migrated"].agrees is False
@@ -147,23 +155,48 @@ def test_fewer_in_the_trace_means_lost_events_with_sequence_breaks_as_evidence()
     causes = " ".join(kc.causes)
     assert "fewer events than the kernel counted" in causes
     assert "(nr_kscand_mm_scans -1, nr_kscand_migrated -5, nr_kscand_migadded -5)" in causes
-    assert "lost" in causes and "-m 16M" in causes
-    assert "more events" not in causes
+    assert causes.index("recording window") < causes.index("cannot tell")
+    assert "LOST" in causes and "more events" not in causes
     assert "3 migrate events broke kmigrated's msuccess+mfailed sequence" in causes
 
 
+def test_fewer_with_no_lost_records_is_the_window_only() -> None:
+    kc = compare(*snaps(), TraceFigures(9, 100, 200, 300, 0, lost=0))
+    causes = " ".join(kc.causes)
+    assert "(nr_kscand_mm_scans -1)" in causes and "recording window" in causes
+    assert "lost" not in causes.lower()
+
+
+def test_fewer_with_lost_records_says_events_were_lost() -> None:
+    kc = compare(*snaps(), TraceFigures(9, 100, 200, 300, 0, lost=7))
+    causes = " ".join(kc.causes)
+    assert "perf recorded 7 LOST events" in causes and "-m 16M" in causes
+    assert "recording window" not in causes
+
+
+def test_migadded_is_pages_found_and_unattempted_pages_are_their_own_figure() -> None:
+    # 300 pages queued (migadded +300), 250 attempts: 50 pages freed with their mm
+    kc = compare(*snaps(), TraceFigures(10, 100, 150, 300, 0))
+    c = checks(kc)
+    assert c["nr_kscand_migadded"].agrees is True
+    assert c["nr_kscand_migadded"].trace_meaning == "pages found by scans (queued)"
+    assert kc.unattempted_pages == 50
+    assert kernel_counters_json(kc)["unattempted_pages"] == 50
+    assert "50 pages found by scans were never attempted" in kernel_counters_text(kc)
+
+
 def test_more_in_the_trace_means_duplicates() -> None:
-    kc = compare(*snaps(), TraceFigures(10, 101, 200, 0))
+    kc = compare(*snaps(), TraceFigures(10, 101, 200, 300, 0))
     causes = " ".join(kc.causes)
     assert "more events than the kernel counted" in causes
     assert "--affinity=cpu" in causes and "duplicated" in causes
-    assert "(nr_kscand_migrated +1, nr_kscand_migadded +1)" in causes
+    assert "(nr_kscand_migrated +1)" in causes
     assert "msuccess+mfailed" not in causes  # no breaks: no such evidence claimed
 
 
 def test_missing_counters_are_reported_not_errors() -> None:
     old = {k: v for k, v in BEFORE.items() if k != "nr_kscand_migadded"}
-    kc = compare(*snaps(old, AFTER), TraceFigures(10, 100, 200, 0))
+    kc = compare(*snaps(old, AFTER), TraceFigures(10, 100, 200, 300, 0))
     c = checks(kc)
     added = c["nr_kscand_migadded"]
     assert added.missing and added.before is None and added.after == 400
@@ -174,19 +207,19 @@ def test_missing_counters_are_reported_not_errors() -> None:
 
 
 def test_no_counters_at_all() -> None:
-    kc = compare(*snaps({}, {}), TraceFigures(0, 0, 0, 0))
+    kc = compare(*snaps({}, {}), TraceFigures(0, 0, 0, 0, 0))
     assert kc.all_agree is None
     assert all(c.missing for c in kc.counters) and len(kc.counters) == 4
     assert "no nr_kscand_* counters in the snapshots" in kc.causes[0]
 
 
 def test_counters_going_down_are_flagged() -> None:
-    kc = compare(*snaps(AFTER, BEFORE), TraceFigures(10, 100, 200, 0))
+    kc = compare(*snaps(AFTER, BEFORE), TraceFigures(10, 100, 200, 300, 0))
     assert kc.all_agree is False
     assert any("went down between the snapshots" in x for x in kc.causes)
 
 
-def _analyzer_run(argv: Sequence[str]) -> Tuple[Any, Any, Any]:
+def _analyzer_run(argv: Sequence[str], snapshots: Any = None) -> Tuple[Any, Any, Any]:
     """A report on a few hand-fed events, with the options of ``argv``."""
     options = parse_options(list(argv))
     an = Analyzer(options.analyzer_config())
@@ -199,16 +232,17 @@ def _analyzer_run(argv: Sequence[str]) -> Tuple[Any, Any, Any]:
     an.scan_start(0, 40, 7, 0xb)
     an.scan_end(50, 7, 0xb, 0, 0, 2000, 1 << 30, 1)
     an.migrate(0, 60, 8, 0xb, 0, 1, 1, 0)
-    report = build(an, options.selection())
+    report = build(an, options.selection(), snapshots=snapshots)
     return options, an, report
 
 
 def test_selection_filters_compare_with_the_whole_trace() -> None:
     options, an, report = _analyzer_run(["--comm", "^app$"])
     assert report.scans.ends == 1 and report.migrations.attempted == 2
-    figures, why = vmstat.figures_for_run(report, an, options)
-    assert why is None and figures is not None
+    figures = report.whole_trace
+    assert figures is not None
     assert (figures.scan_ends, figures.migrate_ok, figures.migrate_failed) == (2, 2, 1)
+    assert figures.pages_found == 2
     kc = compare(*snaps({"nr_kscand_mm_scans": 0, "nr_kscand_migrated": 0},
                         {"nr_kscand_mm_scans": 2, "nr_kscand_migrated": 2}), figures)
     assert kc.all_agree is True
@@ -218,30 +252,30 @@ def test_selection_filters_compare_with_the_whole_trace() -> None:
 @pytest.mark.parametrize("argv, flag", [(["--time", "0,0.000000035"], "--time"),
                                         (["--node", "0"], "--node")])
 def test_dropping_filters_do_not_compare(argv: List[str], flag: str) -> None:
-    options, an, report = _analyzer_run(argv)
-    figures, why = vmstat.figures_for_run(report, an, options)
-    assert figures is None and why is not None and flag in why
-    kc = vmstat.check_run(snaps(), report, an, options)
-    assert kc.all_agree is None
+    options, an, report = _analyzer_run(argv, snaps())
+    assert report.whole_trace is None
+    kc = report.kernel_counters
+    assert kc is not None and kc.all_agree is None
     assert all(c.trace is None and c.agrees is None for c in kc.counters)
     assert checks(kc)["nr_kscand_mm_scans"].delta == 10  # deltas are still shown
     assert any("not compared" in x and flag in x for x in kc.causes)
 
 
 def test_renderers() -> None:
-    kc = compare(*snaps(), TraceFigures(9, 100, 200, 0))
-    js = vmstat.to_json(kc)
-    assert set(js) == {"before", "after", "counters", "all_agree", "causes"}
+    kc = compare(*snaps(), TraceFigures(9, 100, 200, 300, 0))
+    js = kernel_counters_json(kc)
+    assert set(js) == {"before", "after", "counters", "all_agree", "causes",
+                       "unattempted_pages"}
     assert js["all_agree"] is False
     row = js["counters"][0]
     assert row == {"name": "nr_kscand_mm_scans", "before": 7, "after": 17, "delta": 10,
                    "trace": 9, "trace_meaning": "scan ends", "agrees": False, "missing": False}
     json.dumps(js)
-    body = vmstat.text(kc)
+    body = kernel_counters_text(kc)
     assert "1 of 4 compared counters disagree with the trace" in body
     assert table_row("Kernel counters\n" + body, "nr_kscand_mm_scans") == [
         "nr_kscand_mm_scans", "10", "9", "scan ends", "NO"]
-    headers, rows = vmstat.csv_rows(kc)
+    headers, rows = kernel_counters_csv(kc)
     assert headers[:7] == ["name", "before", "after", "delta", "trace", "trace_meaning",
                            "agrees"]
     assert rows[0] == ["nr_kscand_mm_scans", 7, 17, 10, 9, "scan ends", "no", "no"]
@@ -253,9 +287,9 @@ def test_report_wiring_without_and_with_counters() -> None:
     assert to_json(report)["kernel_counters"] is None
     assert "Kernel counters" not in text(report)
     assert "kernel_counters.csv" not in csv_tables(report)
-    report.kernel_counters = vmstat.check_run(
-        snaps({"nr_kscand_mm_scans": 1, "nr_kscand_migrated": 1},
-              {"nr_kscand_mm_scans": 3, "nr_kscand_migrated": 3}), report, an, options)
+    options, an, report = _analyzer_run([], snaps(
+        {"nr_kscand_mm_scans": 1, "nr_kscand_migrated": 1},
+        {"nr_kscand_mm_scans": 3, "nr_kscand_migrated": 3}))
     assert to_json(report)["kernel_counters"]["all_agree"] is True
     out = text(report)
     assert out.index("Kernel counters") > out.index("Migrations")
@@ -329,7 +363,8 @@ BASE = {"nr_kscand_mm_scans": 1000, "nr_kscand_migadded": 70000, "nr_kscand_migr
 def truth_counters(truth: Dict[str, Any]) -> Dict[str, int]:
     m = truth["migrations"]
     return {"nr_kscand_mm_scans": truth["events"]["kmem_scan_mm_end"],
-            "nr_kscand_migadded": m["attempted"], "nr_kscand_migrated": m["succeeded"],
+            "nr_kscand_migadded": truth["scans"]["pages_found"],
+            "nr_kscand_migrated": m["succeeded"],
             "nr_kscand_migrate_failed": m["failed"]}
 
 
@@ -362,11 +397,12 @@ def test_simulated_trace_agrees(perf: str, tmp_path: Any, simulated: Any) -> Non
 def drop_events(events: Sequence[Emitted]) -> Tuple[List[Emitted], Dict[str, int]]:
     """The stream less 3 scan ends and every seventh migrate event (as docs/ says)."""
     kept: List[Emitted] = []
-    dropped = {"end": 0, "ok": 0, "failed": 0}
+    dropped = {"end": 0, "ok": 0, "failed": 0, "pages": 0}
     migrates = 0
     for e in events:
         if e.event == "kmem_scan_mm_end" and dropped["end"] < 3 and len(kept) % 2:
             dropped["end"] += 1
+            dropped["pages"] += int(e.values[2])  # total
             continue
         if e.event == "kmem_scan_mm_migrate":
             migrates += 1
@@ -393,10 +429,14 @@ def test_dropped_events_show_as_lost(perf: str, tmp_path: Any, simulated: Any) -
     assert rows["nr_kscand_migrated"]["trace"] == tc["nr_kscand_migrated"] - dropped["ok"]
     assert rows["nr_kscand_migrate_failed"]["trace"] == (tc["nr_kscand_migrate_failed"]
                                                          - dropped["failed"])
-    assert all(rows[n]["agrees"] is False for n in COMPARED)
+    assert rows["nr_kscand_migadded"]["trace"] == (tc["nr_kscand_migadded"]
+                                                   - dropped["pages"])
+    assert all(rows[n]["agrees"] is False for n in COMPARED
+               if n != "nr_kscand_migadded" or dropped["pages"])
     assert kc["all_agree"] is False
     causes = " ".join(kc["causes"])
-    assert "fewer events than the kernel counted" in causes and "-m 16M" in causes
+    # perf script hands no LOST records over: the window comes first, loss is "cannot tell"
+    assert "fewer events than the kernel counted" in causes and "recording window" in causes
     assert "broke kmigrated's msuccess+mfailed sequence" in causes
 
     proc = run_report(perf, trace, "--vmstat", before, after)
@@ -405,8 +445,9 @@ def test_dropped_events_show_as_lost(perf: str, tmp_path: Any, simulated: Any) -
     cells = table_row(out, "nr_kscand_mm_scans")
     assert cells[1:3] == [str(tc["nr_kscand_mm_scans"]), str(tc["nr_kscand_mm_scans"] - 3)]
     assert cells[-1] == "NO"
-    assert "4 of 4 compared counters disagree with the trace" in out
-    assert "events were lost" in out
+    disagree = 4 if dropped["pages"] else 3
+    assert "%d of 4 compared counters disagree with the trace" % disagree in out
+    assert "recording window" in out
 
 
 def test_duplicated_events_show_as_duplicates(perf: str, tmp_path: Any,
@@ -426,7 +467,9 @@ def test_duplicated_events_show_as_duplicates(perf: str, tmp_path: Any,
     kc = json.loads(proc.stdout)["kernel_counters"]
     rows = by_name(kc)
     assert rows["nr_kscand_mm_scans"]["agrees"] is True
-    assert rows["nr_kscand_migadded"]["trace"] == rows["nr_kscand_migadded"]["delta"] + 1
+    assert rows["nr_kscand_migadded"]["agrees"] is True  # pages found: no migrate events
+    ok, failed = rows["nr_kscand_migrated"], rows["nr_kscand_migrate_failed"]
+    assert (ok["trace"] - ok["delta"]) + (failed["trace"] - failed["delta"]) == 1
     causes = " ".join(kc["causes"])
     assert "more events than the kernel counted" in causes and "--affinity=cpu" in causes
 
@@ -434,7 +477,7 @@ def test_duplicated_events_show_as_duplicates(perf: str, tmp_path: Any,
 def test_missing_counter_in_a_snapshot(perf: str, tmp_path: Any, simulated: Any) -> None:
     events, truth = simulated
     older = {k: v for k, v in BASE.items() if k not in ("nr_kscand_migadded",
-                                                         "nr_kscand_migrate_failed")}
+                                                        "nr_kscand_migrate_failed")}
     trace, before, after = simulated_case(tmp_path, events, truth, before=older)
     proc = run_report(perf, trace, "--json", "--vmstat", before, after)
     assert proc.returncode == 0, proc.stderr.decode()

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""Keep the README's generated blocks true: `--write` regenerates them, `--check` (the
+"""Keep the docs' generated blocks true: `--write` regenerates them, `--check` (the
 default; used by tests/test_readme.py) exits 1 naming the blocks that are out of date.
 
 A block sits between `<!-- BEGIN name -->` and `<!-- END name -->` lines and holds a
 fenced code block with the output of a real command:
-  usage  the report's -h text (COLUMNS=80)
-  demo   `make demo`'s report on the bundled sample trace, through the real perf
-  real   the report on ../shared/traces/kscand-real-1 with its vmstat snapshots
-         (checked only where that folder exists)
+  README.md       excerpt  sections of the report on ../shared/traces/kscand-real-1
+  docs/report.md  usage    the report's -h text (COLUMNS=80)
+                  demo     `make demo`'s report on the bundled sample trace, through perf
+                  real     the report on ../shared/traces/kscand-real-1 with its vmstat
+                           snapshots
+Blocks made from ../shared are checked only where that folder exists.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Callable, Dict, List, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
+REPORT_DOC = os.path.join(ROOT, "docs", "report.md")
 SCRIPT = os.path.join(ROOT, "perf-scripts", "kscand_report.py")
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "traces")
 PERF = os.environ.get("PERF", "perf")
@@ -63,7 +66,30 @@ def real() -> Optional[str]:
             "--top 5\n" + out)
 
 
-BLOCKS: Dict[str, Callable[[], Optional[str]]] = {"usage": usage, "demo": demo, "real": real}
+EXCERPT_SECTIONS = ("Scan duration histogram (us)", "Migrations")
+
+
+def excerpt() -> Optional[str]:
+    """The report's first line and two of its sections, on the real trace."""
+    trace = os.path.join(SHARED, "kscand-real-1.data")
+    if not os.path.exists(trace):
+        return None
+    out = _perf_report(trace, [])
+    parts = out.split("\n\n")
+    keep = [parts[0]]
+    for i, part in enumerate(parts):
+        if part.split("\n", 1)[0] in EXCERPT_SECTIONS:
+            keep.append(part)
+            if part.startswith("Migrations"):
+                keep.append(parts[i + 1])  # the rc table
+    return ("$ perf script -s perf-scripts/kscand_report.py -i kscand-real-1.data\n"
+            + "\n\n".join(keep) + "\n...\n")
+
+
+BLOCKS: Dict[str, Dict[str, Callable[[], Optional[str]]]] = {
+    README: {"excerpt": excerpt},
+    REPORT_DOC: {"usage": usage, "demo": demo, "real": real},
+}
 
 
 def _pattern(name: str) -> "re.Pattern[str]":
@@ -74,10 +100,10 @@ def fenced(body: str) -> str:
     return "```\n" + body.rstrip("\n") + "\n```\n"
 
 
-def stale(text: str) -> List[str]:
+def stale(text: str, blocks: Dict[str, Callable[[], Optional[str]]]) -> List[str]:
     """Names of the blocks whose content differs from a fresh run (skipping unavailable ones)."""
     out = []
-    for name, make in BLOCKS.items():
+    for name, make in blocks.items():
         m = _pattern(name).search(text)
         if m is None:
             out.append(name + " (missing)")
@@ -88,8 +114,8 @@ def stale(text: str) -> List[str]:
     return out
 
 
-def write(text: str) -> str:
-    for name, make in BLOCKS.items():
+def write(text: str, blocks: Dict[str, Callable[[], Optional[str]]]) -> str:
+    for name, make in blocks.items():
         body = make()
         if body is not None:
             text = _pattern(name).sub(lambda m: m.group(1) + fenced(body) + m.group(3), text)
@@ -97,15 +123,17 @@ def write(text: str) -> str:
 
 
 def main(argv: List[str]) -> int:
-    with open(README, encoding="utf-8") as f:
-        text = f.read()
-    if argv[1:] == ["--write"]:
-        with open(README, "w", encoding="utf-8") as f:
-            f.write(write(text))
-        return 0
-    bad = stale(text)
+    bad = []
+    for path, blocks in BLOCKS.items():
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        if argv[1:] == ["--write"]:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(write(text, blocks))
+            continue
+        bad += ["%s: %s" % (os.path.relpath(path, ROOT), name) for name in stale(text, blocks)]
     if bad:
-        print("README.md blocks out of date: %s (run: make readme)" % ", ".join(bad))
+        print("generated blocks out of date: %s (run: make readme)" % ", ".join(bad))
         return 1
     return 0
 

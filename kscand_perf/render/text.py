@@ -1,125 +1,21 @@
-"""Renderers: functions from the result model to strings. No I/O, no arithmetic on events.
-
-Tables use tabulate when it is importable and a plain aligned layout otherwise
-(perf's tree has no tabulate), so the report reads the same either way.
-"""
+"""The text report: the result model as a human reads it. No I/O, no arithmetic on events."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+import textwrap
+from typing import Any, List, Optional, Tuple
 
-from . import vmstat
-from .events import rc_name
-from .report import (Durations, MmReport, Report, Scans, Values, log2_rows, mm_key,
-                     to_json)
+from ..events import rc_name
+from ..report import Durations, MmReport, Report, Scans, Values, log2_rows, mm_key
+from ..vmstat import CounterCheck, KernelCounters
+from .format import count, histogram, human_ns, in_unit, percent, section, size, table
 
-try:  # optional: a plain table is drawn without it
-    from tabulate import tabulate as _tabulate
-except ImportError:  # pragma: no cover - depends on the machine
-    _tabulate = None
-
-Row = Sequence[Any]
-BAR_WIDTH = 40
-
-
-def table(headers: Sequence[str], rows: Iterable[Row], use_tabulate: bool = True) -> str:
-    """An aligned text table: numbers right-aligned, text left-aligned."""
-    rows = [list(r) for r in rows]
-    if use_tabulate and _tabulate is not None:
-        return _tabulate(rows, headers=list(headers), tablefmt="simple",
-                         disable_numparse=True, stralign="left",
-                         colalign=[_align(rows, i) for i in range(len(headers))])
-    cells = [[str(h) for h in headers]] + [[_cell(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    aligns = [_align(rows, i) for i in range(len(headers))]
-    lines = []
-    for n, r in enumerate(cells):
-        lines.append("  ".join(c.rjust(w) if a == "right" else c.ljust(w)
-                               for c, w, a in zip(r, widths, aligns)).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _cell(c: Any) -> str:
-    return "" if c is None else str(c)
-
-
-def _align(rows: List[List[Any]], i: int) -> str:
-    values = [r[i] for r in rows if i < len(r) and r[i] not in (None, "", "-")]
-    if values and all(_numeric(v) for v in values):
-        return "right"
-    return "left"
-
-
-def _numeric(v: Any) -> bool:
-    if isinstance(v, (int, float)):
-        return True
-    s = str(v).replace(",", "").replace("%", "").replace(".", "", 1).lstrip("-")
-    return s.isdigit()
-
-
-# -- formatting of values --------------------------------------------------------
-
-def count(n: int) -> str:
-    return "{:,}".format(n)
-
-
-def in_unit(ns: Optional[float], unit_ns: int) -> str:
-    """A duration in the report's unit: integers for ns, three decimals otherwise."""
-    if ns is None:
-        return "-"
-    if unit_ns == 1:
-        return "{:,}".format(int(round(ns)))
-    return "{:,.3f}".format(ns / unit_ns)
-
-
-def size(nbytes: int) -> str:
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if nbytes >= 1 << shift and nbytes % (1 << (shift - 10 if shift > 10 else 0)) == 0:
-            value = nbytes / (1 << shift)
-            return ("%d %s" % (value, unit)) if value == int(value) else ("%.2f %s" % (value, unit))
-    return "%d B" % nbytes
-
-
-def percent(part: int, whole: int) -> str:
-    return "-" if not whole else "%.1f%%" % (100.0 * part / whole)
-
-
-def human_ns(ns: float) -> str:
-    """A duration in free text, in the unit that suits it."""
-    for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
-        if ns >= scale:
-            return "%.3f %s" % (ns / scale, unit)
-    return "%d ns" % ns
+# -- the text report -------------------------------------------------------------
 
 
 def owner(m: MmReport) -> Tuple[str, str]:
     return ("-" if m.pid is None else str(m.pid)), (m.comm or "?")
 
-
-def histogram(rows: Sequence[Tuple[int, int, int]], label: str) -> str:
-    """A bcc-style histogram: ``low -> high : count |****|``, under 80 columns."""
-    if not rows:
-        return ""
-    peak = max(c for _, _, c in rows) or 1
-    width = max(len(str(high)) for _, high, _ in rows)
-    width = max(width, 5)
-    head = "%*s : count     distribution" % (2 * width + 4, label)
-    lines = [head]
-    for low, high, n in rows:
-        stars = int(round(BAR_WIDTH * n / peak)) if n else 0
-        if n and not stars:
-            stars = 1
-        lines.append("%*d -> %-*d : %-9d |%-*s|" % (width, low, width, high, n,
-                                                     BAR_WIDTH, "*" * stars))
-    return "\n".join(lines)
-
-
-# -- the text report -------------------------------------------------------------
 
 UNIT_LABEL = {1: "nsecs", 1000: "usecs", 1000000: "msecs"}
 UNIT_NAME = {1: "ns", 1000: "us", 1000000: "ms"}
@@ -161,16 +57,10 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
                     mm_key(m.mm), m.generation, pid, comm), h))
     parts.append(section("Migrations", _migrations_text(report, unit_ns)))
     if report.kernel_counters is not None:
-        parts.append(section("Kernel counters", vmstat.text(report.kernel_counters)))
+        parts.append(section("Kernel counters", kernel_counters_text(report.kernel_counters)))
     if report.notes:
         parts.append(section("Notes", "\n".join("- " + n for n in report.notes)))
     return "\n\n".join(p for p in parts if p) + "\n"
-
-
-def section(title: str, body: str) -> str:
-    if not body:
-        return ""
-    return "%s\n%s\n%s" % (title, "=" * len(title), body)
 
 
 def _scans_text(s: Scans, unit_ns: int, u: str) -> str:
@@ -306,68 +196,41 @@ def _migrations_text(report: Report, unit_ns: int) -> str:
     return out
 
 
-# -- JSON and CSV ----------------------------------------------------------------
+# -- kernel counters -----------------------------------------------------------------
 
-def json_text(report: Report) -> str:
-    return json.dumps(to_json(report), indent=2, sort_keys=False) + "\n"
+TEXT_WIDTH = 96  # cause lines are wrapped to this width in the text report
 
 
-def csv_tables(report: Report) -> Dict[str, str]:
-    """File name -> CSV text, one per table. Durations in ns, sizes in bytes."""
-    def write(headers: Sequence[str], rows: Iterable[Row]) -> str:
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(headers)
-        w.writerows(rows)
-        return buf.getvalue()
+def _agrees_cell(c: CounterCheck) -> str:
+    if c.missing:
+        return "missing"
+    if c.agrees is None:
+        return "-"
+    return "yes" if c.agrees else "NO"
 
-    def dur(d: Optional[Durations], key: str) -> Any:
-        if d is None:
-            return ""
-        if key.startswith("p"):
-            return d.percentiles.get(int(key[1:]), "")
-        return round(d.mean, 3) if key == "mean" else getattr(d, key)
 
-    keys = ["count", "min", "mean", "p50", "p90", "p99", "max", "total"]
-    out = {
-        "events.csv": write(["event", "count"], list(report.events.items())
-                            + sorted(report.other_events.items())),
-        "scan_durations.csv": write(["scope"] + ["%s_ns" % k for k in keys],
-                                    [["all"] + [dur(report.scans.durations, k) for k in keys]]),
-        "scan_histogram.csv": write(["low", "high", "count", "unit"],
-                                    [list(r) + ["log2"] for r in log2_rows(report.scans.log2)]),
-        "target_nodes.csv": write(["node", "scans"], sorted(report.scans.target_nodes.items())),
-        "mms.csv": write(
-            ["mm", "generation", "pid", "comm", "completed", "not_due", "orphan_ends",
-             "exited_during_scan", "full_passes", "pages_found"]
-            + ["duration_%s_ns" % k for k in keys]
-            + ["scan_period_first_ms", "scan_period_last_ms", "scan_period_min_ms",
-               "scan_period_max_ms", "scan_period_changes", "scan_size_first", "scan_size_last",
-               "scan_size_min", "scan_size_max", "scan_size_changes",
-               "migrations_attempted", "migrations_succeeded", "migrations_failed"],
-            [[mm_key(m.mm), m.generation, m.pid, m.comm, m.scans.completed, m.scans.not_due,
-              m.scans.orphan_ends, m.scans.exited_during_scan, m.scans.full_passes,
-              m.scans.pages_found] + [dur(m.scans.durations, k) for k in keys]
-             + _values_cells(m.scans.scan_period_ms) + _values_cells(m.scans.scan_size)
-             + [m.migrations.attempted, m.migrations.succeeded, m.migrations.failed]
-             for m in report.mms]),
-        "migrations_by_node.csv": write(
-            ["node", "attempted", "succeeded", "failed"],
-            [[n, c.attempted, c.succeeded, c.failed]
-             for n, c in sorted(report.migrations.by_node.items())]),
-        "migrations_by_rc.csv": write(
-            ["rc", "name", "count"],
-            [[rc, rc_name(rc), n] for rc, n in sorted(report.migrations.by_rc.items())]),
-    }
-    if report.kernel_counters is not None:
-        out["kernel_counters.csv"] = write(*vmstat.csv_rows(report.kernel_counters))
-    if report.scans.linear is not None:
-        out["scan_linear_histogram.csv"] = write(
-            ["low_ns", "high_ns", "count"], report.scans.linear.rows())
+def kernel_counters_text(model: KernelCounters) -> str:
+    """The text report's "Kernel counters" section body."""
+    def num(v: Optional[int]) -> str:
+        return "-" if v is None else count(v)
+
+    rows = [[c.name, num(c.delta), num(c.trace), c.trace_meaning or "", _agrees_cell(c)]
+            for c in model.counters]
+    out = table(["counter", "delta", "trace", "trace counts", "agrees"], rows)
+    compared = [c for c in model.counters if c.agrees is not None]
+    if model.all_agree is True:
+        out += "\n\nall %d compared counters agree with the trace" % len(compared)
+    elif model.all_agree is False:
+        out += "\n\n%d of %d compared counters disagree with the trace" % (
+            sum(1 for c in compared if not c.agrees), len(compared))
+    if model.unattempted_pages:
+        out += "\n" + textwrap.fill(
+            "%s pages found by scans were never attempted (queued for kmigrated and freed "
+            "when their mm exited, or still queued when the recording stopped)"
+            % count(model.unattempted_pages), TEXT_WIDTH, break_on_hyphens=False)
+    if model.causes:
+        out += "\n" + ("" if model.all_agree is not None else "\n") + "\n".join(
+            textwrap.fill(cause, TEXT_WIDTH, initial_indent="- ", subsequent_indent="  ",
+                          break_on_hyphens=False, break_long_words=False)
+            for cause in model.causes)
     return out
-
-
-def _values_cells(v: Optional[Values]) -> List[Any]:
-    if v is None:
-        return ["", "", "", "", ""]
-    return [v.first, v.last, v.min, v.max, v.changes]
