@@ -39,6 +39,13 @@ e2e-kscand: deps
 	$(PYTHON) e2e/kscand/stage.py run
 	KSCAND_PERF_REQUIRE_E2E=1 $(PYTHON) -m pytest -q -ra tests/test_e2e_kscand.py
 
+# Build the kscand kernel with patch/'s kernel patches into .cache/kscand-kernel/ (by hand,
+# not in CI: about 25 min and 3 GB on 2 cores; tools/build-kscand-kernel says how), then
+# KSCAND_KERNEL=.cache/kscand-kernel/build/arch/x86/boot/bzImage make e2e-kscand.
+.PHONY: kscand-kernel
+kscand-kernel:
+	tools/build-kscand-kernel
+
 # Re-record samples/ (the sample trace, the lines that were fired and its truth).
 sample: deps
 	$(PYTHON) e2e/harness.py sample

@@ -16,7 +16,8 @@ What it does, in order:
    perf 6.1 does not write a sample twice);
 4. snapshots the counters again into OUT.vmstat-after.txt;
 5. says how many event types it asked for and how many samples perf wrote
-   (counted in OUT itself, with any LOST records), then prints the report command, which compares the trace with the counters:
+   (counted in OUT itself, with any LOST records), then prints the report
+   command, which compares the trace with the counters:
    ``perf script -s .../kscand_report.py -i OUT -- --vmstat BEFORE AFTER``.
 
 The snapshots are taken just before perf starts and just after it stops: events

@@ -413,8 +413,8 @@ def test_no_warning_when_the_start_event_stays_small(fake: Dict[str, str], sysfs
     assert "kscand-record: warning" not in proc.stderr.decode()
 
 
-def test_mms_to_scan_is_set_for_the_recording_and_put_back(fake: Dict[str, str],
-                                                          sysfs: str) -> None:
+def test_mms_to_scan_is_set_for_the_recording_and_put_back(
+        fake: Dict[str, str], sysfs: str) -> None:
     seen = os.path.join(fake["dir"], "seen")
     proc = run(fake_args(fake, "--kscand-sysfs", sysfs, "--mms-to-scan", "16", "--",
                          "true"),

@@ -56,9 +56,9 @@ SETTINGS: Dict[str, Any] = {
     # kscand visits this many mms per cycle: 8 x 50 cycles/s = at most 400 start
     # events a second, against 204,800 at the default 4096.
     "MMS": 8,
-    "WL_MIB": 64,           # mapped and first-touched on node 1
-    "WL_HOT_MIB": 16,       # written every pass (about 50 passes a second at most)
-    "WL_SECONDS": 14,       # the first scan comes 2 s after exec, the second 3.5 s later
+    "WL_MIB": 32,           # mapped and first-touched on node 1
+    "WL_HOT_MIB": 8,        # written every pass (about 50 passes a second at most)
+    "WL_SECONDS": 12,       # the first scan comes 2 s after exec, the second 3.5 s later
     "WL_CHURN_MS": 700,     # a short-lived /bin/true every 0.7 s
 }
 
