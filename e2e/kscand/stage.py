@@ -2,6 +2,7 @@
 """The real-kscand stage: a kernel that really runs kscand, the real user flow in it.
 
     e2e/kscand/stage.py run [--reuse]      boot, record, report, install, report again
+    e2e/kscand/stage.py idle [--seconds N] only record an idle guest at the default knobs
 
 The kernel is ``$KSCAND_KERNEL`` or ../shared/kernels/kscand-v3-6.12/bzImage next to
 the checkout (6.12 with the kscand RFC V3 series and patch/0001; 9p, virtio and
@@ -210,6 +211,31 @@ def stage(reuse: bool = False, accel: str = "tcg", build: str = BUILD) -> Dict[s
         return record
 
 
+def idle(seconds: float, accel: str = "tcg") -> Dict[str, Any]:
+    """Record an idle guest at the kernel's default knobs for ``seconds`` (job-idle.sh);
+    the figures: samples per event and the recording's size. Not cached, not tested:
+    it measures what a kernel costs a user who records without --light."""
+    kernel = kernel_image()
+    harness.ensure_host_packages(HOST_PACKAGES)
+    run_dir = os.path.join(BUILD, "idle-%s" % _sha256(kernel)[:12])
+    shutil.rmtree(run_dir, ignore_errors=True)
+    results = os.path.join(run_dir, "results")
+    os.makedirs(results)
+    cpio = os.path.join(run_dir, "initramfs.cpio")
+    build_initramfs(cpio)
+    shutil.copyfile(os.path.join(HERE, "job-idle.sh"), os.path.join(run_dir, "job.sh"))
+    with open(os.path.join(run_dir, "job.env"), "w") as f:
+        f.write("P=/host%s\nIDLE_SECONDS=%g\n" % (ROOT, seconds))
+    harness.run_guest(kernel, cpio, run_dir, os.path.join(run_dir, "console.log"),
+                      timeout=BOOT_TIMEOUT, accel=accel, cpus=GUEST_CPUS,
+                      memory_args=NUMA_ARGS, append=APPEND)
+    out: Dict[str, Any] = {"kernel": kernel, "seconds": seconds, "results": results}
+    for name in ("record.out", "size", "counts", "knobs"):
+        with open(os.path.join(results, name)) as f:
+            out[name] = f.read().strip().splitlines()
+    return out
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(prog="e2e/kscand/stage.py", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -217,8 +243,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     r.add_argument("--reuse", action="store_true",
                    help="keep a successful result of the same inputs instead of booting")
     r.add_argument("--accel", choices=("tcg", "kvm"), default="tcg")
+    i = sub.add_parser("idle", help="only record an idle guest at the default knobs "
+                                    "(figures for a kernel patch)")
+    i.add_argument("--seconds", type=float, default=5.0)
+    i.add_argument("--accel", choices=("tcg", "kvm"), default="tcg")
     args = ap.parse_args(argv)
     try:
+        if args.cmd == "idle":
+            print(json.dumps(idle(args.seconds, args.accel), indent=1))
+            return 0
         record = stage(reuse=args.reuse, accel=args.accel)
         print(json.dumps({k: record.get(k) for k in ("steps", "total_seconds", "reused",
                                                      "kernel", "results")}, indent=1))
