@@ -505,6 +505,8 @@ class PerfReader:
         self._hot: Dict[bytes, Tuple[int, Callable[[Any, int], Tuple[Any, ...]], Handler]] = {}
         self._fn_names: Dict[Any, str] = {}
         self._comms: Dict[int, str] = {0: "swapper"}   # tid -> comm (perf's idle thread)
+        # one str per distinct comm: a busy machine has millions of tasks and few names
+        self._comm_names: Dict[str, str] = {}
         self._pids: Dict[int, int] = {0: 0}            # tid -> pid
         self._items: List[Tuple[Handler, Tuple[Any, ...]]] = []   # read this round
         self._queue: List[Tuple[Handler, Tuple[Any, ...]]] = []   # waiting for a flush
@@ -1119,7 +1121,10 @@ class PerfReader:
 
     def _do_comm(self, t: int, pid: int, tid: int, comm: str) -> None:
         self._findnew(pid, tid)
-        self._comms[tid] = comm
+        names = self._comm_names
+        if len(names) > 65536:  # a bound, for recordings of ever new names
+            names.clear()
+        self._comms[tid] = names.setdefault(comm, comm)
 
     def _findnew(self, pid: int, tid: int) -> None:
         old = self._pids.get(tid)
