@@ -189,8 +189,11 @@ class TimelineAnalyzer(Analyzer):
                  on_scan: Optional[Callable[[ScanRow], None]] = None) -> None:
         super().__init__(config)
         self.tl = Timeline(self, interval_ns, on_row, on_scan)
+        if not isinstance(self, FilteredAnalyzer):  # (filters come first there)
+            self.scan_start = _fast_start(self)  # type: ignore[method-assign]
 
-    # the clock: every event moves it (the hot path: one multiplication and a compare)
+    # the clock: every event moves it. scan_start is the hot path (most events of a
+    # kscand trace): __init__ puts a closure in its place (see _fast_start).
 
     def scan_start(self, secs: int, nsecs: int, pid: int, mm: int) -> None:
         t = secs * 1000000000 + nsecs
@@ -261,6 +264,30 @@ class TimelineAnalyzer(Analyzer):
         return Analyzer.finish(self)
 
 
+def _fast_start(an: TimelineAnalyzer) -> Callable[[int, int, int, int], None]:
+    """``an.scan_start`` without a method call on top of Analyzer.scan_start: the clock
+    check and the analyzer's own common case (a known mm, no duplicate, the same kscand
+    thread: Analyzer.scan_start's body, kept equal by tests/test_timeline.py's property
+    test), the rest handed to Analyzer.scan_start."""
+    tl = an.tl
+    mms = an.mms
+    base = Analyzer.scan_start
+
+    def scan_start(secs: int, nsecs: int, pid: int, mm: int) -> None:
+        t = secs * 1000000000 + nsecs
+        if t >= tl.next_ns:
+            tl.roll(t)
+        st = mms.get(mm)
+        if st is None or pid != an._pending_pid or st is an._pending:
+            base(an, secs, nsecs, pid, mm)  # new mm, other thread, maybe a duplicate
+            return
+        st.visits += 1
+        st.start_s = secs
+        st.start_ns = nsecs
+        an._pending = st
+    return scan_start
+
+
 class FilteredTimelineAnalyzer(FilteredAnalyzer, TimelineAnalyzer):
     """--time/--node first (FilteredAnalyzer), then the timeline, then the analysis."""
 
@@ -269,12 +296,16 @@ class FilteredTimelineAnalyzer(FilteredAnalyzer, TimelineAnalyzer):
     def __init__(self, config: AnalyzerConfig, interval_ns: int = DEFAULT_INTERVAL_NS,
                  on_row: Optional[Callable[[IntervalRow], None]] = None,
                  on_scan: Optional[Callable[[ScanRow], None]] = None) -> None:
-        FilteredAnalyzer.__init__(self, config)
+        FilteredAnalyzer.__init__(self, config)  # (TimelineAnalyzer.__init__ through super)
         self.tl = Timeline(self, interval_ns, on_row, on_scan)
 
 
 class Timeline:
     """The state over time of a :class:`TimelineAnalyzer` (see the module's docstring)."""
+
+    __slots__ = ("analyzer", "interval_ns", "on_row", "on_scan", "origin", "next_ns",
+                 "boundary", "current", "held", "rows", "cumulative", "visits_base",
+                 "_retired_seen", "_frozen_visits", "timelines", "_finished")
 
     def __init__(self, analyzer: Analyzer, interval_ns: int,
                  on_row: Optional[Callable[[IntervalRow], None]],
