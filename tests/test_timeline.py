@@ -342,8 +342,6 @@ def test_json_over_time(sim_pipe: str) -> None:
     assert "over_time" not in json.loads(session_text(["--json"], sim_pipe))
 
 
-
-
 # -- the shared real trace ----------------------------------------------------------------
 
 REAL = os.path.join(os.path.dirname(ROOT), "shared", "traces", "kscand-real-1.data")
