@@ -162,8 +162,8 @@ def test_a_long_pause_is_one_row() -> None:
     f.start(2010.5, A)
     a.finish()
     rows = a.tl.rows
-    assert [(r.start_ns // S, r.end_ns // S) for r in rows] == [(10, 11), (11, 2010),
-                                                               (2010, 2011)]
+    spans = [(r.start_ns // S, r.end_ns // S) for r in rows]
+    assert spans == [(10, 11), (11, 2010), (2010, 2011)]
     assert len(rows) == 3 and rows[1].starts == 0
     body = intervals_text(build(a).over_time, 1000)  # type: ignore[arg-type]
     assert "1,999 empty intervals, to 2000.000 s" in body
