@@ -190,7 +190,7 @@ class TimelineAnalyzer(Analyzer):
         super().__init__(config)
         self.tl = Timeline(self, interval_ns, on_row, on_scan)
         if not isinstance(self, FilteredAnalyzer):  # (filters come first there)
-            self.scan_start = _fast_start(self)  # type: ignore[method-assign]
+            self.scan_start = _fast_start(self)  # type: ignore[assignment]
 
     # the clock: every event moves it. scan_start is the hot path (most events of a
     # kscand trace): __init__ puts a closure in its place (see _fast_start).
