@@ -68,7 +68,7 @@ def cumulative(over: OverTime) -> Figure:
             drawstyle="steps-post", label="promoted pages", color="tab:blue")
     ax.set_title("Cumulative promoted pages")
     ax.set_xlabel("time since perf time %.3f s (s)" % (origin / 1e9))
-    ax.set_ylabel("promoted pages (successful promotions)")
+    ax.set_ylabel("promoted pages (count)")
     ax.legend(loc="lower right")
     return fig
 
@@ -84,7 +84,7 @@ def scan_durations(report: Report, unit_ns: int) -> Figure:
     ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=7)
     ax.set_title("Scan duration histogram (log2 buckets)")
     ax.set_xlabel("scan duration (%s)" % u)
-    ax.set_ylabel("completed scans")
+    ax.set_ylabel("completed scans (count)")
     ax.legend(loc="upper right")
     fig.subplots_adjust(bottom=0.25)
     return fig
@@ -132,7 +132,7 @@ def heatmap(over: OverTime, unit_ns: int) -> Figure:
         ax.set_yticks(range(len(slots)))
         ax.set_yticklabels(["%d-%d" % (0 if s == 1 else 1 << (s - 1), (1 << s) - 1)
                             for s in slots], fontsize=7)
-        fig.colorbar(im, ax=ax, label="completed scans")
+        fig.colorbar(im, ax=ax, label="completed scans (count)")
     ax.set_title("Scan durations per interval (log2 buckets)")
     ax.set_xlabel("time since perf time %.3f s (s)" % (origin / 1e9))
     ax.set_ylabel("scan duration (%s)" % u)
