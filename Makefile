@@ -3,7 +3,7 @@
 PYTHON ?= /usr/bin/python3
 PERF ?= perf
 APT_ENSURE = tools/apt-ensure
-DEPS = linux-perf python3-tabulate python3-pytest flake8 python3-mypy
+DEPS = linux-perf python3-tabulate python3-pytest flake8 python3-mypy python3-matplotlib
 
 .PHONY: all deps test lint
 
@@ -51,10 +51,14 @@ kscand-kernel:
 sample: deps
 	$(PYTHON) e2e/harness.py sample
 
-# The report on the sample recorded from a real kernel.
+# The report on the sample recorded from a real kernel, then its plots over time
+# (--plot: PNG and SVG files) in demo-plots/.
+DEMO_PLOTS ?= demo-plots
 demo:
-	@$(APT_ENSURE) linux-perf python3-tabulate
-	$(PERF) script -s perf-scripts/kscand_report.py -i samples/kscand-sample.data
+	@$(APT_ENSURE) linux-perf python3-tabulate python3-matplotlib
+	@$(PERF) script -s perf-scripts/kscand_report.py -i samples/kscand-sample.data
+	@$(PERF) script -s perf-scripts/kscand_report.py -i samples/kscand-sample.data -- \
+		--interval 0.2 --plot $(DEMO_PLOTS) | tail -n 1
 
 # checkpatch.pl --no-tree (from Debian's linux-source) on every patch in patch/.
 checkpatch:
@@ -86,8 +90,13 @@ bench: deps
 
 .PHONY: readme
 # Regenerate the command output shown in README.md (checked by tests/test_readme.py).
-readme: deps
+readme: deps readme-plot
 	$(PYTHON) tools/readme.py --write
+
+.PHONY: readme-plot
+# The README's plot (docs/img/sample-promotions.png; tests/test_plot.py checks it is current).
+readme-plot: deps
+	$(PYTHON) tools/readme-plot
 
 .PHONY: install uninstall intree-check
 # Install where perf users look (docs/install.md): afterwards `perf script -l` lists

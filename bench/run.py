@@ -9,6 +9,8 @@
 2. Where ../shared/traces holds the real kscand trace, the same for it, and for a
    tiny trace that shows the fixed cost of starting the report.
 3. Our reader's peak RSS at 1M and 10M events, file and pipe (goal: flat).
+   With the report, also the report with --interval 1 (goal: at most 1.10 x the report's
+   time, issue 13).
 4. Under perf 7.3 (its chroot, tools/perf-chroot), on the 1M-event file: the empty-handler
    floor and the report through `perf script -s`, and the report through perf's Python
    module (python3 kscand_report.py --via perf-module), in the same run. Every command
@@ -117,6 +119,8 @@ def rows(perf: str, trace: str, pipe: bool, repeat: int,
     cmds = [("perf empty handlers", [perf, "script", "-s", EMPTY, "-i", src])]
     if with_report:
         cmds.append(("perf kscand_report", [perf, "script", "-s", REPORT, "-i", src]))
+        cmds.append(("perf --interval 1", [perf, "script", "-s", REPORT, "-i", src, "--",
+                                           "--interval", "1"]))
     cmds.append(("kscand-perf report", OURS + ["-i", src]))
     best: Dict[str, Tuple[float, int]] = {}
     for _ in range(repeat):
@@ -137,6 +141,9 @@ def show(label: str, events: int, best: Dict[str, Tuple[float, int]], repeat: in
     if "perf kscand_report" in best:
         print("  ratio perf kscand_report / empty handlers: %.2f"
               % (best["perf kscand_report"][0] / floor))
+    if "perf --interval 1" in best:
+        print("  ratio --interval 1 / perf kscand_report: %.3f (goal <= 1.10)"
+              % (best["perf --interval 1"][0] / best["perf kscand_report"][0]))
     print("  ratio kscand-perf report / empty handlers: %.2f (goal <= 0.5)"
           % (best["kscand-perf report"][0] / floor))
 

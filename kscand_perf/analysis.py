@@ -682,6 +682,10 @@ class Analyzer:
         """A sample of a non-tracepoint event (cpu-clock, cycles...): not analysed."""
         self.non_tracepoint[name] = self.non_tracepoint.get(name, 0) + 1
 
+    def _start_dropped(self, st: MmState) -> None:
+        """A filter dropped the pending start of ``st`` with its end (a hook for
+        kscand_perf.timeline, which counts starts per interval)."""
+
     # -- end ---------------------------------------------------------------
 
     def finish(self) -> List[MmState]:
@@ -843,6 +847,7 @@ class FilteredAnalyzer(Analyzer):
                 self._unpend(st)
                 st.visits -= 1
                 self.filtered_events += 1
+                self._start_dropped(st)
             return
         super().scan_end(t, pid, mm, start, total, scan_period, scan_size, target_node)
 

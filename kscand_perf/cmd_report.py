@@ -57,7 +57,8 @@ def _open(path: str) -> BinaryIO:
 
 
 def main(args: argparse.Namespace) -> int:
-    session = Session(options.from_args(args))  # UsageError on bad options or --vmstat
+    # UsageError on bad options, --vmstat files, --plot without matplotlib
+    session = Session(options.from_args(args), live=sys.stdout)
     perf = perfmodule.session_api() if args.via != "reader" else None
     if args.via == "perf-module":
         if perf is None:

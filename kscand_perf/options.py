@@ -20,6 +20,8 @@ from .errors import UsageError
 from .report import Selection
 
 UNITS = {"ns": 1, "us": 1000, "ms": 1000000}
+DEFAULT_PLOT_INTERVAL_NS = 1000000000
+MIN_INTERVAL = 0.001  # seconds
 
 EPILOG = """\
 examples:
@@ -29,6 +31,10 @@ examples:
   perf script -s kscand_report.py -- --csv out/       # one CSV file per table
   perf script -s kscand_report.py -- --comm '^java' --top 5
   perf script -s kscand_report.py -- --time 120.5,180 # only events in that window
+  perf script -s kscand_report.py -- --interval 5     # a row per 5 s of trace time
+  perf record -o - ... | perf script -s kscand_report.py -i - -- --interval 1
+                                                      # live: a row each second
+  perf script -s kscand_report.py -- --plot plots/    # PNG and SVG plots (matplotlib)
 """
 
 
@@ -46,10 +52,19 @@ class Options:
     node: Optional[int] = None
     time_window: Optional[Tuple[float, float]] = None  # seconds, perf timestamps
     vmstat: Optional[Tuple[str, str]] = None
+    interval: Optional[float] = None  # seconds of trace time per row (--interval)
+    plot_dir: Optional[str] = None
 
     @property
     def unit_ns(self) -> int:
         return UNITS[self.unit]
+
+    @property
+    def interval_ns(self) -> Optional[int]:
+        """The interval in ns: --interval's, else 1 s with --plot, else None."""
+        if self.interval is not None:
+            return max(1, int(round(self.interval * 1e9)))
+        return DEFAULT_PLOT_INTERVAL_NS if self.plot_dir is not None else None
 
     def analyzer_config(self) -> AnalyzerConfig:
         window = None
@@ -122,6 +137,13 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
                      help="also print a duration histogram for each process in the table")
     out.add_argument("--linear", type=int, metavar="WIDTH",
                      help="also print linear duration buckets WIDTH units wide")
+    over = p.add_argument_group("over time")
+    over.add_argument("--interval", type=float, metavar="SECONDS",
+                      help="also a row per SECONDS of trace time (text: printed as each "
+                      "interval closes), per-mm timelines and time to promotion")
+    over.add_argument("--plot", metavar="DIR", dest="plot_dir",
+                      help="write PNG and SVG plots into DIR (needs matplotlib; intervals "
+                      "of --interval, else 1 s)")
     flt = p.add_argument_group("filters")
     flt.add_argument("--pid", metavar="PID[,PID...]", help="only mms owned by these pids")
     flt.add_argument("--comm", metavar="REGEX", help="only mms whose owner's comm matches")
@@ -153,6 +175,10 @@ def from_args(ns: argparse.Namespace) -> Options:
             comm = re.compile(ns.comm)
         except re.error as e:
             raise UsageError("--comm: bad regular expression %r: %s" % (ns.comm, e)) from None
+    interval = getattr(ns, "interval", None)
+    if interval is not None and not (math.isfinite(interval) and interval >= MIN_INTERVAL):
+        raise UsageError("--interval: must be a number of seconds >= %g, got %r"
+                         % (MIN_INTERVAL, interval))
     mms = None
     if ns.mm is not None:
         mms = _int_list(ns.mm.replace("0x", "").replace("0X", ""), 16, "--mm")
@@ -162,7 +188,8 @@ def from_args(ns: argparse.Namespace) -> Options:
         pids=_int_list(ns.pid, 10, "--pid") if ns.pid is not None else None,
         comm=comm, mms=mms, node=ns.node,
         time_window=_window(ns.time) if ns.time is not None else None,
-        vmstat=tuple(ns.vmstat) if ns.vmstat else None)  # type: ignore[arg-type]
+        vmstat=tuple(ns.vmstat) if ns.vmstat else None,  # type: ignore[arg-type]
+        interval=interval, plot_dir=getattr(ns, "plot_dir", None))
 
 
 def usage(prog: str = "kscand_report.py") -> str:

@@ -873,6 +873,9 @@ class PerfReader:
         """Read records from the source: ``pending`` bytes already read, at input
         ``offset``; ``length`` bytes in all (None: to the end of the stream)."""
         src = self._src
+        # read1: what the pipe holds now, not a whole block (a live view through a pipe
+        # must see each round when perf record writes it)
+        read = getattr(src, "read1", None) or src.read
         buf = pending
         left = None if length is None else max(length - len(pending), 0)
         if length is not None and len(buf) > length:
@@ -885,7 +888,7 @@ class PerfReader:
                 want = max(BLOCK, need - len(buf))
                 if left is not None:
                     want = min(want, left)
-                chunk = src.read(want)
+                chunk = read(want)
                 if left is not None:
                     left -= len(chunk)
             if not chunk and not buf:

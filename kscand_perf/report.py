@@ -13,6 +13,7 @@ from typing import Dict, Iterator, List, Optional, Pattern, Protocol, Sequence, 
 
 from .analysis import Analyzer, FilteredAnalyzer, IdleLifetime, MmState, ValueStats, idle_view
 from .histogram import LinearHistogram, LogLinearHistogram, Stats
+from .timeline import IntervalRow, TimelineAnalyzer
 from .vmstat import KernelCounters, Snapshot, TraceFigures, compare
 
 PERCENTILES = (50, 90, 99)
@@ -246,6 +247,7 @@ class Report:
     # the figures of every mm lifetime, whatever the selection shows (None when --time or
     # --node dropped events before they were counted: the whole trace's are unknown)
     whole_trace: Optional[TraceFigures] = None
+    over_time: Optional["OverTime"] = None  # with --interval or --plot (see over_time())
 
     @property
     def mm_count(self) -> int:
@@ -450,7 +452,69 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
             "all; run without %s to compare" % (" and ".join(dropping), " and ".join(dropping)))
         report.kernel_counters = compare(snapshots[0], snapshots[1], report.whole_trace, why)
     report.notes = list(front_end_notes) + _notes(report, analyzer, selection)
+    if isinstance(analyzer, TimelineAnalyzer):
+        report.over_time = over_time(analyzer, selection)
     return report
+
+
+# -- over time (--interval) -------------------------------------------------------
+
+@dataclasses.dataclass
+class TimeToPromotion:
+    """From the start of an mm's first scan that found pages until 50%, 90% and 99% of
+    its successful promotions (those after that start) were done."""
+
+    from_ns: int
+    promoted: int  # successes after from_ns
+    before: int  # successes before it (their pages were found before the recording)
+    percentiles: Dict[int, int]  # 50, 90, 99 -> ns since from_ns
+
+
+@dataclasses.dataclass
+class MmOverTime:
+    mm: int
+    generation: int
+    pid: Optional[int]
+    comm: Optional[str]
+    ends: int  # scan ends seen
+    stride: int  # every stride-th end is in points
+    points: List[Tuple[int, int, int, int]]  # (end ns, scan_period ms, scan_size, pages)
+    bin_ns: int
+    bins: List[Tuple[int, int, int]]  # (bin start ns, attempted, succeeded), non-empty bins
+    time_to_promotion: Optional[TimeToPromotion]
+
+
+@dataclasses.dataclass
+class OverTime:
+    interval_ns: int
+    rows: List[IntervalRow]  # every interval, the whole trace (the selection does not apply)
+    mms: List[MmOverTime]  # lifetimes the selection keeps that had a scan end or migration
+
+    def top_mms(self, n: int) -> List[MmOverTime]:
+        """The n lifetimes with the most scan ends (then migrations), for plots."""
+        return sorted(self.mms, key=lambda m: (-m.ends, -sum(b[1] for b in m.bins),
+                                               m.points[0][0] if m.points else 0))[:n]
+
+
+def over_time(analyzer: TimelineAnalyzer, selection: Selection = Selection()) -> OverTime:
+    tl = analyzer.tl
+    states = {(st.mm, st.generation): st for st in analyzer.finish()}
+    mms = []
+    for key, t in tl.timelines.items():
+        st = states.get(key)
+        if st is None or not selection.keeps(st):
+            continue
+        ttp = None
+        h = t.promotion_offsets
+        if t.first_found_ns is not None and (h.count or t.promoted_before):
+            ttp = TimeToPromotion(t.first_found_ns, h.count, t.promoted_before,
+                                  {p: v for p in PERCENTILES
+                                   for v in [h.percentile(p)] if v is not None})
+        mms.append(MmOverTime(
+            st.mm, st.generation, st.pid, st.comm, t.ends_seen, t.stride, list(t.points),
+            t.bin_ns, [(k * t.bin_ns, a, s) for k, (a, s) in sorted(t.bins.items())], ttp))
+    mms.sort(key=lambda m: (states[(m.mm, m.generation)].seq))
+    return OverTime(tl.interval_ns, list(tl.rows), mms)
 
 
 def _idle_unknown(analyzer: Analyzer, selection: Selection) -> int:

@@ -88,7 +88,7 @@ def _perf_filter_notes():
 def trace_begin():
     global _session, _core, _scan_start, _migrate
     try:
-        _session = Session.from_argv(sys.argv[1:], prog="kscand_report.py")
+        _session = Session.from_argv(sys.argv[1:], prog="kscand_report.py", live=sys.stdout)
     except UsageError as e:
         sys.stderr.write("kscand_report.py: error: %s (see: %s)\n" % (e, _help_hint()))
         sys.exit(2)

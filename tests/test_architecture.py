@@ -95,10 +95,10 @@ def test_data_flows_one_way() -> None:
     g = graph(PACKAGE)
     layers = [
         {"kscand_perf.events", "kscand_perf.histogram", "kscand_perf.errors"},
-        {"kscand_perf.analysis", "kscand_perf.vmstat"},
+        {"kscand_perf.analysis", "kscand_perf.vmstat", "kscand_perf.timeline"},
         {"kscand_perf.report"},
         {"kscand_perf.render", "kscand_perf.render.format", "kscand_perf.render.text",
-         "kscand_perf.render.machine"},
+         "kscand_perf.render.machine", "kscand_perf.render.plot"},
     ]
     for i, layer in enumerate(layers):
         later = set().union(*layers[i + 1:]) if i + 1 < len(layers) else set()

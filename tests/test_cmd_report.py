@@ -164,8 +164,12 @@ def test_options_pass_through(perf: str, sims: str) -> None:
     trace = write_sim(sims, "reuse", False)
     for args in (("--ms", "--top", "3", "--per-mm", "--linear", "50"),
                  ("--json", "--time", "5,15", "--node", "0"),
-                 ("--json", "--comm", "^w", "--top", "0")):
+                 ("--json", "--comm", "^w", "--top", "0"),
+                 ("--interval", "1", "--ms"),
+                 ("--json", "--interval", "0.5", "--time", "5,15"),
+                 ("--interval", "2", "--node", "0", "--pid", "1,2,3")):
         same_output(perf, trace, args)
+    same_output(perf, write_sim(sims, "reuse", True), ("--interval", "1"), True)
 
 
 def test_empty_trace(perf: str, tmp_path: Any) -> None:
@@ -267,3 +271,23 @@ def test_compressed_without_zstd_says_how(tmp_path: Any) -> None:
     assert proc.returncode == 1
     line = proc.stderr.decode()
     assert line.count("\n") == 1 and "without -z" in line
+
+
+def test_csv_over_time_same_files(perf: str, sims: str, tmp_path: Any) -> None:
+    """--csv with --interval: the same files, scans.csv and intervals.csv included, from
+    perf and from our reader."""
+    trace = write_sim(sims, "reuse", False)
+    folders = {}
+    for name, run in (("perf", perfs), ("ours", ours)):
+        folder = str(tmp_path / name)
+        proc = run(perf, trace, ["--csv", folder, "--interval", "1"]) if name == "perf" \
+            else run(trace, ["--csv", folder, "--interval", "1"])
+        assert proc.returncode == 0, proc.stderr
+        folders[name] = folder
+    names = sorted(os.listdir(folders["perf"]))
+    assert names == sorted(os.listdir(folders["ours"]))
+    assert {"scans.csv", "intervals.csv", "timelines.csv", "time_to_promotion.csv"} <= set(names)
+    for n in names:
+        with open(os.path.join(folders["perf"], n), "rb") as a, \
+                open(os.path.join(folders["ours"], n), "rb") as b:
+            assert a.read() == b.read(), n

@@ -42,8 +42,8 @@ REAL = os.path.join(SHARED, "kscand-real-1.data")
 TIMEOUT = 600
 BUILD_TIMEOUT = 1800
 
-# Options of the two outputs compared.
-OUTPUTS = {"json": ["--json"], "text": []}
+# Options of the outputs compared (the text with --interval streams its rows).
+OUTPUTS = {"json": ["--json"], "text": [], "interval": ["--interval", "1"]}
 
 
 # -- traces --------------------------------------------------------------------------------

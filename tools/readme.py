@@ -5,6 +5,7 @@ default; used by tests/test_readme.py) exits 1 naming the blocks that are out of
 A block sits between `<!-- BEGIN name -->` and `<!-- END name -->` lines and holds a
 fenced code block with the output of a real command:
   README.md       excerpt  sections of the report on ../shared/traces/kscand-real-1
+                  intervals  its --interval 5 table
   docs/report.md  usage    the report's -h text (COLUMNS=80)
                   demo     `make demo`'s report on the bundled sample trace, through perf
                   real     the report on ../shared/traces/kscand-real-1 with its vmstat
@@ -86,8 +87,19 @@ def excerpt() -> Optional[str]:
             + "\n\n".join(keep) + "\n...\n")
 
 
+def intervals() -> Optional[str]:
+    """The interval table of the real trace (--interval 5), up to the report's headline."""
+    trace = os.path.join(SHARED, "kscand-real-1.data")
+    if not os.path.exists(trace):
+        return None
+    out = _perf_report(trace, ["--interval", "5"])
+    table = out.split("\nkscand report:", 1)[0]
+    return ("$ perf script -s perf-scripts/kscand_report.py -i kscand-real-1.data -- "
+            "--interval 5\n" + table.rstrip("\n") + "\n...\n")
+
+
 BLOCKS: Dict[str, Dict[str, Callable[[], Optional[str]]]] = {
-    README: {"excerpt": excerpt},
+    README: {"excerpt": excerpt, "intervals": intervals},
     REPORT_DOC: {"usage": usage, "demo": demo, "real": real},
 }
 

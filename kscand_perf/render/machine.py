@@ -11,8 +11,9 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 from ..analysis import IdleLifetime
 from ..events import KSCAND_EVENTS, rc_name
-from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, Report,
+from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, OverTime, Report,
                       Scans, Spread, Values, idle_report, log2_rows, mm_key)
+from ..timeline import IntervalRow, ScanRow
 from ..vmstat import KernelCounters
 
 SCHEMA = "kscand-perf/1"
@@ -118,7 +119,8 @@ def _json_fields(report: Report) -> List[Tuple[str, Any]]:
         ("accounting", accounting_json(report.accounting)),
         ("trace_time_ns", {"first": report.trace_first_ns, "last": report.trace_last_ns}),
         ("oddities", oddities_json(report.oddities)),
-    ]
+    ] + ([("over_time", over_time_json(report.over_time))]
+         if report.over_time is not None else [])
 
 
 def to_json(report: Report) -> Dict[str, Any]:
@@ -308,6 +310,8 @@ def csv_files(report: Report, unit_ns: int = 1000) -> Dict[str, Iterable[str]]:
     }
     if report.kernel_counters is not None:
         out["kernel_counters.csv"] = _csv_text(*kernel_counters_csv(report.kernel_counters))
+    if report.over_time is not None:
+        out.update(over_time_csv(report.over_time))
     if report.scans.linear is not None:
         out["scan_linear_histogram.csv"] = _csv_text(
             ["low_ns", "high_ns", "count"], report.scans.linear.rows())
@@ -317,6 +321,112 @@ def csv_files(report: Report, unit_ns: int = 1000) -> Dict[str, Iterable[str]]:
 def csv_tables(report: Report, unit_ns: int = 1000) -> Dict[str, str]:
     """File name -> CSV text, one per table (:func:`csv_files`, joined)."""
     return {name: "".join(chunks) for name, chunks in csv_files(report, unit_ns).items()}
+
+
+# -- over time (--interval) ----------------------------------------------------------
+
+def _rate(n: int, row: IntervalRow) -> float:
+    return round(row.per_second(n), 3)
+
+
+def interval_json(row: IntervalRow) -> Dict[str, Any]:
+    top = row.top_failure()
+    return {
+        "start_ns": row.start_ns, "end_ns": row.end_ns,
+        "scans": row.scans, "not_due": row.not_due, "scan_ends": row.ends,
+        "duration_ns": None if not row.duration_count else {
+            "count": row.duration_count, "mean": _num(row.duration_mean),
+            "p99": row.duration_p99, "max": row.duration_max},
+        "pages_found": row.pages_found,
+        "attempted": row.attempted, "succeeded": row.succeeded, "failed": row.failed,
+        "attempted_per_s": _rate(row.attempted, row),
+        "succeeded_per_s": _rate(row.succeeded, row),
+        "failed_per_s": _rate(row.failed, row),
+        "success": None if not row.attempted else round(row.succeeded / row.attempted, 4),
+        "top_failure": None if top is None else {"rc": top[0], "name": rc_name(top[0]),
+                                                 "count": top[1]},
+        "cumulative_succeeded": row.cumulative_succeeded,
+        "duration_log2": {str(k): n for k, n in sorted(row.log2.items())},
+    }
+
+
+def over_time_json(over: OverTime) -> Dict[str, Any]:
+    mms = []
+    for m in over.mms:
+        t = m.time_to_promotion
+        mms.append({
+            "mm": mm_key(m.mm), "generation": m.generation, "pid": m.pid, "comm": m.comm,
+            "scan_ends": m.ends, "stride": m.stride,
+            "points": [list(p) for p in m.points],
+            "promotion_bin_ns": m.bin_ns,
+            "promotions": [list(b) for b in m.bins],
+            "time_to_promotion": None if t is None else {
+                "from_ns": t.from_ns, "promoted": t.promoted, "before": t.before,
+                **{"p%d_ns" % p: v for p, v in sorted(t.percentiles.items())}},
+        })
+    return {"interval_ns": over.interval_ns,
+            "intervals": [interval_json(r) for r in over.rows],
+            "mms": mms}
+
+
+INTERVAL_CSV_HEADERS = (
+    "start_ns", "end_ns", "scans", "not_due", "scan_ends", "duration_count",
+    "duration_mean_ns", "duration_p99_ns", "duration_max_ns", "pages_found", "attempted",
+    "succeeded", "failed", "attempted_per_s", "succeeded_per_s", "failed_per_s", "success",
+    "top_failure_rc", "top_failure_name", "top_failure_count", "cumulative_succeeded")
+
+
+def _interval_csv_row(row: IntervalRow) -> List[Any]:
+    d = interval_json(row)
+    dur = d["duration_ns"] or {}
+    top = d["top_failure"] or {}
+    return [row.start_ns, row.end_ns, row.scans, row.not_due, row.ends, row.duration_count,
+            dur.get("mean", ""), dur.get("p99", ""), dur.get("max", ""), row.pages_found,
+            row.attempted, row.succeeded, row.failed, d["attempted_per_s"],
+            d["succeeded_per_s"], d["failed_per_s"],
+            "" if d["success"] is None else d["success"],
+            top.get("rc", ""), top.get("name", ""), top.get("count", ""),
+            row.cumulative_succeeded]
+
+
+def over_time_csv(over: OverTime) -> Dict[str, Iterable[str]]:
+    """intervals.csv, timelines.csv (the thinned per-mm scan ends) and
+    time_to_promotion.csv."""
+    points = ([mm_key(m.mm), m.generation, m.pid, m.comm, t, period, size, pages]
+              for m in over.mms for t, period, size, pages in m.points)
+    ttp = [[mm_key(m.mm), m.generation, m.pid, m.comm, t.from_ns, t.promoted, t.before]
+           + [t.percentiles.get(p, "") for p in (50, 90, 99)]
+           for m in over.mms for t in [m.time_to_promotion] if t is not None]
+    return {
+        "intervals.csv": _csv_text(INTERVAL_CSV_HEADERS, map(_interval_csv_row, over.rows)),
+        "timelines.csv": _csv_text(["mm", "generation", "pid", "comm", "end_ns",
+                                    "scan_period_ms", "scan_size", "pages_found"], points),
+        "time_to_promotion.csv": _csv_text(
+            ["mm", "generation", "pid", "comm", "from_ns", "promoted", "before",
+             "p50_ns", "p90_ns", "p99_ns"], ttp),
+    }
+
+
+SCAN_CSV_HEADERS = ("mm", "generation", "pid", "comm", "start_ns", "end_ns", "duration_ns",
+                    "pages_found", "scan_period_ms", "scan_size", "target_node", "next_start")
+
+
+def scan_csv_cells(row: ScanRow) -> List[Any]:
+    """scans.csv's cells of one scan end, owner left out (pid and comm are only known at
+    the end: see :func:`scan_csv_owned`)."""
+    return [mm_key(row.mm), row.generation, "" if row.start_ns is None else row.start_ns,
+            row.end_ns, "" if row.duration_ns is None else row.duration_ns, row.pages_found,
+            row.scan_period_ms, row.scan_size, row.target_node, "0x%x" % row.next_start]
+
+
+def scan_csv_owned(cells: List[str], pid: Optional[int], comm: Optional[str]) -> List[Any]:
+    """A row of :func:`scan_csv_cells` (as read back) with its owner."""
+    return cells[:2] + ["" if pid is None else pid, "" if comm is None else comm] + cells[2:]
+
+
+def csv_lines(headers: Sequence[str], rows: Iterable[Row]) -> Iterator[str]:
+    """CSV text in pieces (for a front end streaming rows it reads back)."""
+    return _csv_text(headers, rows)
 
 
 def _values_cells(v: Optional[Values]) -> List[Any]:

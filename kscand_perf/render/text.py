@@ -6,9 +6,11 @@ import textwrap
 from typing import Any, List, Optional, Tuple
 
 from ..events import rc_name
-from ..report import Accounting, Durations, MmReport, Report, Scans, Values, log2_rows, mm_key
+from ..report import (Accounting, Durations, MmReport, OverTime, Report, Scans, Values,
+                      log2_rows, mm_key)
+from ..timeline import IntervalRow
 from ..vmstat import CounterCheck, KernelCounters
-from .format import count, histogram, in_unit, percent, section, size, table
+from .format import count, histogram, human_ns, in_unit, percent, section, size, table
 
 # -- the text report -------------------------------------------------------------
 
@@ -55,6 +57,9 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
                 parts.append(section("Scan durations of %s gen %d (pid %s, %s)" % (
                     mm_key(m.mm), m.generation, pid, comm), h))
     parts.append(section("Migrations", _migrations_text(report, unit_ns)))
+    if report.over_time is not None:
+        parts.append(section("Time to promotion", promotion_text(report.over_time, unit_ns,
+                                                                 top)))
     if report.kernel_counters is not None:
         parts.append(section("Kernel counters", kernel_counters_text(report.kernel_counters)))
     if report.notes:
@@ -258,3 +263,89 @@ def kernel_counters_text(model: KernelCounters) -> str:
                           break_on_hyphens=False, break_long_words=False)
             for cause in model.causes)
     return out
+
+
+# -- over time (--interval) -----------------------------------------------------------
+# The interval table is printed row by row as the intervals close (a live view through a
+# pipe), so its columns have fixed widths instead of a table's fitted ones.
+
+INTERVAL_COLUMNS = (("time (s)", 10), ("scans", 7), ("not-due", 9), ("mean", 11),
+                    ("p99", 11), ("max", 11), ("pages", 9), ("tried", 9), ("promoted", 10),
+                    ("failed", 9), ("promoted/s", 12), ("success", 9), ("top rc", 8),
+                    ("cumulative", 12))
+
+
+def _interval_cells(cells: List[str]) -> str:
+    return "".join(c.rjust(w) for c, (_, w) in zip(cells, INTERVAL_COLUMNS)).rstrip()
+
+
+def interval_header(interval_ns: int, origin_ns: Optional[int], unit_ns: int) -> str:
+    """The section title and column headers of the interval table."""
+    u = UNIT_NAME[unit_ns]
+    title = "Intervals (%s each%s; scan durations in %s)" % (
+        human_ns(interval_ns), "" if origin_ns is None else
+        ", from perf time %.6f s" % (origin_ns / 1e9), u)
+    head = _interval_cells([name for name, _ in INTERVAL_COLUMNS])
+    return "%s\n%s\n%s\n%s\n" % (title, "=" * len(title), head, "-" * len(head))
+
+
+def interval_line(row: IntervalRow, origin_ns: int, interval_ns: int, unit_ns: int) -> str:
+    """One row of the interval table (a run of empty intervals on one line)."""
+    start = "%.3f" % ((row.start_ns - origin_ns) / 1e9)
+    if row.length_ns > interval_ns:  # a long run of empty intervals, as one row
+        return "%s  (%s empty intervals, to %.3f s)\n" % (
+            start.rjust(INTERVAL_COLUMNS[0][1]), count(row.length_ns // interval_ns),
+            (row.end_ns - origin_ns) / 1e9)
+    top = row.top_failure()
+    cells = [start, count(row.scans), count(row.not_due), in_unit(row.duration_mean, unit_ns),
+             in_unit(row.duration_p99, unit_ns), in_unit(row.duration_max, unit_ns),
+             count(row.pages_found), count(row.attempted), count(row.succeeded),
+             count(row.failed), "{:,.1f}".format(row.per_second(row.succeeded)),
+             percent(row.succeeded, row.attempted), "-" if top is None else str(top[0]),
+             count(row.cumulative_succeeded)]
+    return _interval_cells(cells) + "\n"
+
+
+def interval_footer(rows: int) -> str:
+    """What ends the interval table (after its last row)."""
+    if not rows:
+        return "no events\n"
+    note = ("(%s; a scan counts where it ended, a not-due visit where it started; p99 from "
+            "log-linear buckets, within 1%%; promoted/s: successful promotions per second; "
+            "top rc: the most frequent failure)" % _plural(rows, "row", "rows"))
+    return textwrap.fill(note, TEXT_WIDTH, break_on_hyphens=False) + "\n"
+
+
+def intervals_text(over: OverTime, unit_ns: int) -> str:
+    """The whole interval section, as the rows printed one by one add up to."""
+    rows = over.rows
+    origin = rows[0].start_ns if rows else None
+    out = [interval_header(over.interval_ns, origin, unit_ns)]
+    out += [interval_line(r, rows[0].start_ns, over.interval_ns, unit_ns) for r in rows]
+    out.append(interval_footer(len(rows)))
+    return "".join(out)
+
+
+def promotion_text(over: OverTime, unit_ns: int, top: int) -> str:
+    """Time to promotion per mm lifetime (those with successful promotions)."""
+    rows = []
+    for m in over.mms:
+        t = m.time_to_promotion
+        if t is None:
+            continue
+        pct = [human_ns(t.percentiles[p]) if p in t.percentiles else "-" for p in (50, 90, 99)]
+        rows.append([mm_key(m.mm), m.generation, "-" if m.pid is None else str(m.pid),
+                     m.comm or "?", "%.6f" % (t.from_ns / 1e9), count(t.promoted)] + pct
+                    + [count(t.before)])
+    if not rows:
+        return "no mm lifetime had a successful promotion after a scan that found pages"
+    rows.sort(key=lambda r: -int(str(r[5]).replace(",", "")))
+    shown = rows if not top else rows[:top]
+    out = table(["mm", "gen", "pid", "comm", "from (s)", "promoted", "50%", "90%", "99%",
+                 "before"], shown)
+    if len(shown) < len(rows):
+        out += "\n(%d of %d mm lifetimes; --top 0 shows all)" % (len(shown), len(rows))
+    return out + "\n" + textwrap.fill(
+        "(from the start of the mm's first scan that found pages until that share of its "
+        "later successful promotions was done, percentiles within 1%; before: successes "
+        "ahead of that scan, not counted)", TEXT_WIDTH, break_on_hyphens=False)
