@@ -59,6 +59,7 @@ def _open(path: str) -> BinaryIO:
 
 def main(args: argparse.Namespace) -> int:
     session = Session(options.from_args(args))  # UsageError on bad options or --vmstat
+    session.input = args.input
     perf = perfmodule.session_api() if args.via != "reader" else None
     if args.via == "perf-module":
         if perf is None:

@@ -8,14 +8,16 @@ CSV files; everything it calls is pure.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import os
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from . import render, vmstat
+from . import __version__, render, vmstat
 from .analysis import make_analyzer
 from .errors import CommandError, UsageError
 from .options import Options, parse
-from .report import Report, build
+from .report import Report, RunMeta, build
 
 
 class Session:
@@ -28,6 +30,9 @@ class Session:
         # what the front end noticed: perf's own filters, events perf lost, damage
         self.notes: List[str] = []
         self.snapshots = read_snapshots(*options.vmstat) if options.vmstat else None
+        # the recording as the user named it (perf's -i; "-" for a pipe), for the
+        # report's "run" member; every front end sets it the same way
+        self.input: Optional[str] = None
 
     @classmethod
     def from_argv(cls, argv: Sequence[str], prog: str = "kscand_report.py") -> "Session":
@@ -43,8 +48,10 @@ class Session:
         self.notes.append(text)
 
     def report(self) -> Report:
-        return build(self.analyzer, self.options.selection(), self.unhandled,
-                     self.snapshots, self.lost_events, self.notes)
+        report = build(self.analyzer, self.options.selection(), self.unhandled,
+                       self.snapshots, self.lost_events, self.notes)
+        report.run = run_meta(self.input)
+        return report
 
     def render(self, report: Report) -> Iterator[str]:
         """What goes to standard output, in pieces to write as they come (the JSON of a
@@ -65,6 +72,26 @@ class Session:
 
     def finish(self) -> str:
         return "".join(self.output())
+
+
+def run_meta(path: Optional[str]) -> RunMeta:
+    """The report's run metadata: the tool's version, ``path`` as given, and the header
+    of the recording there, read with our own parser in every front end (perf script's
+    Python has no access to it), so that all of them write the same JSON. A pipe
+    (``-``) has no header to read again: null, as for a file that is no perf.data."""
+    header: Optional[Dict[str, Any]] = None
+    if path is not None and path != "-":
+        from .perfreader import read_run_info  # only here: it costs start-up time
+        info = read_run_info(path)
+        if info is not None:
+            header = dataclasses.asdict(info)
+            try:
+                mtime = os.stat(path).st_mtime
+                header["captured_on"] = datetime.datetime.fromtimestamp(
+                    int(mtime), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            except (OSError, ValueError, OverflowError):
+                header["captured_on"] = None
+    return RunMeta(version=__version__, input=path, header=header)
 
 
 def read_snapshot(path: str) -> vmstat.Snapshot:
@@ -104,4 +131,6 @@ def write_csv(folder: str, tables: Dict[str, Iterable[str]]) -> List[str]:
         raise CommandError("--csv: cannot write to %s: %s" % (folder, e.strerror or e)) from None
 
 
-__all__: Tuple[str, ...] = ("Session", "read_snapshot", "read_snapshots", "write_csv")
+__all__: Tuple[str, ...] = (
+    "Session", "read_snapshot", "read_snapshots", "run_meta",
+    "write_csv")
