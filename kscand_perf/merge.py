@@ -44,6 +44,18 @@ def check(doc: Any, name: str) -> Doc:
         raise MergeError("%s: no histogram buckets (written by a kscand-perf older than the "
                          "\"histograms\" member): report the recording again with --json"
                          % name)
+    try:
+        sd = hist["scan_duration_ns"]
+        int(sd["log2"]["unit_ns"])
+        shapes_ok = (isinstance(sd["log_linear"], list) and isinstance(sd["log2"]["rows"], list)
+                     and all(isinstance(doc.get(k), dict)
+                             for k in ("events", "scans", "migrations", "oddities"))
+                     and isinstance(doc.get("mms"), list))
+    except (KeyError, TypeError, ValueError):
+        shapes_ok = False
+    if not shapes_ok:
+        raise MergeError("%s: a damaged kscand-perf report (members missing or of the wrong "
+                         "type): report the recording again with --json" % name)
     return doc
 
 
@@ -334,6 +346,16 @@ def merge(parts: Sequence[Tuple[str, Any]], version: str) -> Doc:
     if not parts:
         raise MergeError("nothing to merge")
     checked = [(name, check(doc, name)) for name, doc in parts]
+    try:
+        return _merge(checked, version)
+    except MergeError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise MergeError("a report does not fit the schema (%s: %s): were they edited?"
+                         % (type(e).__name__, e)) from None
+
+
+def _merge(checked: Sequence[Tuple[str, Doc]], version: str) -> Doc:
     _check_same(checked)
     docs = [d for _, d in checked]
     hists = [d["histograms"]["scan_duration_ns"] for d in docs]

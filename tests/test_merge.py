@@ -195,6 +195,9 @@ def test_merged_reports_merge_again() -> None:
     ({"schema": "kscand-perf/2"}, "x.json: not a kscand-perf JSON report (schema "
                                   "'kscand-perf/2', expected 'kscand-perf/1'"),
     ({"schema": "kscand-perf/1"}, "x.json: no histogram buckets"),
+    (dict(A, scans=[]), "x.json: a damaged kscand-perf report"),
+    (dict(A, histograms={"scan_duration_ns": {"log2": {}}}),
+     "x.json: a damaged kscand-perf report"),
     (hand([5], first=1, last=2, period=(1, 1, 1, 1), by_rc={}, log2_unit=1000000),
      "x.json: scan duration histogram in ms, a.json's in us"),
 ])
