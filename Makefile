@@ -31,6 +31,22 @@ e2e: deps
 	$(PYTHON) e2e/harness.py run
 	KSCAND_PERF_REQUIRE_E2E=1 $(PYTHON) -m pytest -q -ra tests/test_e2e.py
 
+.PHONY: e2e-kscand
+# A kernel that really runs kscand (KSCAND_KERNEL=path/to/bzImage, default
+# ../shared/kernels/kscand-v3-6.12/bzImage) under QEMU with a slow memory tier: the user's
+# flow (kscand-record, its report, make install, perf script report) on a workload of
+# ours (e2e/kscand/), checked by tests/test_e2e_kscand.py. Results: build/e2e-kscand/.
+e2e-kscand: deps
+	$(PYTHON) e2e/kscand/stage.py run
+	KSCAND_PERF_REQUIRE_E2E=1 $(PYTHON) -m pytest -q -ra tests/test_e2e_kscand.py
+
+# Build the kscand kernel with patch/'s kernel patches into .cache/kscand-kernel/ (by hand,
+# not in CI: about 25 min and 3 GB on 2 cores; tools/build-kscand-kernel says how), then
+# KSCAND_KERNEL=.cache/kscand-kernel/build/arch/x86/boot/bzImage make e2e-kscand.
+.PHONY: kscand-kernel
+kscand-kernel:
+	tools/build-kscand-kernel
+
 # Re-record samples/ (the sample trace, the lines that were fired and its truth).
 sample: deps
 	$(PYTHON) e2e/harness.py sample
@@ -111,7 +127,7 @@ uninstall:
 		$(foreach cmd,$(COMMANDS),'$(DESTDIR)$(PREFIX)/bin/$(cmd)')
 	rm -rf '$(DESTDIR)$(PYTHON_SITE)/kscand_perf'
 
-# The in-tree series (patch/0000, 0002, 0003; docs/install.md): apply it to Debian's
+# The in-tree series (patch/perf/; docs/install.md): apply it to Debian's
 # linux-source-7.3 tools/perf, checkpatch, pylint and mypy it, run its shell test under
 # perf 7.3 (tools/find-perf-chroot), and compare its figures with the package's.
 intree-check: deps

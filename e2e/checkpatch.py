@@ -103,16 +103,20 @@ def check(script: str, patch: str) -> Dict[str, Any]:
 
 
 def patches() -> List[str]:
-    """patch/*.patch but the cover letter, which has no diff to check."""
-    pdir = os.path.join(ROOT, "patch")
-    return sorted(os.path.join(pdir, n) for n in os.listdir(pdir)
-                  if n.endswith(".patch") and not n.startswith("0000-cover-letter"))
+    """patch/*.patch (the kernel series) and patch/perf/*.patch (the perf series) but
+    the cover letter, which has no diff to check."""
+    out = []
+    for pdir in (os.path.join(ROOT, "patch"), os.path.join(ROOT, "patch", "perf")):
+        out += sorted(os.path.join(pdir, n) for n in os.listdir(pdir)
+                      if n.endswith(".patch") and not n.startswith("0000-cover-letter"))
+    return out
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(prog="e2e/checkpatch.py", description=__doc__.split("\n")[1])
     ap.add_argument("--json", action="store_true", help="print the findings as JSON")
-    ap.add_argument("patch", nargs="*", help="patch files (default: patch/*.patch)")
+    ap.add_argument("patch", nargs="*",
+                    help="patch files (default: patch/*.patch, patch/perf/*.patch)")
     args = ap.parse_args(argv)
     try:
         script = checkpatch_script()

@@ -430,17 +430,28 @@ def job_script(names: Sequence[str]) -> str:
 def boot(kernel: Dict[str, str], cpio: str, run_dir: str, console: str,
          timeout: int = BOOT_TIMEOUT, accel: str = "tcg") -> float:
     """Boot the guest once; return the seconds it took. The job's exit must be 0."""
+    return run_guest(vmlinuz(kernel), cpio, run_dir, console, timeout=timeout, accel=accel,
+                     cpus=scen.GUEST_CPUS, memory_args=["-m", "1024"],
+                     append="console=ttyS0 panic=-1 rdinit=/init quiet loglevel=4")
+
+
+def run_guest(image: str, cpio: str, run_dir: str, console: str, timeout: int,
+              accel: str, cpus: int, memory_args: Sequence[str], append: str) -> float:
+    """Boot ``image`` with ``cpio`` under QEMU inside ``timeout -k``, the host's root on
+    tag hostroot (read-only) and ``run_dir`` on tag out; the console goes to
+    ``console``. Returns the seconds it took; raises StageError unless the guest's
+    last ``E2E-EXIT`` line says 0 (Unavailable without QEMU)."""
     qemu = shutil.which("qemu-system-x86_64")
     if not qemu:
         raise Unavailable("qemu-system-x86_64 is not installed")
     accel_args = (["-accel", "tcg,thread=multi", "-cpu", "max"] if accel == "tcg"
                   else ["-accel", "kvm", "-cpu", "host"])
     cmd = ["timeout", "-k", "5", str(timeout), qemu] + accel_args + [
-        "-smp", str(scen.GUEST_CPUS), "-m", "1024",
+        "-smp", str(cpus)] + list(memory_args) + [
         "-display", "none", "-nodefaults", "-no-reboot",
         "-serial", "file:" + console,
-        "-kernel", vmlinuz(kernel), "-initrd", cpio,
-        "-append", "console=ttyS0 panic=-1 rdinit=/init quiet loglevel=4",
+        "-kernel", image, "-initrd", cpio,
+        "-append", append,
         "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,"
                    "multidevs=remap",
         "-virtfs", "local,path=%s,mount_tag=out,security_model=none,multidevs=remap" % run_dir,
@@ -472,6 +483,11 @@ def boot(kernel: Dict[str, str], cpio: str, run_dir: str, console: str,
 
 # ------------------------------------------------------------------------ stage
 
+def perf_version() -> str:
+    perf = shutil.which("perf")
+    return output([perf, "version"]).strip() if perf else "none"
+
+
 def _hash_files(paths: Sequence[str]) -> str:
     h = hashlib.sha256()
     for p in sorted(paths):
@@ -484,7 +500,7 @@ def _hash_files(paths: Sequence[str]) -> str:
 def inputs_hash(kernel: Dict[str, str], names: Sequence[str]) -> str:
     paths = []
     for dirpath, _dirs, files in os.walk(HERE):
-        if "__pycache__" in dirpath:
+        if "__pycache__" in dirpath or dirpath.startswith(os.path.join(HERE, "kscand")):
             continue
         paths += [os.path.join(dirpath, f) for f in files
                   if not f.endswith((".pyc", ".md"))]
@@ -492,11 +508,9 @@ def inputs_hash(kernel: Dict[str, str], names: Sequence[str]) -> str:
     paths += [os.path.join(ROOT, "kscand_testkit", f)
               for f in ("synth.py", "stream.py", "formats.py")]
     paths.append(os.path.join(ROOT, "kscand_perf", "events.py"))
-    perf = shutil.which("perf")
-    perf_version = output([perf, "version"]).strip() if perf else "none"
     h = hashlib.sha256()
     h.update(_hash_files(paths).encode())
-    h.update(json.dumps([kernel["key"], perf_version, list(names)]).encode())
+    h.update(json.dumps([kernel["key"], perf_version(), list(names)]).encode())
     return h.hexdigest()
 
 

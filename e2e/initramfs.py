@@ -104,11 +104,15 @@ class Newc:
         return b"".join(self.parts)
 
 
-def build(output: str, init_script: str, busybox: str, module_dir: str,
+def build(output: str, init_script: str, busybox: str, module_dir: Optional[str],
           roots: Iterable[str] = ROOT_MODULES) -> List[str]:
-    """Write the initramfs to ``output``; return the modules in load order."""
-    index = module_index(module_dir)
-    order = load_order(index, roots)
+    """Write the initramfs to ``output``; return the modules in load order.
+
+    ``module_dir`` None: a kernel with 9p and virtio built in, no modules at all
+    (/kmod/order is then empty).
+    """
+    index = module_index(module_dir) if module_dir is not None else {}
+    order = load_order(index, roots) if module_dir is not None else []
     arc = Newc()
     for d in ("bin", "kmod", "proc", "sys", "dev", "tmp", "host", "out", "usr", "etc"):
         arc.directory(d)

@@ -14,7 +14,7 @@ import argparse
 import importlib
 import importlib.util
 import sys
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from .argparsing import Parser
 from .errors import EXIT_INTERRUPTED, CommandError, UsageError, one_line
@@ -66,16 +66,25 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command in ``argv`` (default sys.argv[1:]); return the exit status."""
     args_list: List[str] = list(sys.argv[1:] if argv is None else argv)
-    try:
+
+    def run() -> int:
         args = build_parser(args_list).parse_args(args_list)
         return int(args.run(args))
+    return _guarded(run, PROG, args_list)
+
+
+def _guarded(run: Callable[[], int], prog: str, argv: Sequence[str]) -> int:
+    """``run()``'s status; a UsageError or CommandError as one line on stderr and its
+    status, never a traceback."""
+    try:
+        return run()
     except (UsageError, CommandError) as e:
-        error_line(PROG, args_list, e)
+        error_line(prog, argv, e)
         return e.exit_status
     except SystemExit as e:           # --help, --version
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     except KeyboardInterrupt:
-        sys.stderr.write("%s: interrupted\n" % PROG)
+        sys.stderr.write("%s: interrupted\n" % prog)
         return EXIT_INTERRUPTED
 
 
@@ -100,17 +109,12 @@ def run_command(name: str, argv: Optional[Sequence[str]] = None,
     """Run one command as a program of its own (bin/kscand-record, bin/kscand-report):
     the same parser and errors as ``kscand-perf NAME``, named ``prog``."""
     args_list: List[str] = list(sys.argv[1:] if argv is None else argv)
-    prog = prog or "%s %s" % (PROG, name)
-    try:
+    name_prog = prog or "%s %s" % (PROG, name)
+
+    def run() -> int:
         module = importlib.import_module(next(c[1] for c in COMMANDS if c[0] == name))
-        parser = Parser(prog=prog, description=module.DESCRIPTION, epilog=module.EPILOG)
+        parser = Parser(prog=name_prog, description=module.DESCRIPTION,
+                        epilog=module.EPILOG)
         module.set_argparser(parser)
         return int(module.main(parser.parse_args(args_list)))
-    except (UsageError, CommandError) as e:
-        error_line(prog, [], e)
-        return e.exit_status
-    except SystemExit as e:           # --help, --version
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-    except KeyboardInterrupt:
-        sys.stderr.write("%s: interrupted\n" % prog)
-        return EXIT_INTERRUPTED
+    return _guarded(run, name_prog, [])

@@ -9,12 +9,11 @@ one line on stderr saying where and why reading stopped, and exit status 1.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import BinaryIO, Iterable, List
 
 from . import feed, options, perfmodule
-from .errors import CommandError, UsageError, one_line
+from .errors import CommandError, UsageError, one_line, quiet_stdout
 from .session import Session
 
 
@@ -106,20 +105,10 @@ def _write(pieces: Iterable[str]) -> int:
             sys.stdout.write(piece)
         sys.stdout.flush()
     except OSError as e:  # the reader went away (EPIPE), a full disk (ENOSPC)
-        _quiet_stdout()
+        quiet_stdout()
         raise CommandError("cannot write the report: %s" % (e.strerror or e)) from None
     return 0
 
 
 def args_prog(args: argparse.Namespace) -> str:
     return str(getattr(args, "report_prog", None) or "kscand-perf report")
-
-
-def _quiet_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass

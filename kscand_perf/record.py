@@ -6,12 +6,18 @@ What it does, in order:
    ``events/<system>/<event>``, mounting tracefs when it is not and that is
    possible, else ``perf list``); if any is missing it stops at once, naming
    them, before anything is written (exit 1);
+   with ``--mms-to-scan N`` it then sets /sys/kernel/mm/kscand/mms_to_scan for
+   the recording (the old value is put back afterwards, also when perf fails or
+   on Ctrl-C), and it warns when kmem_scan_mm_start will flood the recording
+   (see :func:`start_rate`);
 2. snapshots the nr_kscand_* lines of /proc/vmstat into OUT.vmstat-before.txt;
 3. runs ``perf record -e ... -a -m 16M --affinity=cpu -o OUT -- WORKLOAD``
    (``-m 16M`` so bursts of migrate events are not lost, ``--affinity=cpu`` so
    perf 6.1 does not write a sample twice);
 4. snapshots the counters again into OUT.vmstat-after.txt;
-5. prints the report command, which compares the trace with the counters:
+5. says how many event types it asked for and how many samples perf wrote
+   (counted in OUT itself, with any LOST records), then prints the report
+   command, which compares the trace with the counters:
    ``perf script -s .../kscand_report.py -i OUT -- --vmstat BEFORE AFTER``.
 
 The snapshots are taken just before perf starts and just after it stops: events
@@ -26,15 +32,17 @@ unusable), 2 for bad arguments. Errors are one line on stderr.
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 import re
 import shlex
 import shutil
+import struct
 import subprocess
 import sys
 import time
-from typing import IO, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import IO, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .errors import CommandError, UsageError
 from .events import KSCAND_EVENTS, SCAN_START, SCHED_EVENTS
@@ -49,6 +57,14 @@ EVENTS: Tuple[str, ...] = tuple("%s:%s" % (ev.system, ev.name)
 LIGHT_DROPS = "%s:%s" % (SCAN_START.system, SCAN_START.name)
 
 TRACEFS_ROOTS: Tuple[str, ...] = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
+KSCAND_SYSFS = "/sys/kernel/mm/kscand"
+# kscand visits up to mms_to_scan mms per cycle, one kmem_scan_mm_start each, and
+# sleeps scan_sleep_ms between cycles (RFC V3 kscand_do_scan). Above this many starts a
+# second, kscand-record warns: at the defaults (4096, 20 ms) an idle guest wrote
+# 552,913 samples (42 MB) in 5 s, about 76 bytes a sample.
+FLOOD_STARTS_PER_S = 5000
+BYTES_PER_START = 76
+SUGGESTED_MMS_TO_SCAN = 32
 PROC_VMSTAT = "/proc/vmstat"
 DEFAULT_MMAP = "16M"
 
@@ -57,13 +73,14 @@ HELP = ("record the kscand events with perf, and the kernel's counters around th
 DESCRIPTION = ("Record the kscand tracepoints system-wide with perf, and the kernel's "
                "nr_kscand_* counters before and after, for the report to analyse and "
                "cross-check.")
-USAGE = ("%(prog)s [-o OUT] [-m PAGES] [--light] [--perf PATH] "
+USAGE = ("%(prog)s [-o OUT] [-m PAGES] [--light] [--mms-to-scan N] [--perf PATH] "
          "(--duration SECONDS | -- WORKLOAD [ARGS...])")
 EPILOG = """\
 examples:
   kscand-record -o run.data -- ./workload --its-args   # record while the workload runs
   kscand-record -o idle.data --duration 30             # record 30 s of the whole system
   kscand-record --light -o long.data --duration 600    # without kmem_scan_mm_start
+  kscand-record --mms-to-scan 32 -o run.data -- ./wl   # fewer kmem_scan_mm_start events
 
 It writes OUT, OUT.vmstat-before.txt and OUT.vmstat-after.txt, then prints the
 report command. Recording needs root (or perf_event_paranoid -1) and tracefs.
@@ -87,11 +104,17 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--light", action="store_true",
                    help="leave out kmem_scan_mm_start, by far the most frequent event: "
                         "much smaller files, but no scan durations")
+    p.add_argument("--mms-to-scan", metavar="N", dest="mms_to_scan",
+                   help="set kscand's mms_to_scan (%s/mms_to_scan) to N for the recording "
+                        "and put the old value back afterwards: how many mms kscand visits "
+                        "per cycle, so how often kmem_scan_mm_start fires (e.g. %d); needs "
+                        "root" % (KSCAND_SYSFS, SUGGESTED_MMS_TO_SCAN))
     p.add_argument("--perf", metavar="PATH",
                    help="the perf to run (default $PERF, else perf on PATH)")
     # testing only: replace the event list / look for events in another tracefs
     p.add_argument("--events", help=argparse.SUPPRESS)
     p.add_argument("--tracefs", help=argparse.SUPPRESS)
+    p.add_argument("--kscand-sysfs", default=KSCAND_SYSFS, help=argparse.SUPPRESS)
     p.add_argument("workload", nargs="*", metavar="-- WORKLOAD",
                    help="the command to run while recording (after --)")
 
@@ -210,6 +233,160 @@ def _check_output(out: str) -> None:
         raise UsageError("-o %s: cannot write in %s" % (out, folder))
 
 
+# -- kscand's knobs -------------------------------------------------------------------
+
+def _mms_to_scan(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise UsageError("--mms-to-scan: not a whole number: %r" % text) from None
+    if value < 1:
+        raise UsageError("--mms-to-scan: must be at least 1, not %s" % text)
+    return value
+
+
+def read_knob(sysfs: str, name: str) -> Optional[int]:
+    """The value of kscand's knob ``name`` under ``sysfs``, or None when it cannot be read."""
+    try:
+        with open(os.path.join(sysfs, name), "r", encoding="ascii") as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def write_knob(sysfs: str, name: str, value: int) -> None:
+    """Write ``value`` to kscand's knob ``name``. Raises CommandError naming the file."""
+    path = os.path.join(sysfs, name)
+    try:
+        with open(path, "w", encoding="ascii") as f:
+            f.write("%d\n" % value)
+    except OSError as e:
+        raise CommandError("cannot set %s to %d: %s%s" % (
+            path, value, e.strerror or e,
+            " (run as root)" if e.errno in (errno.EACCES, errno.EPERM) else "")) from None
+
+
+class KnobSetting:
+    """Set one knob for the recording; :meth:`restore` puts the old value back (once)."""
+
+    def __init__(self, sysfs: str, name: str, value: int) -> None:
+        path = os.path.join(sysfs, name)
+        old = read_knob(sysfs, name)
+        if old is None:
+            raise CommandError("--%s: cannot read %s: this kernel has no kscand knobs there "
+                               "(a kernel with the kscand series is needed)"
+                               % (name.replace("_", "-"), path))
+        self.sysfs, self.name, self.old, self.value = sysfs, name, old, value
+        write_knob(sysfs, name, value)
+        self.restored = False
+
+    def restore(self) -> Optional[str]:
+        """Put the old value back; a warning line when that failed, else None."""
+        if self.restored:
+            return None
+        self.restored = True
+        try:
+            write_knob(self.sysfs, self.name, self.old)
+        except CommandError as e:
+            return "could not put %s back to %d: %s" % (self.name, self.old, e)
+        return None
+
+
+def start_rate(mms_to_scan: int, scan_sleep_ms: int) -> Optional[float]:
+    """The most kmem_scan_mm_start events a second kscand can emit with these knobs.
+
+    Each kscand cycle visits up to ``mms_to_scan`` mms (one start event each, due or
+    not) and then sleeps ``scan_sleep_ms``; the visits themselves take time, so this is
+    an upper bound (at the defaults, 4096 and 20 ms: 204,800 a second; an idle guest
+    under emulation gave 110,000). None: no sleep at all, no bound.
+    """
+    if scan_sleep_ms <= 0:
+        return None
+    return mms_to_scan * 1000.0 / scan_sleep_ms
+
+
+def flood_warning(mms_to_scan: Optional[int], scan_sleep_ms: Optional[int],
+                  limit: float = FLOOD_STARTS_PER_S) -> Optional[str]:
+    """The warning to give before recording kmem_scan_mm_start, or None when it stays
+    below ``limit`` a second (or the knobs cannot be read)."""
+    if mms_to_scan is None or scan_sleep_ms is None:
+        return None
+    rate = start_rate(mms_to_scan, scan_sleep_ms)
+    if rate is not None and rate <= limit:
+        return None
+    if rate is None:
+        how = ("kscand's scan_sleep_ms is 0: kscand visits mms without a pause, each visit "
+               "a kmem_scan_mm_start event")
+    else:
+        how = ("kmem_scan_mm_start may fire up to about %s times a second (mms_to_scan %d "
+               "visits per kscand cycle, a cycle every scan_sleep_ms %d ms): about %s MB of "
+               "perf.data a minute" % (
+                   "{:,}".format(int(rate)), mms_to_scan, scan_sleep_ms,
+                   "{:,}".format(int(rate * BYTES_PER_START * 60 / 1e6))))
+    suggest = min(SUGGESTED_MMS_TO_SCAN, mms_to_scan)
+    return ("%s; record with --light to leave that event out (no scan durations then), or "
+            "with a lower mms_to_scan (--mms-to-scan %d)" % (how, suggest))
+
+
+# -- what perf wrote -------------------------------------------------------------------
+
+PERF_RECORD_LOST = 2
+PERF_RECORD_SAMPLE = 9
+PERF_RECORD_LOST_SAMPLES = 13
+PERF_RECORD_COMPRESSED = 81
+_REC_HEADER = struct.Struct("<IHH")
+
+
+class Written(NamedTuple):
+    samples: int
+    lost_records: int     # PERF_RECORD_LOST + PERF_RECORD_LOST_SAMPLES
+    lost_events: int      # what they say was lost
+
+
+def count_records(path: str) -> Optional[Written]:
+    """Count the samples and LOST records in the data section of perf.data ``path``.
+
+    None when that cannot be told: not a perf.data file in file mode, compressed
+    records (perf record -z), or a data section that does not walk cleanly.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(104)
+            if len(head) < 104 or head[:8] != b"PERFILE2":
+                return None
+            header_size, = struct.unpack_from("<Q", head, 8)
+            if header_size != 104:
+                return None
+            offset, size = struct.unpack_from("<QQ", head, 40)
+            f.seek(offset)
+            data = f.read(size)
+    except OSError:
+        return None
+    if len(data) != size:
+        return None
+    samples = lost_records = lost_events = 0
+    at = 0
+    unpack = _REC_HEADER.unpack_from
+    while at < size:
+        if at + 8 > size:
+            return None
+        rtype, _misc, rsize = unpack(data, at)
+        if rsize < 8 or at + rsize > size:
+            return None
+        if rtype == PERF_RECORD_SAMPLE:
+            samples += 1
+        elif rtype in (PERF_RECORD_LOST, PERF_RECORD_LOST_SAMPLES):
+            lost_records += 1
+            # LOST: id, lost; LOST_SAMPLES: lost (each a u64 after the header)
+            at_lost = at + (16 if rtype == PERF_RECORD_LOST else 8)
+            if at_lost + 8 <= at + rsize:
+                lost_events += struct.unpack_from("<Q", data, at_lost)[0]
+        elif rtype == PERF_RECORD_COMPRESSED:
+            return None
+        at += rsize
+    return Written(samples, lost_records, lost_events)
+
+
 # -- snapshots and the report command ------------------------------------------------
 
 def snapshot_paths(out: str) -> Tuple[str, str]:
@@ -302,6 +479,7 @@ def run(args: argparse.Namespace, stdout: Optional[IO[str]] = None,
                          "SECONDS")
     if not args.mmap_pages.strip():
         raise UsageError("-m: empty buffer size")
+    mms_to_scan = _mms_to_scan(args.mms_to_scan) if args.mms_to_scan is not None else None
     events = _event_list(args.events) if args.events is not None else EVENTS
     if args.light:
         events = tuple(e for e in events if e != LIGHT_DROPS)
@@ -313,6 +491,34 @@ def run(args: argparse.Namespace, stdout: Optional[IO[str]] = None,
     if missing:
         raise CommandError(_missing_message(missing, where))
 
+    setting = None
+    if mms_to_scan is not None:
+        setting = KnobSetting(args.kscand_sysfs, "mms_to_scan", mms_to_scan)
+    try:
+        if LIGHT_DROPS in events:
+            warning = flood_warning(read_knob(args.kscand_sysfs, "mms_to_scan"),
+                                    read_knob(args.kscand_sysfs, "scan_sleep_ms"))
+            if warning:
+                stderr.write("%s: warning: %s\n" % (PROG, warning))
+        status, lines = _record(args, events, out, perf, workload, stderr)
+    finally:
+        failed = setting.restore() if setting is not None else None
+        if failed:
+            stderr.write("%s: warning: %s\n" % (PROG, failed))
+            stderr.flush()
+    if setting is not None:
+        lines.insert(1, "mms_to_scan was %d for the recording%s" % (
+            setting.value, ", now %d again" % setting.old if not failed else
+            " and is still (see the warning above)"))
+    lines += ["report with:", "  " + report_command(out)]
+    stdout.write("\n".join(lines) + "\n")
+    stdout.flush()
+    return status
+
+
+def _record(args: argparse.Namespace, events: Sequence[str], out: str, perf: str,
+            workload: Sequence[str], stderr: IO[str]) -> Tuple[int, List[str]]:
+    """Snapshot, record, snapshot; perf's status and the lines to print."""
     before, after = snapshot_paths(out)
     counters = snapshot(before, "before")
     cmd = perf_command(perf, events, args.mmap_pages, out, workload)
@@ -330,9 +536,21 @@ def run(args: argparse.Namespace, stdout: Optional[IO[str]] = None,
                            "nothing recorded" % status)
     snapshot(after, "after")
 
-    lines = ["recorded %s (%d event%s%s) and the kernel's counters in %s and %s" % (
-        out, len(events), "" if len(events) == 1 else "s",
-        ", without " + LIGHT_DROPS if args.light else "", before, after)]
+    written = count_records(out)
+    what = "%d event type%s%s" % (len(events), "" if len(events) == 1 else "s",
+                                  ", without " + LIGHT_DROPS if args.light else "")
+    if written is not None:
+        what += ", %s sample%s" % ("{:,}".format(written.samples),
+                                   "" if written.samples == 1 else "s")
+        if written.lost_records:
+            what += ", %s LOST record%s" % ("{:,}".format(written.lost_records),
+                                            "" if written.lost_records == 1 else "s")
+    lines = ["recorded %s (%s) and the kernel's counters in %s and %s" % (
+        out, what, before, after)]
+    if written is not None and written.lost_records:
+        lines.append("warning: perf lost %s events (its buffer overflowed): the counts are "
+                     "short; record with a larger -m, --light or a lower --mms-to-scan"
+                     % "{:,}".format(written.lost_events))
     if status != 0:
         lines.append("note: perf record exited with status %d (the workload's status, or a "
                      "perf problem: see its messages above)" % status)
@@ -342,10 +560,7 @@ def run(args: argparse.Namespace, stdout: Optional[IO[str]] = None,
     if args.light:
         lines.append("note: without %s the report cannot time scans: it says scan "
                      "durations are unknown" % LIGHT_DROPS)
-    lines += ["report with:", "  " + report_command(out)]
-    stdout.write("\n".join(lines) + "\n")
-    stdout.flush()
-    return status
+    return status, lines
 
 
 def main(args: argparse.Namespace) -> int:
@@ -355,4 +570,5 @@ def main(args: argparse.Namespace) -> int:
 
 __all__ = ["EVENTS", "LIGHT_DROPS", "HELP", "DESCRIPTION", "EPILOG", "USAGE",
            "set_argparser", "run", "main", "check_events", "snapshot", "snapshot_paths",
-           "report_command", "perf_command", "report_script"]
+           "report_command", "perf_command", "report_script", "start_rate",
+           "flood_warning", "count_records", "read_knob", "write_knob", "KnobSetting"]

@@ -16,7 +16,7 @@ import time
 from typing import IO, Any, BinaryIO, Optional, cast
 
 from kscand_perf.argparsing import int_arg, positive_float_arg, positive_int_arg
-from kscand_perf.errors import CommandError, UsageError
+from kscand_perf.errors import CommandError, UsageError, quiet_stdout
 
 from .formats import ALL_EVENTS, KSCAND_EVENTS, POSTED_V3_PRINT_FMTS
 from .perfdata import PerfDataWriter, SchemaError
@@ -168,7 +168,7 @@ def main(args: argparse.Namespace) -> int:
             # The simulator made an event the schema does not accept: a bug.
             raise CommandError("internal error: simulated event rejected: %s" % e) from None
         except BrokenPipeError:
-            _silence_stdout()
+            quiet_stdout()
             raise CommandError("the output was closed before the trace was written") from None
         except OSError as e:
             raise CommandError("writing %s: %s" % ("stdout" if to_stdout else args.output,
@@ -196,13 +196,3 @@ def main(args: argparse.Namespace) -> int:
                         " (pipe)" if pipe and not to_stdout else "", elapsed, config.seconds,
                         config.seed))
     return 0
-
-
-def _silence_stdout() -> None:
-    """After EPIPE on stdout, point it at /dev/null so the exit flush cannot fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass

@@ -32,7 +32,7 @@ _here = os.path.dirname(os.path.abspath(__file__))
 if os.path.isdir(os.path.join(_here, "..", "kscand_perf")):
     sys.path.insert(0, os.path.join(_here, ".."))
 
-from kscand_perf.errors import CommandError, UsageError  # noqa: E402
+from kscand_perf.errors import CommandError, UsageError, quiet_stdout  # noqa: E402
 from kscand_perf.session import Session  # noqa: E402
 
 # perf removes __file__ once the script's body has run.
@@ -146,26 +146,16 @@ def trace_end():
         sys.stderr.write("kscand_report.py: error: %s\n" % e)
         sys.exit(1)
     except OSError as e:  # the reader went away (EPIPE), a full disk (ENOSPC)
-        _quiet_stdout()
+        quiet_stdout()
         sys.stderr.write("kscand_report.py: error: cannot write the report: %s\n"
                          % (e.strerror or e))
         sys.exit(1)
     except Exception as e:  # a bug of ours: one line, not perf's abort
-        _quiet_stdout()
+        quiet_stdout()
         sys.stderr.write("kscand_report.py: internal error while reporting: %s: %s "
                          "(please report it with the perf.data file)\n"
                          % (type(e).__name__, e))
         sys.exit(1)
-
-
-def _quiet_stdout():
-    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 def _bad(event_name, exc=None):

@@ -204,28 +204,8 @@ def test_8_time_window_agrees_with_perfs_own(perf: str) -> None:
 
 # 9. negative msuccess --------------------------------------------------------------------
 
-def _load_script(argv: List[str]) -> Any:
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("kscand_report_bad_input", SCRIPT)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    old = sys.argv
-    sys.argv = ["kscand_report.py"] + argv
-    try:
-        mod.trace_begin()
-    finally:
-        sys.argv = old
-    return mod
-
-
-def _finish(mod: Any) -> Dict[str, Any]:
-    import io
-    from contextlib import redirect_stdout
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        mod.trace_end()
-    return json.loads(buf.getvalue())  # type: ignore[no-any-return]
+from test_handlers import finish as _finish  # noqa: E402  (perf's calls, simulated)
+from test_handlers import load as _load_script  # noqa: E402
 
 
 def test_9_negative_msuccess_is_a_bad_event_not_a_huge_batch() -> None:

@@ -18,7 +18,10 @@ import pytest
 from conftest import ROOT, require
 
 SCRIPT = os.path.join(ROOT, "e2e", "checkpatch.py")
-PATCHES = sorted(n for n in os.listdir(os.path.join(ROOT, "patch"))
+PATCH_DIR = os.path.join(ROOT, "patch")
+# the kernel series (patch/) and the perf series (patch/perf/), by path under patch/
+PATCHES = sorted(os.path.relpath(os.path.join(d, n), PATCH_DIR)
+                 for d in (PATCH_DIR, os.path.join(PATCH_DIR, "perf")) for n in os.listdir(d)
                  if n.endswith(".patch") and not n.startswith("0000-cover-letter"))
 
 
@@ -30,7 +33,7 @@ def findings():
         require(False, "checkpatch.pl cannot be fetched: %s"
                 % proc.stderr.decode(errors="replace").strip())
     assert proc.returncode in (0, 1), proc.stderr.decode(errors="replace")
-    return {os.path.basename(r["patch"]): r for r in json.loads(proc.stdout)}
+    return {os.path.relpath(r["patch"], PATCH_DIR): r for r in json.loads(proc.stdout)}
 
 
 @pytest.mark.parametrize("patch", PATCHES)

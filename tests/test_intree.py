@@ -1,4 +1,4 @@
-"""The in-tree series (patch/0000, 0002, 0003): kscand-report for perf's tools/perf/python.
+"""The in-tree series (patch/perf/): kscand-report for perf's tools/perf/python.
 
 Hand-written for perf-tools-next, where scripts are standalone programs on the perf
 module's session API. Checked against Debian's linux-source-7.3 (tools/fetch-linux-source
@@ -29,13 +29,13 @@ import pytest
 
 from conftest import ROOT, require
 
-PATCH_DIR = os.path.join(ROOT, "patch")
+PATCH_DIR = os.path.join(ROOT, "patch", "perf")
 COVER = os.path.join(PATCH_DIR, "0000-cover-letter.patch")
-TRACEPOINTS = os.path.join(PATCH_DIR, "0001-mm-kscand-Add-tracepoints-for-scanning-and-"
+TRACEPOINTS = os.path.join(ROOT, "patch", "0001-mm-kscand-Add-tracepoints-for-scanning-and-"
                            "migration.patch")
 SERIES = [os.path.join(PATCH_DIR, n) for n in (
-    "0002-perf-python-Add-kscand-report.patch",
-    "0003-perf-test-Add-test-for-the-kscand-report-python-script.patch")]
+    "0001-perf-python-Add-kscand-report.patch",
+    "0002-perf-test-Add-test-for-the-kscand-report-python-script.patch")]
 SCRIPT = "tools/perf/python/kscand-report.py"
 SHELL_TEST = "tools/perf/tests/shell/test_kscand_report_python.sh"
 FETCH = os.path.join(ROOT, "tools", "fetch-linux-source")
@@ -85,7 +85,7 @@ def headers(path: str) -> Dict[str, str]:
 
 def test_the_series_replaces_the_generated_bundle() -> None:
     names = sorted(n for n in os.listdir(PATCH_DIR) if n.endswith(".patch"))
-    assert names == sorted(os.path.basename(p) for p in [COVER, TRACEPOINTS] + SERIES)
+    assert names == sorted(os.path.basename(p) for p in [COVER] + SERIES)
     assert not os.path.exists(os.path.join(ROOT, "tools", "mk-kernel-patch.py"))
 
 

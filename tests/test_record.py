@@ -14,6 +14,7 @@ import os
 import shlex
 import shutil
 import stat
+import struct
 import subprocess
 import sys
 from typing import Any, Dict, List, Optional, Sequence
@@ -44,6 +45,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ -n "$FAKE_PERF_NO_OUTPUT" ] || echo fake > "$out"
+[ -z "$FAKE_PERF_RUN" ] || sh -c "$FAKE_PERF_RUN"
 exit "${FAKE_PERF_STATUS:-0}"
 """
 
@@ -76,6 +78,22 @@ def fake(tmp_path: Any) -> Dict[str, str]:
         (tracefs / "events" / event.replace(":", os.sep)).mkdir(parents=True)
     return {"perf": str(perf), "tracefs": str(tracefs), "log": str(tmp_path / "perf.log"),
             "out": str(tmp_path / "run.data"), "dir": str(tmp_path)}
+
+
+@pytest.fixture
+def sysfs(tmp_path: Any) -> str:
+    """A stand-in /sys/kernel/mm/kscand with the kernel's default knobs."""
+    folder = tmp_path / "kscand"
+    folder.mkdir()
+    for name, value in (("mms_to_scan", 4096), ("scan_sleep_ms", 20),
+                        ("mm_scan_period_ms", 2000), ("scan_enabled", 1), ("target_node", 0)):
+        (folder / name).write_text("%d\n" % value)
+    return str(folder)
+
+
+def knob(sysfs: str, name: str) -> str:
+    with open(os.path.join(sysfs, name), encoding="ascii") as f:
+        return f.read().strip()
 
 
 def fake_args(fake: Dict[str, str], *extra: str) -> List[str]:
@@ -350,3 +368,189 @@ def test_real_recording_of_an_event_this_kernel_has(perf: str, tmp_path: Any) ->
         text = subprocess.run([perf] + argv[1:], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=120).stdout.decode()
         assert "nr_kscand_mm_scans" in text and "missing" in text
+
+
+# -- kscand's knobs: the flood warning and --mms-to-scan ------------------------------
+
+@pytest.mark.parametrize("mms, sleep_ms, rate", [
+    (4096, 20, 204800.0), (32, 20, 1600.0), (1, 1000, 1.0), (100, 0, None)])
+def test_start_rate(mms: int, sleep_ms: int, rate: Optional[float]) -> None:
+    assert record.start_rate(mms, sleep_ms) == rate
+
+
+def test_flood_warning_text() -> None:
+    warning = record.flood_warning(4096, 20)
+    assert warning == (
+        "kmem_scan_mm_start may fire up to about 204,800 times a second (mms_to_scan 4096 "
+        "visits per kscand cycle, a cycle every scan_sleep_ms 20 ms): about 933 MB of "
+        "perf.data a minute; record with --light to leave that event out (no scan durations "
+        "then), or with a lower mms_to_scan (--mms-to-scan 32)")
+    assert record.flood_warning(32, 20) is None          # 1,600 a second
+    assert record.flood_warning(100, 20) is None         # 5,000: the limit itself
+    assert record.flood_warning(101, 20) is not None
+    assert record.flood_warning(None, 20) is None        # no kscand knobs: nothing to say
+    assert "scan_sleep_ms is 0" in (record.flood_warning(8, 0) or "")
+    assert "--mms-to-scan 8" in (record.flood_warning(8, 0) or "")
+
+
+def test_warns_before_recording_at_the_default_knobs(fake: Dict[str, str], sysfs: str) -> None:
+    proc = run(fake_args(fake, "--kscand-sysfs", sysfs, "--duration", "1"),
+               env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.returncode == 0, proc.stderr.decode()
+    err = proc.stderr.decode().splitlines()
+    assert err[0].startswith("kscand-record: warning: kmem_scan_mm_start may fire up to "
+                             "about 204,800 times a second"), err
+    assert "--light" in err[0] and "--mms-to-scan 32" in err[0]
+    assert "record -e" in err[1]          # the warning comes before perf starts
+
+
+@pytest.mark.parametrize("extra", [["--light"], ["--mms-to-scan", "32"]])
+def test_no_warning_when_the_start_event_stays_small(fake: Dict[str, str], sysfs: str,
+                                                     extra: List[str]) -> None:
+    proc = run(fake_args(fake, "--kscand-sysfs", sysfs, "--duration", "1", *extra),
+               env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "kscand-record: warning" not in proc.stderr.decode()
+
+
+def test_mms_to_scan_is_set_for_the_recording_and_put_back(
+        fake: Dict[str, str], sysfs: str) -> None:
+    seen = os.path.join(fake["dir"], "seen")
+    proc = run(fake_args(fake, "--kscand-sysfs", sysfs, "--mms-to-scan", "16", "--",
+                         "true"),
+               env={"FAKE_PERF_LOG": fake["log"],
+                    "FAKE_PERF_RUN": "cat %s/mms_to_scan > %s" % (sysfs, seen)})
+    assert proc.returncode == 0, proc.stderr.decode()
+    with open(seen, encoding="ascii") as f:
+        assert f.read().strip() == "16"           # while perf ran
+    assert knob(sysfs, "mms_to_scan") == "4096"   # afterwards
+    lines = proc.stdout.decode().splitlines()
+    assert lines[1] == "mms_to_scan was 16 for the recording, now 4096 again"
+
+
+def test_mms_to_scan_is_put_back_when_perf_fails(fake: Dict[str, str], sysfs: str) -> None:
+    proc = run(fake_args(fake, "--kscand-sysfs", sysfs, "--mms-to-scan", "16", "--duration",
+                         "1"),
+               env={"FAKE_PERF_LOG": fake["log"], "FAKE_PERF_NO_OUTPUT": "1",
+                    "FAKE_PERF_STATUS": "1"})
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines()[-1] == (
+        "kscand-record: error: perf record failed (exit status 1, see its messages above): "
+        "nothing recorded")
+    assert knob(sysfs, "mms_to_scan") == "4096"
+
+
+def test_mms_to_scan_is_put_back_on_ctrl_c(fake: Dict[str, str], sysfs: str,
+                                           monkeypatch: Any) -> None:
+    seen: List[str] = []
+
+    def interrupted(*_args: Any) -> Any:
+        seen.append(knob(sysfs, "mms_to_scan"))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(record, "_record", interrupted)
+    parser = record.argparse.ArgumentParser()
+    record.set_argparser(parser)
+    args = parser.parse_args(fake_args(fake, "--kscand-sysfs", sysfs, "--mms-to-scan", "8",
+                                       "--duration", "1"))
+    with pytest.raises(KeyboardInterrupt):
+        record.run(args)
+    assert seen == ["8"]
+    assert knob(sysfs, "mms_to_scan") == "4096"
+
+
+@pytest.mark.parametrize("value, message", [
+    ("0", "--mms-to-scan: must be at least 1, not 0"),
+    ("-3", "--mms-to-scan: must be at least 1, not -3"),
+    ("many", "--mms-to-scan: not a whole number: 'many'"),
+])
+def test_bad_mms_to_scan(fake: Dict[str, str], sysfs: str, value: str, message: str) -> None:
+    proc = run(fake_args(fake, "--kscand-sysfs", sysfs, "--mms-to-scan", value, "--duration",
+                         "1"), env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.returncode == 2
+    assert message in one_error_line(proc)
+    assert not os.path.exists(fake["log"])        # perf never ran
+    assert knob(sysfs, "mms_to_scan") == "4096"
+
+
+def test_mms_to_scan_without_kscand_knobs(fake: Dict[str, str], tmp_path: Any) -> None:
+    proc = run(fake_args(fake, "--kscand-sysfs", str(tmp_path / "none"), "--mms-to-scan",
+                         "16", "--duration", "1"), env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.returncode == 1
+    assert "this kernel has no kscand knobs" in one_error_line(proc)
+    assert not os.path.exists(fake["log"])
+
+
+# -- what perf wrote ---------------------------------------------------------------------
+
+def _append_records(path: str, records: bytes) -> None:
+    """Append raw records to the data section of a perf.data file (data comes last but for
+    the feature sections, which are moved along)."""
+    with open(path, "rb") as f:
+        blob = bytearray(f.read())
+    offset, size = struct.unpack_from("<QQ", blob, 40)
+    end = offset + size
+    blob[end:end] = records
+    struct.pack_into("<Q", blob, 48, size + len(records))
+    # feature section headers follow the data: shift their offsets
+    feat_at = end + len(records)
+    nfeat = bin(int.from_bytes(bytes(blob[72:104]), "little")).count("1")
+    for i in range(nfeat):
+        off, = struct.unpack_from("<Q", blob, feat_at + 16 * i)
+        struct.pack_into("<Q", blob, feat_at + 16 * i, off + len(records))
+    with open(path, "wb") as f:
+        f.write(bytes(blob))
+
+
+def test_count_records(tmp_path: Any) -> None:
+    events, _ = scenario(SynthConfig(mms=3, seconds=5.0, seed=5))
+    path = str(tmp_path / "t.data")
+    write_trace(path, events)
+    assert record.count_records(path) == record.Written(len(events), 0, 0)
+    # a LOST record (id, lost) and a LOST_SAMPLES record (lost), as perf writes them
+    lost = struct.pack("<IHHQQ", 2, 0, 24, 7, 120) + struct.pack("<IHHQ", 13, 0, 16, 5)
+    _append_records(path, lost)
+    assert record.count_records(path) == record.Written(len(events), 2, 125)
+
+
+def test_count_records_cannot_tell(tmp_path: Any) -> None:
+    not_perf = tmp_path / "x.data"
+    not_perf.write_bytes(b"fake\n")
+    assert record.count_records(str(not_perf)) is None
+    assert record.count_records(str(tmp_path / "missing.data")) is None
+    pipe = tmp_path / "pipe.data"
+    events, _ = scenario(SynthConfig(mms=2, seconds=2.0, seed=5))
+    with open(pipe, "wb") as f:
+        write_trace(f, events, pipe=True)
+    assert record.count_records(str(pipe)) is None
+
+
+def test_recorded_line_says_event_types_and_samples(fake: Dict[str, str], tmp_path: Any) -> None:
+    events, _ = scenario(SynthConfig(mms=3, seconds=5.0, seed=5))
+    trace = str(tmp_path / "made.data")
+    write_trace(trace, events)
+    proc = run(fake_args(fake, "--duration", "1"),
+               env={"FAKE_PERF_LOG": fake["log"], "FAKE_PERF_RUN": "cp %s %s" % (
+                   trace, fake["out"])})
+    assert proc.returncode == 0, proc.stderr.decode()
+    first = proc.stdout.decode().splitlines()[0]
+    assert first == ("recorded %s (8 event types, %s samples) and the kernel's counters in "
+                     "%s.vmstat-before.txt and %s.vmstat-after.txt" % (
+                         fake["out"], "{:,}".format(len(events)), fake["out"], fake["out"]))
+    # a file it cannot read: only the event types
+    proc = run(fake_args(fake, "--duration", "1"), env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.stdout.decode().splitlines()[0].startswith(
+        "recorded %s (8 event types) and" % fake["out"])
+
+
+def test_recorded_line_warns_about_lost_records(fake: Dict[str, str], tmp_path: Any) -> None:
+    events, _ = scenario(SynthConfig(mms=3, seconds=5.0, seed=5))
+    trace = str(tmp_path / "made.data")
+    write_trace(trace, events)
+    _append_records(trace, struct.pack("<IHHQQ", 2, 0, 24, 7, 1234))
+    proc = run(fake_args(fake, "--duration", "1"),
+               env={"FAKE_PERF_LOG": fake["log"], "FAKE_PERF_RUN": "cp %s %s" % (
+                   trace, fake["out"])})
+    lines = proc.stdout.decode().splitlines()
+    assert ", 1 LOST record)" in lines[0]
+    assert lines[1].startswith("warning: perf lost 1,234 events")

@@ -1,0 +1,268 @@
+#!/usr/bin/python3
+"""The real-kscand stage: a kernel that really runs kscand, the real user flow in it.
+
+    e2e/kscand/stage.py run [--reuse]      boot, record, report, install, report again
+    e2e/kscand/stage.py idle [--seconds N] only record an idle guest at the default knobs
+
+The kernel is ``$KSCAND_KERNEL`` or ../shared/kernels/kscand-v3-6.12/bzImage next to
+the checkout (6.12 with the kscand RFC V3 series and patch/0001; 9p, virtio and
+overlayfs built in, so the initramfs needs no modules). QEMU boots it with software
+emulation and two NUMA nodes, node 1 a CPU-less slow tier described by ACPI HMAT,
+so kscand promotes from node 1 to node 0. The guest runs e2e/kscand/job.sh:
+bin/kscand-record (with --mms-to-scan) around our workload, the report command it
+prints (text and --json), then ``make install`` onto a tmpfs overlay of /usr and the
+installed ``perf script report kscand-report``. tests/test_e2e_kscand.py checks the
+saved results on the host.
+
+Runs are cached like the stock-kernel stage (e2e/harness.py): build/e2e-kscand/current
+points at the last successful run, and ``--reuse`` keeps it when its inputs (the
+kernel image, these files, the package, the report script, bin/, the Makefile, perf's
+version and the settings below) are unchanged.
+
+Exit status: 0 done; 3 the stage cannot run here (no QEMU and no way to install it,
+no kernel): the tests skip with the printed reason; 1 a real failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+E2E = os.path.dirname(HERE)
+ROOT = os.path.dirname(E2E)
+if E2E not in sys.path:
+    sys.path.insert(0, E2E)
+
+import harness  # noqa: E402
+import initramfs  # noqa: E402
+from harness import StageError, Unavailable, log  # noqa: E402
+
+BUILD = os.environ.get("KSCAND_PERF_E2E_KSCAND_BUILD",
+                       os.path.join(ROOT, "build", "e2e-kscand"))
+DEFAULT_KERNEL = os.path.join(os.path.dirname(ROOT), "shared", "kernels", "kscand-v3-6.12",
+                              "bzImage")
+HOST_PACKAGES = ("qemu-system-x86", "busybox-static", "gcc", "libc6-dev", "make",
+                 "linux-perf", "numactl")
+BOOT_TIMEOUT = 400  # seconds for boot, recording, three reports and the install
+GUEST_CPUS = 2
+
+# What the guest does (part of the inputs: changing one re-runs the stage).
+SETTINGS: Dict[str, Any] = {
+    # kscand visits this many mms per cycle: 8 x 50 cycles/s = at most 400 start
+    # events a second, against 204,800 at the default 4096.
+    "MMS": 8,
+    "WL_MIB": 32,           # mapped and first-touched on node 1
+    "WL_HOT_MIB": 8,        # written every pass (about 50 passes a second at most)
+    "WL_SECONDS": 12,       # the first scan comes 2 s after exec, the second 3.5 s later
+    "WL_CHURN_MS": 700,     # a short-lived /bin/true every 0.7 s
+}
+
+# Two nodes: node 0 has both CPUs, node 1 is memory only, 4x the latency and a fifth of
+# the bandwidth (ACPI HMAT), so the kernel puts it in a lower memory tier.
+NUMA_ARGS = [
+    "-m", "2G", "-machine", "pc,hmat=on",
+    "-object", "memory-backend-ram,id=m0,size=1G",
+    "-object", "memory-backend-ram,id=m1,size=1G",
+    "-numa", "node,nodeid=0,memdev=m0,cpus=0-1,initiator=0",
+    "-numa", "node,nodeid=1,memdev=m1,initiator=0",
+    "-numa", "hmat-lb,initiator=0,target=0,hierarchy=memory,data-type=access-latency,"
+             "latency=10",
+    "-numa", "hmat-lb,initiator=0,target=0,hierarchy=memory,data-type=access-bandwidth,"
+             "bandwidth=10G",
+    "-numa", "hmat-lb,initiator=0,target=1,hierarchy=memory,data-type=access-latency,"
+             "latency=40",
+    "-numa", "hmat-lb,initiator=0,target=1,hierarchy=memory,data-type=access-bandwidth,"
+             "bandwidth=2G",
+]
+APPEND = "console=ttyS0 panic=-1 rdinit=/init quiet loglevel=4 transparent_hugepage=never"
+
+# Files whose change makes a new recording necessary (relative to ROOT; folders walked).
+INPUTS = ("e2e/kscand", "e2e/guest/init", "e2e/initramfs.py", "kscand_perf", "perf-scripts",
+          "bin", "Makefile")
+
+
+def kernel_image() -> str:
+    """The bzImage to boot: $KSCAND_KERNEL, else the shared one. Unavailable when absent."""
+    given = os.environ.get("KSCAND_KERNEL")
+    path = os.path.abspath(given) if given else DEFAULT_KERNEL
+    if not os.path.isfile(path):
+        raise Unavailable("no kscand kernel at %s (%s)" % (
+            path, "KSCAND_KERNEL names it" if given else
+            "the shared kernel is only on project machines; set KSCAND_KERNEL=path/to/bzImage"))
+    return path
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def input_files() -> List[str]:
+    paths = []
+    for rel in INPUTS:
+        path = os.path.join(ROOT, rel)
+        if os.path.isfile(path):
+            paths.append(path)
+            continue
+        for dirpath, _dirs, files in os.walk(path):
+            if "__pycache__" in dirpath:
+                continue
+            paths += [os.path.join(dirpath, f) for f in files
+                      if not f.endswith((".pyc", ".md"))]
+    return paths
+
+
+def inputs_hash(kernel: str, kernel_sha: str) -> str:
+    h = hashlib.sha256()
+    h.update(harness._hash_files(input_files()).encode())
+    h.update(json.dumps([kernel_sha, harness.perf_version(), SETTINGS,
+                         NUMA_ARGS, APPEND]).encode())
+    return h.hexdigest()
+
+
+def build_workload(out: str) -> None:
+    harness.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out,
+                 os.path.join(HERE, "workload.c")])
+
+
+def build_initramfs(out: str) -> None:
+    """busybox and e2e/guest/init; no modules (9p, virtio and overlayfs are built in)."""
+    busybox = shutil.which("busybox") or "/bin/busybox"
+    if initramfs.is_static(busybox) is not True:
+        raise StageError("%s is not a static busybox (install busybox-static)" % busybox)
+    initramfs.build(out, os.path.join(E2E, "guest", "init"), busybox, None)
+
+
+def write_job(run_dir: str) -> None:
+    shutil.copyfile(os.path.join(HERE, "job.sh"), os.path.join(run_dir, "job.sh"))
+    env = ["# Generated by e2e/kscand/stage.py: the settings of job.sh",
+           "P=%s" % "/host" + ROOT]
+    env += ["%s=%s" % (k, v) for k, v in sorted(SETTINGS.items())]
+    with open(os.path.join(run_dir, "job.env"), "w") as f:
+        f.write("\n".join(env) + "\n")
+
+
+def _tails(results: str) -> str:
+    """The ends of the guest's logs, for a failure message."""
+    out = []
+    for name in ("record.out", "record.err", "workload.txt", "report.err", "report-json.err",
+                 "install.log", "installed.err"):
+        path = os.path.join(results, name)
+        if os.path.isfile(path):
+            with open(path, errors="replace") as f:
+                text = f.read()[-1500:]
+            out.append("--- %s\n%s" % (name, text))
+    return "\n".join(out)
+
+
+def stage(reuse: bool = False, accel: str = "tcg", build: str = BUILD) -> Dict[str, Any]:
+    """Run the stage (or reuse a fresh result); return its record (stage.json)."""
+    timer = harness.Timer()
+    kernel = kernel_image()
+    with timer.step("host packages"):
+        harness.ensure_host_packages(HOST_PACKAGES)
+    with timer.step("inputs hash"):
+        kernel_sha = _sha256(kernel)
+        digest = inputs_hash(kernel, kernel_sha)
+    with harness.locked(os.path.join(build, ".lock"), timer):
+        old = harness.read_stage(build)
+        if reuse and old and old.get("ok") and old.get("inputs") == digest and os.path.exists(
+                os.path.join(old["results"], "run.data")):
+            log("reusing the fresh result in %s" % old["results"])
+            old["reused"] = True
+            old["reuse_seconds"] = timer.total()
+            return old
+        run_dir = harness._new_run_dir(build)
+        results = os.path.join(run_dir, "results")
+        with timer.step("build workload"):
+            build_workload(os.path.join(run_dir, "kscand-workload"))
+        cpio = os.path.join(run_dir, "initramfs.cpio")
+        with timer.step("build initramfs"):
+            build_initramfs(cpio)
+        write_job(run_dir)
+        console = os.path.join(run_dir, "console.log")
+        with timer.step("boot, record, report, install"):
+            try:
+                harness.run_guest(kernel, cpio, run_dir, console, timeout=BOOT_TIMEOUT,
+                                  accel=accel, cpus=GUEST_CPUS, memory_args=NUMA_ARGS,
+                                  append=APPEND)
+            except StageError as e:
+                raise StageError("%s\n%s" % (e, _tails(results))) from None
+        os.unlink(cpio)
+        record = {
+            "ok": True, "inputs": digest, "kernel": kernel, "kernel_sha256": kernel_sha,
+            "settings": SETTINGS, "accel": accel, "steps": timer.steps,
+            "total_seconds": round(timer.total() - timer.steps.get("wait for another run", 0),
+                                   2),
+            "results": results, "console": console,
+        }
+        harness.scen.dump_json(os.path.join(results, "stage.json"), record)
+        harness._publish(build, run_dir)
+        log("stage done in %.1f s" % record["total_seconds"])
+        return record
+
+
+def idle(seconds: float, accel: str = "tcg") -> Dict[str, Any]:
+    """Record an idle guest at the kernel's default knobs for ``seconds`` (job-idle.sh);
+    the figures: samples per event and the recording's size. Not cached, not tested:
+    it measures what a kernel costs a user who records without --light."""
+    kernel = kernel_image()
+    harness.ensure_host_packages(HOST_PACKAGES)
+    run_dir = os.path.join(BUILD, "idle-%s" % _sha256(kernel)[:12])
+    shutil.rmtree(run_dir, ignore_errors=True)
+    results = os.path.join(run_dir, "results")
+    os.makedirs(results)
+    cpio = os.path.join(run_dir, "initramfs.cpio")
+    build_initramfs(cpio)
+    shutil.copyfile(os.path.join(HERE, "job-idle.sh"), os.path.join(run_dir, "job.sh"))
+    with open(os.path.join(run_dir, "job.env"), "w") as f:
+        f.write("P=/host%s\nIDLE_SECONDS=%g\n" % (ROOT, seconds))
+    harness.run_guest(kernel, cpio, run_dir, os.path.join(run_dir, "console.log"),
+                      timeout=BOOT_TIMEOUT, accel=accel, cpus=GUEST_CPUS,
+                      memory_args=NUMA_ARGS, append=APPEND)
+    out: Dict[str, Any] = {"kernel": kernel, "seconds": seconds, "results": results}
+    for name in ("record.out", "size", "counts", "knobs"):
+        with open(os.path.join(results, name)) as f:
+            out[name] = f.read().strip().splitlines()
+    return out
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(prog="e2e/kscand/stage.py", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="boot the kscand kernel once and run the user flow")
+    r.add_argument("--reuse", action="store_true",
+                   help="keep a successful result of the same inputs instead of booting")
+    r.add_argument("--accel", choices=("tcg", "kvm"), default="tcg")
+    i = sub.add_parser("idle", help="only record an idle guest at the default knobs "
+                                    "(figures for a kernel patch)")
+    i.add_argument("--seconds", type=float, default=5.0)
+    i.add_argument("--accel", choices=("tcg", "kvm"), default="tcg")
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "idle":
+            print(json.dumps(idle(args.seconds, args.accel), indent=1))
+            return 0
+        record = stage(reuse=args.reuse, accel=args.accel)
+        print(json.dumps({k: record.get(k) for k in ("steps", "total_seconds", "reused",
+                                                     "kernel", "results")}, indent=1))
+    except Unavailable as e:
+        log("unavailable: %s" % e)
+        return harness.EXIT_UNAVAILABLE
+    except StageError as e:
+        log("FAILED: %s" % e)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

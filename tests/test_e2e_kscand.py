@@ -1,0 +1,265 @@
+"""The real-kscand stage: a kernel that really runs kscand, and the user's flow in it.
+
+e2e/kscand/stage.py boots $KSCAND_KERNEL (default ../shared/kernels/kscand-v3-6.12/bzImage)
+under QEMU with a slow memory tier (node 1, ACPI HMAT) and runs, in the guest,
+bin/kscand-record --mms-to-scan around our workload (e2e/kscand/workload.c under
+numactl --membind=1, with short-lived processes), the report command it prints, and
+the installed `perf script report kscand-report` after `make install` onto an
+overlay. The stage runs once per session, or not at all when
+build/e2e-kscand/current holds a successful run of the same inputs.
+
+These tests check its saved results on the host:
+
+- the guest's format files equal kscand_testkit.formats' format_text;
+- the report's --json equals figures computed here from `perf script` text of the
+  same recording (this file's own few lines, not the report's code);
+- every kernel counter the report compares agrees, and the deltas equal this
+  file's figures; perf wrote no LOST records;
+- the installed report gives the same JSON as the checkout's.
+
+Without QEMU or the kernel they skip with the reason; KSCAND_PERF_REQUIRE_E2E=1
+turns those skips into failures.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import subprocess
+import sys
+from typing import Any, Dict, List, Tuple
+
+import pytest
+
+from conftest import ROOT, require
+from kscand_testkit.formats import KSCAND_EVENTS
+
+STAGE = os.path.join(ROOT, "e2e", "kscand", "stage.py")
+EXIT_UNAVAILABLE = 3
+STAGE_BUDGET_S = 240.0     # the whole warm stage that boots
+RECORDING_MAX_BYTES = 10 << 20
+
+
+@pytest.fixture(scope="session")
+def stage() -> Dict[str, Any]:
+    """Run the real-kscand stage once per session (or reuse a fresh result)."""
+    try:
+        proc = subprocess.run([sys.executable, STAGE, "run", "--reuse"], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=900)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the real-kscand stage did not finish within 900 s", pytrace=False)
+    err = proc.stderr.decode(errors="replace")
+    if proc.returncode == EXIT_UNAVAILABLE:
+        require(False, "the real-kscand stage cannot run here: %s"
+                % err.strip().splitlines()[-1])
+    if proc.returncode != 0:
+        pytest.fail("the real-kscand stage failed (exit %d):\n%s"
+                    % (proc.returncode, err[-8000:]), pytrace=False)
+    record = json.loads(proc.stdout)
+    with open(os.path.join(record["results"], "stage.json")) as f:
+        saved = json.load(f)
+    saved["reused"] = bool(record.get("reused"))
+    sys.stderr.write("real-kscand stage: %s\n" % err.strip().replace("\n", "; ")[-600:])
+    return saved
+
+
+def path(stage: Dict[str, Any], name: str) -> str:
+    return os.path.join(stage["results"], name)
+
+
+def read(stage: Dict[str, Any], name: str) -> str:
+    with open(path(stage, name), encoding="utf-8") as f:
+        return f.read()
+
+
+def load_json(stage: Dict[str, Any], name: str) -> Dict[str, Any]:
+    return json.loads(read(stage, name))
+
+
+# -- the truth, from perf script text -------------------------------------------------
+
+# perf script -F trace:comm,pid,tid,cpu,time,event,trace --ns, e.g.
+#   kscand  38/38  [001]  21.894391870:  kmem:kmem_scan_mm_end: mm=0xff1b... start=0x0 total=9
+LINE = re.compile(r"^\s*(.*?)\s+(\d+)/(\d+)\s+\[(\d+)\]\s+(\d+)\.(\d{9}):\s+"
+                  r"(\w+):(\w+):\s?(.*)$")
+
+
+def script_events(perf: str, data: str) -> List[Tuple[int, str, Dict[str, str]]]:
+    """(time ns, system:event, {key: text}) of every sample, in perf's order."""
+    proc = subprocess.run([perf, "script", "-i", data, "-F",
+                           "trace:comm,pid,tid,cpu,time,event,trace", "--ns"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    out = []
+    for line in proc.stdout.decode(errors="replace").splitlines():
+        m = LINE.match(line)
+        assert m, "unexpected perf script line: %r" % line
+        fields = dict(kv.split("=", 1) for kv in m.group(9).split() if "=" in kv)
+        out.append((int(m.group(5)) * 10**9 + int(m.group(6)),
+                    "%s:%s" % (m.group(7), m.group(8)), fields))
+    return out
+
+
+def figures(events: List[Tuple[int, str, Dict[str, str]]]) -> Dict[str, Any]:
+    """Counts and sums the report must show, by the documented rules
+    (docs: ../shared/docs/kscand-tracepoints.md)."""
+    counts: Dict[str, int] = collections.Counter(name for _, name, _ in events)
+    completed = orphan_ends = wraps = found = duration = 0
+    pending = None      # (mm, time) of the last start not yet followed by an end
+    by_rc: Dict[int, int] = collections.Counter()
+    by_node: Dict[int, List[int]] = collections.defaultdict(lambda: [0, 0])
+    for t, name, f in events:
+        if name == "kmem:kmem_scan_mm_start":
+            pending = (f["mm"], t)          # an earlier pending start was a not-due visit
+        elif name == "kmem:kmem_scan_mm_end":
+            if pending is not None and pending[0] == f["mm"]:
+                completed += 1
+                duration += t - pending[1]
+            else:
+                orphan_ends += 1
+            pending = None
+            found += int(f["total"])
+            wraps += int(f["start"], 16) == 0
+        elif name == "kmem:kmem_scan_mm_migrate":
+            rc, node = int(f["rc"]), int(f["node"])
+            by_rc[rc] += 1
+            by_node[node][0] += 1
+            by_node[node][1] += rc == 0
+    return {"counts": dict(counts), "completed": completed, "orphan_ends": orphan_ends,
+            "not_due": counts["kmem:kmem_scan_mm_start"] - completed, "wraps": wraps,
+            "pages_found": found, "duration_total": duration, "by_rc": dict(by_rc),
+            "by_node": {n: tuple(v) for n, v in by_node.items()},
+            "ends": counts["kmem:kmem_scan_mm_end"],
+            "migrate_ok": by_rc[0], "migrate_failed": sum(by_rc.values()) - by_rc[0]}
+
+
+@pytest.fixture(scope="session")
+def truth(stage: Dict[str, Any], perf: str) -> Dict[str, Any]:
+    return figures(script_events(perf, path(stage, "run.data")))
+
+
+def vmstat(stage: Dict[str, Any], which: str) -> Dict[str, int]:
+    out = {}
+    for line in read(stage, "run.data.vmstat-%s.txt" % which).splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.split()
+            out[name] = int(value)
+    return out
+
+
+# -- the guest -------------------------------------------------------------------------
+
+def test_formats_equal_schema(stage):
+    """The running kscand kernel prints the formats patch/0001 defines, byte for byte."""
+    for ev in KSCAND_EVENTS:
+        text = read(stage, os.path.join("formats", ev.name))
+        event_id = int(text.split("\n")[1][len("ID: "):])
+        assert text == ev.format_text(event_id), (ev.name, text)
+
+
+def test_guest_has_a_slow_tier_and_kscand_promoted(stage):
+    """Node 1 sits in a lower memory tier than node 0, and the workload's hot window
+    ended up on node 0 (move_pages in the workload): kscand really promoted."""
+    tiers = dict(line.split() for line in read(stage, "memory-tiers").splitlines())
+    by_node = {nodes: int(tier[len("memory_tier"):]) for tier, nodes in tiers.items()}
+    assert by_node["1"] > by_node["0"], tiers
+    report = dict(line.split(" ", 1) for line in read(stage, "workload.txt").splitlines())
+    hot = dict(kv.split("=") for kv in report["hot"].split())
+    assert int(hot.get("node0", 0)) > 0, report
+    head = read(stage, "workload.txt").splitlines()[0].split()
+    stats = dict(zip(head[::2], head[1::2]))
+    assert int(stats["children"]) >= 10 and stats["failed"] == "0", stats
+
+
+def test_kscand_record_said_what_it_did(stage, truth):
+    """kscand-record: 8 event types, the samples perf wrote, mms_to_scan set and restored."""
+    assert read(stage, "record.rc").strip() == "0", read(stage, "record.err")
+    lines = read(stage, "record.out").splitlines()
+    samples = sum(truth["counts"].values())
+    assert lines[0].startswith("recorded /tmp/run.data (8 event types, %s samples) and "
+                               % "{:,}".format(samples)), lines
+    assert lines[1] == "mms_to_scan was %d for the recording, now 4096 again" % (
+        stage["settings"]["MMS"])
+    assert read(stage, "knobs-after") == read(stage, "knobs-before")
+    assert "warning" not in read(stage, "record.err")   # a small mms_to_scan: no flood
+    assert lines[-2:] == ["report with:", "  " + read(stage, "report.cmd").strip()]
+
+
+def test_no_lost_records(stage, perf):
+    proc = subprocess.run([perf, "report", "--stats", "-i", path(stage, "run.data")],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    text = proc.stdout.decode(errors="replace")
+    assert proc.returncode == 0 and "SAMPLE events" in text, text
+    assert "LOST" not in text, text
+    assert "LOST" not in read(stage, "record.out")
+
+
+def test_recording_stays_small(stage, truth):
+    assert os.path.getsize(path(stage, "run.data")) < RECORDING_MAX_BYTES
+    # every kind of event is there: a real run, not an idle one
+    for name in ("kmem:kmem_mm_enter", "kmem:kmem_mm_exit", "kmem:kmem_scan_mm_start",
+                 "kmem:kmem_scan_mm_end", "kmem:kmem_scan_mm_migrate"):
+        assert truth["counts"].get(name, 0) > 0, name
+    assert truth["migrate_ok"] > 0 and truth["completed"] > 0
+
+
+# -- the report against the truth -----------------------------------------------------
+
+def test_report_json_equals_figures_from_perf_script(stage, truth):
+    js = load_json(stage, "report.json")
+    counts = {"kmem:" + k: v for k, v in js["events"].items() if v}
+    counts.update(js["other_events"])
+    assert counts == truth["counts"]
+    assert js["bad_events"] in ({}, None) and js["unhandled_events"] in ({}, None)
+    scans = js["scans"]
+    assert (scans["completed"], scans["not_due"], scans["orphan_ends"], scans["full_passes"],
+            scans["pages_found"]) == (truth["completed"], truth["not_due"],
+                                      truth["orphan_ends"], truth["wraps"],
+                                      truth["pages_found"])
+    assert scans["duration_ns"]["count"] == truth["completed"]
+    assert scans["duration_ns"]["total"] == truth["duration_total"]
+    mig = js["migrations"]
+    assert (mig["attempted"], mig["succeeded"], mig["failed"]) == (
+        truth["migrate_ok"] + truth["migrate_failed"], truth["migrate_ok"],
+        truth["migrate_failed"])
+    assert {int(rc): v["count"] for rc, v in mig["by_rc"].items()} == truth["by_rc"]
+    assert {int(n): (v["attempted"], v["succeeded"]) for n, v in mig["by_node"].items()} == (
+        truth["by_node"])
+    assert mig["sequence_breaks"] == 0
+
+
+def test_every_kernel_counter_agrees(stage, truth):
+    """The report's check says all compared counters agree, and the deltas equal this
+    file's figures: scans = scan ends, migrated = rc 0, failed = rc != 0, and migadded =
+    pages queued = the sum of the scan ends' totals (not the migrate events: a queue freed
+    at an mm's exit is never attempted)."""
+    kc = load_json(stage, "report.json")["kernel_counters"]
+    compared = [c for c in kc["counters"] if c["agrees"] is not None]
+    assert {c["name"] for c in compared} >= {"nr_kscand_mm_scans", "nr_kscand_migrated",
+                                             "nr_kscand_migrate_failed",
+                                             "nr_kscand_migadded"}, kc
+    assert kc["all_agree"] is True, kc
+    before, after = vmstat(stage, "before"), vmstat(stage, "after")
+    delta = {name: after[name] - before[name] for name in after}
+    assert delta["nr_kscand_mm_scans"] == truth["ends"]
+    assert delta["nr_kscand_migrated"] == truth["migrate_ok"]
+    assert delta["nr_kscand_migrate_failed"] == truth["migrate_failed"]
+    assert delta["nr_kscand_migadded"] == truth["pages_found"]
+    trace = {c["name"]: c["trace"] for c in compared}
+    assert trace["nr_kscand_migadded"] == truth["pages_found"], kc
+    assert "all 4 compared counters agree with the trace" in read(stage, "report.txt")
+
+
+def test_installed_report_gives_the_same_json(stage):
+    assert "kscand-report" in read(stage, "script-list.txt")
+    assert read(stage, "installed.err") == ""
+    assert load_json(stage, "installed.json") == load_json(stage, "report.json")
+
+
+def test_stage_time(stage):
+    """A stage that boots stays within its budget; a reused one takes seconds."""
+    if stage["reused"]:
+        pytest.skip("this session reused a fresh result (no boot)")
+    assert stage["total_seconds"] < STAGE_BUDGET_S, stage["steps"]
