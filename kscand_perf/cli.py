@@ -30,6 +30,8 @@ COMMANDS: Tuple[Tuple[str, str, str], ...] = (
                                      "counters around them (as bin/kscand-record)"),
     ("compare", "kscand_perf.cmd_compare", "two JSON reports side by side, with absolute and "
                                            "relative differences"),
+    ("merge", "kscand_perf.cmd_merge", "many JSON reports (machines, recordings, parts of "
+                                       "one) as one report"),
     ("synth", "kscand_testkit.synth_cmd", "write a simulated kscand trace (perf.data) and "
                                           "its ground truth"),
 )

@@ -59,6 +59,7 @@ def _open(path: str) -> BinaryIO:
 def main(args: argparse.Namespace) -> int:
     # UsageError on bad options, --vmstat files, --plot without matplotlib
     session = Session(options.from_args(args), live=sys.stdout)
+    session.input = args.input
     perf = perfmodule.session_api() if args.via != "reader" else None
     if args.via == "perf-module":
         if perf is None:

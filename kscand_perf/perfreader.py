@@ -42,7 +42,8 @@ from typing import (Any, BinaryIO, Callable, Dict, Iterator, List, Mapping, Opti
                     Sequence, Tuple)
 
 __all__ = ["PerfReader", "FieldFormat", "EventFormat", "Attr", "RunInfo", "ReadStats",
-           "Problem", "Handler", "parse_format", "parse_tracing_data", "zstd_available"]
+           "Problem", "Handler", "parse_format", "parse_tracing_data", "read_run_info",
+           "zstd_available"]
 
 # perf_event_header types (include/uapi/linux/perf_event.h, tools/perf/util/event.h)
 REC_LOST = 2
@@ -1199,3 +1200,62 @@ class PerfReader:
 
 def _noop(*args: Any) -> None:
     pass
+
+
+# -- the header alone -------------------------------------------------------------------
+
+_HEADER_BITS = (F_HOSTNAME, F_OSRELEASE, F_VERSION, F_ARCH, F_NRCPUS, F_CMDLINE)
+_HEADER_SCAN_LIMIT = 1 << 26   # pipe streams: header records come first; stop looking here
+
+
+def read_run_info(path: str) -> Optional[RunInfo]:
+    """What the recording at ``path`` says about where it was made (its file-mode
+    feature sections, or a saved pipe stream's HEADER_FEATURE records), without reading
+    its events; None when ``path`` is no readable perf.data file. Never raises."""
+    try:
+        with open(path, "rb") as src:
+            return _run_info(src)
+    except (OSError, ValueError, struct.error, OverflowError):
+        return None
+
+
+def _run_info(src: BinaryIO) -> Optional[RunInfo]:
+    head = src.read(FILE_HEADER_SIZE)
+    if len(head) < PIPE_HEADER_SIZE or head[:8] != b"PERFILE2":
+        return None
+    reader = PerfReader(src, {})   # its feature parser, and the RunInfo it fills
+    hsize = _U64.unpack_from(head, 8)[0]
+    if hsize == PIPE_HEADER_SIZE:
+        src.seek(PIPE_HEADER_SIZE)
+        at = PIPE_HEADER_SIZE
+        while at < _HEADER_SCAN_LIMIT:
+            rec = src.read(8)
+            if len(rec) < 8:
+                break
+            typ, size = struct.unpack_from("<I2xH", rec)
+            if typ < REC_HEADER_ATTR or typ == REC_FINISHED_INIT or size < 8:
+                break   # the events begin: every header record came before
+            body = src.read(size - 8)
+            if typ == REC_HEADER_FEATURE and len(body) >= 8:
+                bit = _U64.unpack_from(body, 0)[0]
+                if bit in _HEADER_BITS:
+                    reader._feature(int(bit), body[8:], at + 16)
+            elif typ == REC_HEADER_TRACING_DATA and len(body) >= 4:
+                src.seek(_U32.unpack_from(body, 0)[0], os.SEEK_CUR)  # the blob follows
+            at = src.tell()
+        return reader.info
+    if hsize != FILE_HEADER_SIZE or len(head) < FILE_HEADER_SIZE:
+        return None
+    data_off, data_size = struct.unpack_from("<QQ", head, 40)
+    features = int.from_bytes(head[72:104], "little")
+    bits = [b for b in range(256) if features >> b & 1]
+    src.seek(data_off + data_size)
+    raw = src.read(16 * len(bits))
+    if len(raw) < 16 * len(bits):
+        return reader.info
+    for i, bit in enumerate(bits):
+        off, fsize = struct.unpack_from("<QQ", raw, 16 * i)
+        if bit in _HEADER_BITS and fsize <= MAX_FEATURE:
+            src.seek(off)
+            reader._feature(bit, src.read(fsize), off)
+    return reader.info

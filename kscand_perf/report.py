@@ -9,7 +9,7 @@ events -> analysis -> report -> render -> front ends.
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Iterator, List, Optional, Pattern, Protocol, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Pattern, Protocol, Sequence, Tuple, Union
 
 from .analysis import Analyzer, FilteredAnalyzer, IdleLifetime, MmState, ValueStats, idle_view
 from .histogram import LinearHistogram, LogLinearHistogram, Stats
@@ -223,6 +223,18 @@ class Oddities:
 
 
 @dataclasses.dataclass
+class RunMeta:
+    """Where a report comes from: this tool, the input as given, and what the recording's
+    header says (None: a pipe, or no perf.data header could be read; see
+    :func:`kscand_perf.perfreader.read_run_info`)."""
+
+    version: str
+    input: Optional[str] = None
+    header: Optional[Dict[str, Any]] = None
+    knobs: Optional[Dict[str, str]] = None  # kscand's knobs, where the recording saved them
+
+
+@dataclasses.dataclass
 class Report:
     events: Dict[str, int]
     other_events: Dict[str, int]
@@ -248,6 +260,8 @@ class Report:
     # --node dropped events before they were counted: the whole trace's are unknown)
     whole_trace: Optional[TraceFigures] = None
     over_time: Optional["OverTime"] = None  # with --interval or --plot (see over_time())
+    log2_unit_ns: int = 1000  # the unit of scans.log2's slots (the report's --ns/--us/--ms)
+    run: Optional[RunMeta] = None  # set by the front end's session
 
     @property
     def mm_count(self) -> int:
@@ -454,6 +468,7 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
     report.notes = list(front_end_notes) + _notes(report, analyzer, selection)
     if isinstance(analyzer, TimelineAnalyzer):
         report.over_time = over_time(analyzer, selection)
+    report.log2_unit_ns = analyzer.config.unit_ns
     return report
 
 

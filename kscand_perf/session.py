@@ -9,17 +9,19 @@ CSV files; everything it calls is pure.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import datetime
 import importlib.util
 import os
-from typing import IO, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from . import render, timeline, vmstat
+from . import __version__, render, timeline, vmstat
 from .analysis import Analyzer, make_analyzer
 from .errors import CommandError, UsageError
 from .options import Options, parse
 from .render import machine
 from .render.text import intervals_text, interval_footer, interval_header, interval_line
-from .report import Report, build, mm_key
+from .report import Report, RunMeta, build, mm_key
 
 SCANS_PART = ".scans.csv.part"  # scans.csv's rows while the trace is read (no owners yet)
 
@@ -55,6 +57,9 @@ class Session:
         # what the front end noticed: perf's own filters, events perf lost, damage
         self.notes: List[str] = []
         self.snapshots = read_snapshots(*options.vmstat) if options.vmstat else None
+        # the recording as the user named it (perf's -i; "-" for a pipe), for the
+        # report's "run" member; every front end sets it the same way
+        self.input: Optional[str] = None
 
     @classmethod
     def from_argv(cls, argv: Sequence[str], prog: str = "kscand_report.py",
@@ -142,6 +147,7 @@ class Session:
                        self.snapshots, self.lost_events, self.notes)
         if self.options.interval_ns is None:
             report.over_time = None  # (a timeline analyzer for --csv's scans.csv only)
+        report.run = run_meta(self.input)
         return report
 
     def render(self, report: Report) -> Iterator[str]:
@@ -201,6 +207,26 @@ def write_plots(folder: str, report: Report, unit_ns: int) -> List[str]:
         raise CommandError("--plot: cannot write to %s: %s" % (folder, e.strerror or e)) from None
 
 
+def run_meta(path: Optional[str]) -> RunMeta:
+    """The report's run metadata: the tool's version, ``path`` as given, and the header
+    of the recording there, read with our own parser in every front end (perf script's
+    Python has no access to it), so that all of them write the same JSON. A pipe
+    (``-``) has no header to read again: null, as for a file that is no perf.data."""
+    header: Optional[Dict[str, Any]] = None
+    if path is not None and path != "-":
+        from .perfreader import read_run_info  # only here: it costs start-up time
+        info = read_run_info(path)
+        if info is not None:
+            header = dataclasses.asdict(info)
+            try:
+                mtime = os.stat(path).st_mtime
+                header["captured_on"] = datetime.datetime.fromtimestamp(
+                    int(mtime), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            except (OSError, ValueError, OverflowError):
+                header["captured_on"] = None
+    return RunMeta(version=__version__, input=path, header=header)
+
+
 def read_snapshot(path: str) -> vmstat.Snapshot:
     """One /proc/vmstat snapshot file. Raises UsageError (``--vmstat: ...``)."""
     try:
@@ -238,4 +264,6 @@ def write_csv(folder: str, tables: Dict[str, Iterable[str]]) -> List[str]:
         raise CommandError("--csv: cannot write to %s: %s" % (folder, e.strerror or e)) from None
 
 
-__all__: Tuple[str, ...] = ("Session", "read_snapshot", "read_snapshots", "write_csv")
+__all__: Tuple[str, ...] = (
+    "Session", "read_snapshot", "read_snapshots", "run_meta",
+    "write_csv")

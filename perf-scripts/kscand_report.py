@@ -24,6 +24,7 @@
 from __future__ import print_function
 
 import os
+import stat
 import sys
 
 # kscand-perf: package import begin
@@ -70,11 +71,45 @@ def _perf_filters(cmdline, script_args):
     return sorted(found)
 
 
-def _perf_filter_notes():
+def _perf_input(cmdline, script_args, stdin_is_fifo=False):
+    """The recording perf script reads, as given on perf's command line (``-i FILE``,
+    ``-iFILE``, ``--input FILE``, ``--input=FILE``); without one, perf's default:
+    ``-`` when standard input is a pipe, else ``perf.data``."""
+    if script_args and cmdline[-len(script_args):] == script_args:
+        cmdline = cmdline[:-len(script_args)]
+    found = None
+    args = iter(cmdline[1:])
+    for arg in args:
+        if arg == "--":
+            break
+        if arg in ("-i", "--input"):
+            found = next(args, found)
+        elif arg.startswith("--input="):
+            found = arg[len("--input="):]
+        elif arg.startswith("-i") and not arg.startswith("--"):
+            found = arg[2:]
+    if found:
+        return found
+    return "-" if stdin_is_fifo else "perf.data"
+
+
+def _cmdline():
     try:
         with open("/proc/self/cmdline", "rb") as f:
-            cmdline = [a.decode("utf-8", "replace") for a in f.read().split(b"\0")[:-1]]
+            return [a.decode("utf-8", "replace") for a in f.read().split(b"\0")[:-1]]
     except OSError:
+        return None
+
+
+def _stdin_is_fifo():
+    try:
+        return stat.S_ISFIFO(os.fstat(0).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def _perf_filter_notes(cmdline):
+    if cmdline is None:
         return []
     found = _perf_filters(cmdline, sys.argv[1:])
     if not found:
@@ -92,7 +127,10 @@ def trace_begin():
     except UsageError as e:
         sys.stderr.write("kscand_report.py: error: %s (see: %s)\n" % (e, _help_hint()))
         sys.exit(2)
-    _session.notes.extend(_perf_filter_notes())
+    cmdline = _cmdline()
+    _session.notes.extend(_perf_filter_notes(cmdline))
+    if cmdline is not None:
+        _session.input = _perf_input(cmdline, sys.argv[1:], _stdin_is_fifo())
     _core = _session.analyzer
     _scan_start = _core.scan_start
     _migrate = _core.migrate

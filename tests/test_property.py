@@ -21,6 +21,7 @@ from eventgen import feed, generate
 from kscand_perf.analysis import AnalyzerConfig, make_analyzer
 from kscand_perf.render import csv_tables, json_chunks, text, to_json
 from kscand_perf.report import Selection, build
+from kscand_perf.session import run_meta
 from kscand_testkit.perfdata import write_trace
 from kscand_testkit.stream import Emitted
 
@@ -100,6 +101,8 @@ def test_random_sequences_through_perf_equal_the_core(perf: str, tmp_path: Any,
     got = _perf_json(perf, path)
     a = make_analyzer(AnalyzerConfig())
     feed(a, list(items), {})
-    want = to_json(build(a))
+    report = build(a)
+    report.run = run_meta(path)  # the front end's: the input as given, its header
+    want = to_json(report)
     assert got == want
     assert got["accounting"]["events_in"] == len(items)

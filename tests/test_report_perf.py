@@ -75,6 +75,7 @@ def test_posted_printk_gives_the_same_report(perf: str, tmp_path: Any) -> None:
     posted, _ = make_trace(str(tmp_path / "b"), config, posted=True)
     a, b = report_json(perf, ours), report_json(perf, posted)
     compare_report_to_truth(b, truth)
+    assert (a.pop("run")["input"], b.pop("run")["input"]) == (ours, posted)
     assert a == b
 
 

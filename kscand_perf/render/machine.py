@@ -11,8 +11,9 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 from ..analysis import IdleLifetime
 from ..events import KSCAND_EVENTS, rc_name
+from ..histogram import LogLinearHistogram, bucket_bounds
 from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, OverTime, Report,
-                      Scans, Spread, Values, idle_report, log2_rows, mm_key)
+                      RunMeta, Scans, Spread, Values, idle_report, log2_rows, mm_key)
 from ..timeline import IntervalRow, ScanRow
 from ..vmstat import KernelCounters
 
@@ -100,6 +101,41 @@ def oddities_json(o: Oddities) -> Dict[str, Any]:
     }
 
 
+def buckets_json(h: LogLinearHistogram) -> List[List[int]]:
+    """Log-linear buckets as [low, high, count] rows, by low: what an exact merge needs
+    (a bucket's low names it: bucket_key(low) is its key)."""
+    rows = []
+    for key in sorted(h.buckets):
+        low, high = bucket_bounds(key)
+        rows.append([low, high, h.buckets[key]])
+    return rows
+
+
+def histograms_json(report: Report) -> Dict[str, Any]:
+    """The "histograms" member: the scan durations' buckets (see docs/report.md)."""
+    s = report.scans
+    lin = s.linear
+    return {"scan_duration_ns": {
+        "log_linear": buckets_json(s.histogram),
+        "log2": {"unit_ns": report.log2_unit_ns,
+                 "rows": [list(r) for r in log2_rows(s.log2)]},
+        "linear": None if lin is None else {
+            "width_ns": lin.width, "limit": lin.limit,
+            "rows": [[s_ * lin.width, (s_ + 1) * lin.width - 1, n]
+                     for s_, n in sorted(lin.buckets.items())],
+            "overflow": lin.overflow}}}
+
+
+def run_json(run: Optional[RunMeta]) -> Optional[Dict[str, Any]]:
+    """The "run" member: the tool, the input, the recording's header, kscand's knobs."""
+    if run is None:
+        return None
+    return {"tool": "kscand-perf", "version": run.version, "input": run.input,
+            "header": None if run.header is None else dict(run.header),
+            "knobs": None if run.knobs is None else dict(sorted(run.knobs.items())),
+            "merged_from": None}
+
+
 def _json_fields(report: Report) -> List[Tuple[str, Any]]:
     """The top-level members in order; "mms" as None (it is written row by row)."""
     return [
@@ -119,6 +155,8 @@ def _json_fields(report: Report) -> List[Tuple[str, Any]]:
         ("accounting", accounting_json(report.accounting)),
         ("trace_time_ns", {"first": report.trace_first_ns, "last": report.trace_last_ns}),
         ("oddities", oddities_json(report.oddities)),
+        ("histograms", histograms_json(report)),
+        ("run", run_json(report.run)),
     ] + ([("over_time", over_time_json(report.over_time))]
          if report.over_time is not None else [])
 

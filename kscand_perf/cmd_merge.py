@@ -1,0 +1,65 @@
+"""``kscand-perf merge R1.json R2.json ...``: reports of many machines or recordings as one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import __version__
+from .errors import CommandError, UsageError
+from .merge import MergeError, merge
+from .render import merge as render
+
+DESCRIPTION = ("Merge reports written with --json (many machines, many recordings, or the "
+               "parts of one recording) into one report in the same schema: counts add, "
+               "min and max combine, percentiles come from the merged histogram buckets.")
+EPILOG = """\
+examples:
+  perf script -s kscand_report.py -i host1.data -- --json > host1.json
+  perf script -s kscand_report.py -i host2.data -- --json > host2.json
+  kscand-perf merge host1.json host2.json             # the merged report as text
+  kscand-perf merge --json host*.json > all.json      # ... as a report (merge it again,
+                                                      # compare it with another)
+
+Parts of one recording: give them in time order. A scan that spans two parts is a
+not-due visit in one and an end without a start in the other (docs/report.md)."""
+
+
+def set_argparser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("reports", metavar="REPORT.json", nargs="+",
+                   help="reports written with --json (- reads one from standard input)")
+    p.add_argument("--json", action="store_true",
+                   help="print the merged report as JSON (the report's schema)")
+    units = p.add_mutually_exclusive_group()
+    for flag, ns in (("--ns", 1), ("--us", 1000), ("--ms", 1000000)):
+        units.add_argument(flag, dest="unit_ns", action="store_const", const=ns,
+                           help="durations in %s%s" % (flag[2:], " (default)"
+                                                       if ns == 1000 else ""))
+    p.set_defaults(unit_ns=1000)
+
+
+def _load(path: str) -> object:
+    try:
+        if path == "-":
+            return json.load(sys.stdin)
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except OSError as e:
+        raise UsageError("cannot read %s: %s" % (path, e.strerror or e)) from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise UsageError("%s: not JSON (%s)" % (path, e)) from None
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        doc = merge([(path, _load(path)) for path in args.reports], __version__)
+    except MergeError as e:
+        raise UsageError(str(e)) from None
+    out = render.json_text(doc) if args.json else render.text(doc, args.unit_ns)
+    try:
+        sys.stdout.write(out)
+        sys.stdout.flush()
+    except OSError as e:
+        raise CommandError("cannot write the merged report: %s" % (e.strerror or e)) from None
+    return 0

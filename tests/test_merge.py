@@ -1,0 +1,383 @@
+"""kscand-perf merge: hand-made reports for the arithmetic; a simulated trace split by time,
+each part reported by a real front end, merged, against the report of the whole.
+
+What must come out exactly (kscand_perf.merge.ADDITIVE and PAIRED, docs/report.md
+"Merging reports"): everything counted per event, always; what pairs a scan's start with
+its end, when no scan spans a split point. The straddling case is tested on its own: the
+merged counts are off by the scan that spans the split, and a note says where.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import pytest
+
+from conftest import ROOT
+from kscand_perf.histogram import LogLinearHistogram
+from kscand_perf.merge import ADDITIVE, PAIRED, MergeError, merge, pick
+from kscand_perf.perfreader import PerfReader, read_run_info
+from kscand_perf.render import merge as render
+from kscand_testkit.perfdata import write_trace
+from kscand_testkit.stream import Emitted
+from kscand_testkit.synth import SynthConfig, scenario
+
+KSCAND_PERF = os.path.join(ROOT, "bin", "kscand-perf")
+SCRIPT = os.path.join(ROOT, "perf-scripts", "kscand_report.py")
+
+
+# -- hand-made reports ---------------------------------------------------------------------
+
+def spread(values: Sequence[int]) -> Optional[Dict[str, Any]]:
+    if not values:
+        return None
+    return {"count": len(values), "min": min(values),
+            "mean": round(sum(values) / len(values), 3), "max": max(values),
+            "total": sum(values)}
+
+
+def hand(durations: Sequence[int], *, first: int, last: int, period: Tuple[int, int, int, int],
+         by_rc: Dict[str, int], node: str = "0", orphans: int = 0,
+         log2_unit: int = 1000, mms: int = 1) -> Dict[str, Any]:
+    """A report of these scan durations (ns, below 256 so that every bucket is exact and
+    the percentiles are the exact nearest-rank values) and these migrations."""
+    ok = by_rc.get("0", 0)
+    attempted = sum(by_rc.values())
+    d = spread(durations)
+    if d is not None:
+        ordered = sorted(durations)
+        for p in (50, 90, 99):
+            d["p%d" % p] = ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
+    rows: Dict[int, int] = {}
+    for v in durations:
+        rows[v] = rows.get(v, 0) + 1
+    return {
+        "schema": "kscand-perf/1",
+        "events": {"kmem_mm_enter": 1, "kmem_mm_exit": 0,
+                   "kmem_scan_mm_start": len(durations) + 5,
+                   "kmem_scan_mm_end": len(durations) + orphans,
+                   "kmem_scan_mm_migrate": attempted},
+        "other_events": {}, "unhandled_events": {}, "bad_events": {}, "filtered_events": 0,
+        "time_ns": {"first": first, "last": last},
+        "scans": {"completed": len(durations), "not_due": 5, "orphan_ends": orphans,
+                  "exited_during_scan": 0, "full_passes": 1, "pages_found": attempted,
+                  "duration_ns": d, "target_nodes": {node: len(durations) + orphans},
+                  "scan_period_ms": {"first": period[0], "last": period[1], "min": period[2],
+                                     "max": period[3], "changes": 1},
+                  "scan_size": None, "pass_time_ns": spread([1000, 3000])},
+        "migrations": {"attempted": attempted, "succeeded": ok, "failed": attempted - ok,
+                       "by_node": {node: {"attempted": attempted, "succeeded": ok,
+                                          "failed": attempted - ok}},
+                       "by_rc": {rc: {"name": "N" + rc, "count": n}
+                                 for rc, n in sorted(by_rc.items(), key=lambda kv: int(kv[0]))},
+                       "batches": 1, "batch_size": spread([attempted]), "sequence_breaks": 0,
+                       "latency_ns": None},
+        "mms": [{"mm": "0x%x" % (0x1000 + i), "generation": 0} for i in range(mms)],
+        "notes": ["a note"],
+        "kernel_counters": None,
+        "accounting": {"events_in": 10, "analysed": 10},
+        "trace_time_ns": {"first": first, "last": last},
+        "oddities": {"duplicate_samples": {}, "ends_before_start": 0, "scan_threads": 1,
+                     "batches_begun_before_recording": 0, "bad_reasons": {},
+                     "non_tracepoint_events": {},
+                     "unknown_owner": {"lifetimes": 0, "scan_ends": 0, "migrations": 0}},
+        "histograms": {"scan_duration_ns": {
+            "log_linear": [[v, v, n] for v, n in sorted(rows.items())],
+            "log2": {"unit_ns": log2_unit,
+                     "rows": [[0, 1, len(durations)]] if durations else []},
+            "linear": None}},
+        "run": {"tool": "kscand-perf", "version": "0.1.0", "input": "x.data",
+                "header": {"hostname": "h"}, "knobs": None, "merged_from": None},
+    }
+
+
+A = hand([10, 20, 30], first=100, last=200, period=(2000, 3000, 2000, 3000),
+         by_rc={"0": 5, "10": 3})
+B = hand([40, 50], first=300, last=400, period=(4000, 1000, 1000, 4000),
+         by_rc={"0": 1, "-11": 2}, node="1", orphans=1, mms=2)
+
+
+def test_counts_add_and_extremes_combine() -> None:
+    m = merge([("a.json", A), ("b.json", B)], "9.9")
+    assert m["events"]["kmem_scan_mm_start"] == 8 + 7
+    assert m["time_ns"] == {"first": 100, "last": 400}
+    s = m["scans"]
+    assert (s["completed"], s["not_due"], s["orphan_ends"]) == (5, 10, 1)
+    # 10 20 30 40 50: mean 30; nearest rank: p50 = 3rd = 30, p90 = p99 = 5th = 50
+    assert s["duration_ns"] == {"count": 5, "min": 10, "mean": 30.0, "max": 50, "total": 150,
+                                "p50": 30, "p90": 50, "p99": 50}
+    assert s["target_nodes"] == {"0": 3, "1": 3}
+    # first of the first report, last of the last; changes add
+    assert s["scan_period_ms"] == {"first": 2000, "last": 1000, "min": 1000, "max": 4000,
+                                   "changes": 2}
+    assert s["scan_size"] is None
+    assert s["pass_time_ns"] == {"count": 4, "min": 1000, "mean": 2000.0, "max": 3000,
+                                 "total": 8000}
+    g = m["migrations"]
+    assert (g["attempted"], g["succeeded"], g["failed"]) == (11, 6, 5)
+    assert g["by_node"] == {"0": {"attempted": 8, "succeeded": 5, "failed": 3},
+                            "1": {"attempted": 3, "succeeded": 1, "failed": 2}}
+    assert list(g["by_rc"]) == ["-11", "0", "10"]
+    assert g["by_rc"]["0"] == {"name": "N0", "count": 6}
+    assert g["batch_size"] == {"count": 2, "min": 3, "mean": 5.5, "max": 8, "total": 11}
+    assert m["accounting"] == {"events_in": 20, "analysed": 20}
+    assert m["histograms"]["scan_duration_ns"]["log_linear"] == [
+        [10, 10, 1], [20, 20, 1], [30, 30, 1], [40, 40, 1], [50, 50, 1]]
+    assert m["histograms"]["scan_duration_ns"]["log2"] == {"unit_ns": 1000,
+                                                           "rows": [[0, 1, 5]]}
+
+
+def test_percentiles_come_from_the_merged_buckets() -> None:
+    """Not from the parts' percentiles: 99 fast scans in one report, one slow in another."""
+    fast = hand([7] * 99, first=0, last=1, period=(1, 1, 1, 1), by_rc={})
+    slow = hand([200], first=2, last=3, period=(1, 1, 1, 1), by_rc={})
+    d = merge([("f", fast), ("s", slow)], "x")["scans"]["duration_ns"]
+    assert (d["p50"], d["p90"], d["p99"], d["max"]) == (7, 7, 7, 200)
+    big = [1_000_003 * i for i in range(1, 200)]     # log-linear buckets of real widths
+    h = LogLinearHistogram()
+    for v in big:
+        h.add(v)
+    one, two = hand([], first=0, last=1, period=(1, 1, 1, 1), by_rc={}), \
+        hand([], first=2, last=3, period=(1, 1, 1, 1), by_rc={})
+    for doc, values in ((one, big[:120]), (two, big[120:])):
+        part = LogLinearHistogram()
+        for v in values:
+            part.add(v)
+        doc["scans"]["duration_ns"] = {"count": part.count, "min": part.min, "max": part.max,
+                                       "total": part.total, "mean": 0.0, "p50": 0, "p90": 0,
+                                       "p99": 0}
+        doc["histograms"]["scan_duration_ns"]["log_linear"] = [
+            [k, k, n] if k < 256 else [_low(k), 0, n] for k, n in sorted(part.buckets.items())]
+    d = merge([("1", one), ("2", two)], "x")["scans"]["duration_ns"]
+    assert [d["p50"], d["p90"], d["p99"]] == [h.percentile(50), h.percentile(90),
+                                              h.percentile(99)]
+
+
+def _low(key: int) -> int:
+    from kscand_perf.histogram import bucket_bounds
+    return bucket_bounds(key)[0]
+
+
+def test_mms_are_tagged_notes_and_sources_say_what_was_merged() -> None:
+    m = merge([("a.json", A), ("b.json", B)], "9.9")
+    assert [(r["mm"], r["source"]) for r in m["mms"]] == [
+        ("0x1000", "a.json"), ("0x1000", "b.json"), ("0x1001", "b.json")]
+    assert m["notes"][0].startswith("merged 2 reports (a.json, b.json)")
+    assert any("ends without a start in b.json (1)" in n for n in m["notes"])
+    assert "a.json: a note" in m["notes"] and "b.json: a note" in m["notes"]
+    run = m["run"]
+    assert (run["version"], run["input"], run["header"]) == ("9.9", None, None)
+    assert [s["source"] for s in run["merged_from"]] == ["a.json", "b.json"]
+    assert run["merged_from"][0]["header"] == {"hostname": "h"}
+    assert run["merged_from"][1]["time_ns"] == {"first": 300, "last": 400}
+
+
+def test_merged_reports_merge_again() -> None:
+    """Same schema: merge(merge(A, B), A) counts as merge(A, B, A); sources stay flat."""
+    c = hand([60], first=500, last=600, period=(5, 5, 5, 5), by_rc={"0": 1})
+    ab = json.loads(render.json_text(merge([("a", A), ("b", B)], "x")))
+    nested = merge([("ab", ab), ("c", c)], "x")
+    flat = merge([("a", A), ("b", B), ("c", c)], "x")
+    for key in ("events", "scans", "migrations", "accounting", "oddities", "histograms"):
+        assert nested[key] == flat[key], key
+    assert [r["source"] for r in nested["mms"]] == ["a", "b", "b", "c"]
+    assert [s["source"] for s in nested["run"]["merged_from"]] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("doc, message", [
+    ([1, 2], "x.json: not a kscand-perf JSON report (schema 'list'"),
+    ({"schema": "kscand-perf/2"}, "x.json: not a kscand-perf JSON report (schema "
+                                  "'kscand-perf/2', expected 'kscand-perf/1'"),
+    ({"schema": "kscand-perf/1"}, "x.json: no histogram buckets"),
+    (dict(A, scans=[]), "x.json: a damaged kscand-perf report"),
+    (dict(A, histograms={"scan_duration_ns": {"log2": {}}}),
+     "x.json: a damaged kscand-perf report"),
+    (hand([5], first=1, last=2, period=(1, 1, 1, 1), by_rc={}, log2_unit=1000000),
+     "x.json: scan duration histogram in ms, a.json's in us"),
+])
+def test_what_cannot_be_merged(doc: Any, message: str) -> None:
+    with pytest.raises(MergeError) as e:
+        merge([("a.json", A), ("x.json", doc)], "x")
+    assert str(e.value).startswith(message)
+    assert "\n" not in str(e.value)
+
+
+def test_command_errors_are_one_line_exit_2(tmp_path: Any) -> None:
+    good = tmp_path / "a.json"
+    good.write_text(json.dumps(A))
+    bad = tmp_path / "b.json"
+    bad.write_text("perf.data? no")
+    for args, want in (([str(good), str(bad)], "b.json: not JSON"),
+                       ([str(good), str(tmp_path / "none.json")], "cannot read"),
+                       ([str(good), os.path.join(ROOT, "README.md")], "README.md: not JSON")):
+        proc = subprocess.run([sys.executable, KSCAND_PERF, "merge"] + args,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        assert proc.returncode == 2
+        err = proc.stderr.decode()
+        assert err.startswith("kscand-perf merge: error: ") and want in err
+        assert err.count("\n") == 1 and proc.stdout == b""
+
+
+# -- a simulated trace split by time --------------------------------------------------------
+
+CONFIG = SynthConfig(seed=41, mms=6, seconds=30)
+
+
+def scan_spans(events: Sequence[Emitted]) -> List[Tuple[int, int]]:
+    """(start, end) of every completed scan, paired as docs/report.md says: a start and
+    the next end of the same mm from the same thread, no other start between."""
+    pending: Dict[int, Tuple[Any, int]] = {}
+    spans = []
+    for e in events:
+        if e.event == "kmem_scan_mm_start":
+            pending[e.pid] = (e.values[0], e.time_ns)
+        elif e.event == "kmem_scan_mm_end":
+            p = pending.pop(e.pid, None)
+            if p is not None and p[0] == e.values[0] and p[1] <= e.time_ns:
+                spans.append((p[1], e.time_ns))
+    return spans
+
+
+def straddles(t: int, spans: Sequence[Tuple[int, int]]) -> int:
+    """How many scans a split at ``t`` (parts: time < t, time >= t) cuts in two."""
+    return sum(1 for s, e in spans if s < t <= e)
+
+
+def safe_point(events: Sequence[Emitted], spans: Sequence[Tuple[int, int]],
+               near: int) -> int:
+    """The first event time at or after ``near`` where no scan is cut."""
+    for e in events:
+        if e.time_ns >= near and not straddles(e.time_ns, spans):
+            return e.time_ns
+    raise AssertionError("no split point")
+
+
+def split(events: Sequence[Emitted], points: Sequence[int]) -> List[List[Emitted]]:
+    bounds = [-1] + list(points) + [1 << 63]
+    return [[e for e in events if lo <= e.time_ns < hi] for lo, hi in zip(bounds, bounds[1:])]
+
+
+def report(path: str, front_end: str) -> Dict[str, Any]:
+    if front_end == "perf":
+        cmd = [shutil.which("perf") or "perf", "script", "-s", SCRIPT, "-i", path, "--",
+               "--json"]
+    else:
+        cmd = [sys.executable, KSCAND_PERF, "report", "-i", path, "--json"]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    doc: Dict[str, Any] = json.loads(proc.stdout)
+    return doc
+
+
+def merged_parts(tmp: str, events: Sequence[Emitted], points: Sequence[int],
+                 front_end: str) -> Tuple[Dict[str, Any], Dict[str, Any], List[str]]:
+    """(the whole's report, the merged report of the parts, the part files' names)."""
+    whole = os.path.join(tmp, "whole.data")
+    write_trace(whole, events)
+    names = []
+    for i, part in enumerate(split(events, points)):
+        path = os.path.join(tmp, "part%d.data" % i)
+        write_trace(path, part)
+        with open(path + ".json", "w") as f:
+            json.dump(report(path, front_end), f)
+        names.append(path + ".json")
+    proc = subprocess.run([sys.executable, KSCAND_PERF, "merge", "--json"] + names,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return report(whole, front_end), json.loads(proc.stdout), names
+
+
+@pytest.fixture(scope="module")
+def sim() -> Tuple[List[Emitted], List[Tuple[int, int]]]:
+    events, _ = scenario(CONFIG)
+    return events, scan_spans(events)
+
+
+@pytest.mark.parametrize("front_end", ["ours", "perf"])
+def test_parts_merge_to_the_whole(front_end: str, tmp_path: Any,
+                                  sim: Tuple[List[Emitted], List[Tuple[int, int]]]) -> None:
+    if front_end == "perf" and shutil.which("perf") is None:
+        pytest.skip("perf is not installed (apt-get install linux-perf)")
+    events, spans = sim
+    t0, t1 = events[0].time_ns, events[-1].time_ns
+    points = [safe_point(events, spans, t0 + (t1 - t0) * k // 3) for k in (1, 2)]
+    assert all(straddles(p, spans) == 0 for p in points)
+    whole, merged, names = merged_parts(str(tmp_path), events, points, front_end)
+    assert whole["scans"]["completed"] > 20 and whole["migrations"]["attempted"] > 100
+    assert pick(merged, ADDITIVE + PAIRED) == pick(whole, ADDITIVE + PAIRED)
+    # what pairs two events of one mm across a split can only lose pairs, never gain
+    assert merged["scans"]["scan_period_ms"]["changes"] <= \
+        whole["scans"]["scan_period_ms"]["changes"]
+    assert merged["scans"]["pass_time_ns"]["count"] <= whole["scans"]["pass_time_ns"]["count"]
+    parts = [json.load(open(n)) for n in names]
+    assert len(merged["mms"]) == sum(len(p["mms"]) for p in parts)
+    assert [s["source"] for s in merged["run"]["merged_from"]] == names
+    assert [s["input"] for s in merged["run"]["merged_from"]] == [n[:-5] for n in names]
+
+
+def test_a_scan_across_a_split_is_reported_honestly(
+        tmp_path: Any, sim: Tuple[List[Emitted], List[Tuple[int, int]]]) -> None:
+    events, spans = sim
+    cut = next(e.time_ns for e in events[len(events) // 2:]
+               if straddles(e.time_ns, spans) == 1)
+    whole, merged, names = merged_parts(str(tmp_path), events, [cut], "ours")
+    assert pick(merged, ADDITIVE) == pick(whole, ADDITIVE)
+    w, m = whole["scans"], merged["scans"]
+    assert m["completed"] == w["completed"] - 1
+    assert m["not_due"] == w["not_due"] + 1
+    assert m["orphan_ends"] == w["orphan_ends"] + 1
+    assert m["duration_ns"]["count"] == w["duration_ns"]["count"] - 1
+    second = json.load(open(names[1]))
+    assert second["scans"]["orphan_ends"] >= 1
+    assert any(n.startswith("ends without a start in %s (%d): where the reports are parts "
+                            "of one recording" % (names[1], second["scans"]["orphan_ends"]))
+               for n in merged["notes"])
+
+
+# -- the header ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pipe", [False, True])
+def test_header_alone_is_what_the_reader_sees(tmp_path: Any, pipe: bool,
+                                              sim: Tuple[List[Emitted], Any]) -> None:
+    path = str(tmp_path / "t.data")
+    write_trace(path, sim[0][:200], pipe=pipe, nr_cpus=8)
+    with open(path, "rb") as f:
+        reader = PerfReader(f, {})
+        reader.read()
+    info = read_run_info(path)
+    assert info == reader.info and info is not None and info.nrcpus_online == 8
+    sample = read_run_info(os.path.join(ROOT, "samples", "kscand-sample.data"))
+    assert sample is not None and sample.osrelease == "6.1.0-56-amd64"
+    assert read_run_info(os.path.join(ROOT, "README.md")) is None
+    assert read_run_info(str(tmp_path / "missing")) is None
+
+
+def _script_module() -> Any:
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("kscand_report_script", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("cmdline, fifo, want", [
+    (["perf", "script", "-s", "k.py", "-i", "a.data", "--", "--json"], False, "a.data"),
+    (["perf", "script", "-ia.data", "-s", "k.py"], False, "a.data"),
+    (["perf", "script", "--input=a.data", "-s", "k.py"], False, "a.data"),
+    (["perf", "script", "--input", "-", "-s", "k.py"], False, "-"),
+    (["perf", "script", "-s", "k.py"], False, "perf.data"),
+    (["perf", "script", "-s", "k.py"], True, "-"),
+    (["perf", "script", "-s", "k.py", "--", "-i", "x"], False, "perf.data"),
+])
+def test_perf_scripts_input_from_perfs_command_line(cmdline: List[str], fifo: bool,
+                                                    want: str) -> None:
+    mod = _script_module()
+    args = cmdline[cmdline.index("--") + 1:] if "--" in cmdline else []
+    assert mod._perf_input(cmdline, args, fifo) == want
