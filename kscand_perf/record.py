@@ -393,6 +393,41 @@ def snapshot_paths(out: str) -> Tuple[str, str]:
     return out + ".vmstat-before.txt", out + ".vmstat-after.txt"
 
 
+def knobs_path(out: str) -> str:
+    """Where kscand-record keeps kscand's knobs and the kernel release of a recording
+    (the report reads it beside its input: kscand_perf.session.read_knobs)."""
+    return out + ".kscand.txt"
+
+
+def save_knobs(path: str, sysfs: str) -> int:
+    """Write ``kernel_release`` and every readable file under ``sysfs`` as ``name value``
+    lines to ``path``; return how many knobs there were."""
+    lines = ["# kscand's knobs during the recording (%s, %s)" % (
+        PROG, time.strftime("%Y-%m-%d %H:%M:%S %z")),
+        "kernel_release %s" % os.uname().release]
+    knobs = 0
+    try:
+        names = sorted(os.listdir(sysfs))
+    except OSError:
+        names = []
+        lines.append("# no %s: this kernel has no kscand knobs" % sysfs)
+    for name in names:
+        try:
+            with open(os.path.join(sysfs, name), "r", encoding="utf-8",
+                      errors="replace") as f:
+                value = " ".join(f.read().split())
+        except OSError:
+            continue
+        lines.append("%s %s" % (name, value))
+        knobs += 1
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+    except OSError as e:
+        raise CommandError("cannot write %s: %s" % (path, e.strerror or e)) from None
+    return knobs
+
+
 def snapshot(path: str, when: str, source: str = PROC_VMSTAT) -> int:
     """Write the nr_kscand_* lines of ``source`` to ``path``; return how many there were.
 
@@ -521,17 +556,18 @@ def _record(args: argparse.Namespace, events: Sequence[str], out: str, perf: str
     """Snapshot, record, snapshot; perf's status and the lines to print."""
     before, after = snapshot_paths(out)
     counters = snapshot(before, "before")
+    save_knobs(knobs_path(out), args.kscand_sysfs)  # as they are for the recording
     cmd = perf_command(perf, events, args.mmap_pages, out, workload)
     stderr.write("%s: %s\n" % (PROG, " ".join(shlex.quote(c) for c in cmd)))
     stderr.flush()
     try:
         proc = subprocess.Popen(cmd)
     except OSError as e:
-        _remove([before])
+        _remove([before, knobs_path(out)])
         raise CommandError("cannot run %s: %s" % (perf, e.strerror or e)) from None
     status = _wait(proc)
     if not os.path.isfile(out):
-        _remove([before])
+        _remove([before, knobs_path(out)])
         raise CommandError("perf record failed (exit status %d, see its messages above): "
                            "nothing recorded" % status)
     snapshot(after, "after")
@@ -545,8 +581,8 @@ def _record(args: argparse.Namespace, events: Sequence[str], out: str, perf: str
         if written.lost_records:
             what += ", %s LOST record%s" % ("{:,}".format(written.lost_records),
                                             "" if written.lost_records == 1 else "s")
-    lines = ["recorded %s (%s) and the kernel's counters in %s and %s" % (
-        out, what, before, after)]
+    lines = ["recorded %s (%s), the kernel's counters in %s and %s, and kscand's knobs "
+             "in %s" % (out, what, before, after, knobs_path(out))]
     if written is not None and written.lost_records:
         lines.append("warning: perf lost %s events (its buffer overflowed): the counts are "
                      "short; record with a larger -m, --light or a lower --mms-to-scan"

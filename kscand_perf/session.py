@@ -224,7 +224,28 @@ def run_meta(path: Optional[str]) -> RunMeta:
                     int(mtime), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
             except (OSError, ValueError, OverflowError):
                 header["captured_on"] = None
-    return RunMeta(version=__version__, input=path, header=header)
+    knobs = read_knobs(path + KNOBS_SUFFIX) if path is not None and path != "-" else None
+    return RunMeta(version=__version__, input=path, header=header, knobs=knobs)
+
+
+KNOBS_SUFFIX = ".kscand.txt"  # written by kscand-record beside the recording
+
+
+def read_knobs(path: str) -> Optional[Dict[str, str]]:
+    """kscand's knobs and the kernel release that kscand-record saved (``name value`` lines,
+    ``#`` comments), or None where there is no such file. A line of another shape is left
+    out: the file is a record, not an input the report depends on."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read(1 << 16)
+    except OSError:
+        return None
+    knobs: Dict[str, str] = {}
+    for line in text.splitlines():
+        name, _, value = line.strip().partition(" ")
+        if name and not name.startswith("#") and value:
+            knobs[name] = value.strip()
+    return knobs
 
 
 def read_snapshot(path: str) -> vmstat.Snapshot:

@@ -534,13 +534,14 @@ def test_recorded_line_says_event_types_and_samples(fake: Dict[str, str], tmp_pa
                    trace, fake["out"])})
     assert proc.returncode == 0, proc.stderr.decode()
     first = proc.stdout.decode().splitlines()[0]
-    assert first == ("recorded %s (8 event types, %s samples) and the kernel's counters in "
-                     "%s.vmstat-before.txt and %s.vmstat-after.txt" % (
-                         fake["out"], "{:,}".format(len(events)), fake["out"], fake["out"]))
+    assert first == ("recorded %s (8 event types, %s samples), the kernel's counters in "
+                     "%s.vmstat-before.txt and %s.vmstat-after.txt, and kscand's knobs in "
+                     "%s.kscand.txt" % (fake["out"], "{:,}".format(len(events)), fake["out"],
+                                        fake["out"], fake["out"]))
     # a file it cannot read: only the event types
     proc = run(fake_args(fake, "--duration", "1"), env={"FAKE_PERF_LOG": fake["log"]})
     assert proc.stdout.decode().splitlines()[0].startswith(
-        "recorded %s (8 event types) and" % fake["out"])
+        "recorded %s (8 event types), the" % fake["out"])
 
 
 def test_recorded_line_warns_about_lost_records(fake: Dict[str, str], tmp_path: Any) -> None:
@@ -554,3 +555,38 @@ def test_recorded_line_warns_about_lost_records(fake: Dict[str, str], tmp_path: 
     lines = proc.stdout.decode().splitlines()
     assert ", 1 LOST record)" in lines[0]
     assert lines[1].startswith("warning: perf lost 1,234 events")
+
+
+# -- kscand's knobs beside the recording, and the report that shows them ----------------
+
+def test_knobs_are_saved_beside_the_recording_as_they_were_for_it(
+        fake: Dict[str, str], sysfs: str) -> None:
+    proc = run(fake_args(fake, "--kscand-sysfs", sysfs, "--mms-to-scan", "16", "--",
+                         "true"), env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.returncode == 0, proc.stderr.decode()
+    with open(fake["out"] + ".kscand.txt", encoding="utf-8") as f:
+        lines = [ln for ln in f.read().splitlines() if not ln.startswith("#")]
+    assert lines == ["kernel_release %s" % os.uname().release, "mm_scan_period_ms 2000",
+                     "mms_to_scan 16", "scan_enabled 1", "scan_sleep_ms 20", "target_node 0"]
+
+
+def test_the_report_shows_the_saved_knobs(tmp_path: Any) -> None:
+    from kscand_perf.options import Options
+    from kscand_perf.session import Session
+    trace = str(tmp_path / "run.data")
+    write_trace(trace, [])
+    with open(trace + ".kscand.txt", "w", encoding="utf-8") as f:
+        f.write("# saved\nkernel_release 6.12.117-kscand\nmms_to_scan 32\nnot-a-line\n")
+    session = Session(Options(json=True))
+    session.input = trace
+    js = json.loads(session.finish())
+    assert js["run"]["knobs"] == {"kernel_release": "6.12.117-kscand", "mms_to_scan": "32"}
+    session = Session(Options())
+    session.input = trace
+    out = session.finish()
+    block = out.split("Recorded with\n=============\n", 1)[1].split("\n\n", 1)[0]
+    assert block.splitlines()[2:] == ["kernel_release  6.12.117-kscand",
+                                      "mms_to_scan     32"]
+    session = Session(Options(json=True))
+    session.input = str(tmp_path / "none.data")
+    assert json.loads(session.finish())["run"]["knobs"] is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..events import rc_name
 from ..report import (Accounting, Durations, MmReport, OverTime, Report, Scans, Values,
@@ -23,11 +23,20 @@ UNIT_LABEL = {1: "nsecs", 1000: "usecs", 1000000: "msecs"}
 UNIT_NAME = {1: "ns", 1000: "us", 1000000: "ms"}
 
 
+def knobs_text(knobs: Dict[str, str]) -> str:
+    """kscand's knobs as kscand-record saved them, the kernel release first."""
+    rows = [[name, knobs[name]] for name in sorted(knobs, key=lambda n: (
+        n != "kernel_release", n))]
+    return table(["knob", "value"], rows)
+
+
 def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = False) -> str:
     """The human report."""
     u = UNIT_NAME[unit_ns]
     parts: List[str] = []
     parts.append(_headline(report))
+    if report.run is not None and report.run.knobs:
+        parts.append(section("Recorded with", knobs_text(report.run.knobs)))
     events = table(
         ["event", "count"],
         [[name, count(n)] for name, n in report.events.items()]
