@@ -27,8 +27,11 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
 
 
-def _load(path: str) -> object:
+def load_json(path: str) -> object:
+    """The JSON document in ``path`` (``-``: stdin); UsageError in one line otherwise."""
     try:
+        if path == "-":
+            return json.load(sys.stdin)
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except OSError as e:
@@ -39,8 +42,8 @@ def _load(path: str) -> object:
 
 def main(args: argparse.Namespace) -> int:
     try:
-        a = check(_load(args.a), args.a)
-        b = check(_load(args.b), args.b)
+        a = check(load_json(args.a), args.a)
+        b = check(load_json(args.b), args.b)
     except CompareError as e:
         raise UsageError(str(e)) from None
     c = compare(a, b, args.a, args.b)

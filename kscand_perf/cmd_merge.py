@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from . import __version__
+from .cmd_compare import load_json
 from .errors import CommandError, UsageError
 from .merge import MergeError, merge
 from .render import merge as render
@@ -39,21 +39,9 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
     p.set_defaults(unit_ns=1000)
 
 
-def _load(path: str) -> object:
-    try:
-        if path == "-":
-            return json.load(sys.stdin)
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except OSError as e:
-        raise UsageError("cannot read %s: %s" % (path, e.strerror or e)) from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise UsageError("%s: not JSON (%s)" % (path, e)) from None
-
-
 def main(args: argparse.Namespace) -> int:
     try:
-        doc = merge([(path, _load(path)) for path in args.reports], __version__)
+        doc = merge([(path, load_json(path)) for path in args.reports], __version__)
     except MergeError as e:
         raise UsageError(str(e)) from None
     out = render.json_text(doc) if args.json else render.text(doc, args.unit_ns)

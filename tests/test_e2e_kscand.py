@@ -178,8 +178,9 @@ def test_kscand_record_said_what_it_did(stage, truth):
     assert read(stage, "record.rc").strip() == "0", read(stage, "record.err")
     lines = read(stage, "record.out").splitlines()
     samples = sum(truth["counts"].values())
-    assert lines[0].startswith("recorded /tmp/run.data (8 event types, %s samples) and "
+    assert lines[0].startswith("recorded /tmp/run.data (8 event types, %s samples), the "
                                % "{:,}".format(samples)), lines
+    assert lines[0].endswith("and kscand's knobs in /tmp/run.data.kscand.txt"), lines
     assert lines[1] == "mms_to_scan was %d for the recording, now 4096 again" % (
         stage["settings"]["MMS"])
     assert read(stage, "knobs-after") == read(stage, "knobs-before")
