@@ -7,7 +7,7 @@ import json
 import sys
 
 from .compare import CompareError, check, compare
-from .errors import CommandError, UsageError
+from .errors import UsageError, write_stdout
 from .render import compare as render
 
 DESCRIPTION = ("Compare the headline figures of two reports written with --json (two "
@@ -48,9 +48,4 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     c = compare(a, b, args.a, args.b)
     out = render.json_text(c) if args.json else render.text(c)
-    try:
-        sys.stdout.write(out)
-        sys.stdout.flush()
-    except OSError as e:
-        raise CommandError("cannot write the comparison: %s" % (e.strerror or e)) from None
-    return 0
+    return write_stdout([out], "the comparison")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from . import __version__
 from .cmd_compare import load_json
-from .errors import CommandError, UsageError
+from .errors import UsageError, write_stdout
 from .merge import MergeError, merge
 from .render import merge as render
 
@@ -45,9 +44,4 @@ def main(args: argparse.Namespace) -> int:
     except MergeError as e:
         raise UsageError(str(e)) from None
     out = render.json_text(doc) if args.json else render.text(doc, args.unit_ns)
-    try:
-        sys.stdout.write(out)
-        sys.stdout.flush()
-    except OSError as e:
-        raise CommandError("cannot write the merged report: %s" % (e.strerror or e)) from None
-    return 0
+    return write_stdout([out], "the merged report")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import BinaryIO, Iterable, List
+from typing import BinaryIO, List
 
 from . import feed, options, perfmodule
-from .errors import CommandError, UsageError, one_line, quiet_stdout
+from .errors import CommandError, UsageError, one_line, write_stdout
 from .session import Session
 
 
@@ -77,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
         except Exception as e:  # perf's own errors (a file it cannot read)
             raise CommandError("perf's module could not read %s: %s"
                                % (args.input, one_line(e))) from None
-        return _write(session.output())
+        return write_stdout(session.output())
     source = _open(args.input)
     try:
         reader, problem = feed.feed(session, source)
@@ -91,23 +91,11 @@ def main(args: argparse.Namespace) -> int:
     if damage:
         session.note("the recording is damaged: %s; this report covers what was read"
                      % "; ".join(damage))
-    _write(session.output())  # CommandError when --csv cannot write
+    write_stdout(session.output())  # CommandError when --csv cannot write
     if damage:
         sys.stderr.write("%s: warning: %s: %s\n" % (args_prog(args), args.input,
                                                     "; ".join(damage)))
         return 1
-    return 0
-
-
-def _write(pieces: Iterable[str]) -> int:
-    """Write the report as it is rendered (a long JSON never sits whole in memory)."""
-    try:
-        for piece in pieces:
-            sys.stdout.write(piece)
-        sys.stdout.flush()
-    except OSError as e:  # the reader went away (EPIPE), a full disk (ENOSPC)
-        quiet_stdout()
-        raise CommandError("cannot write the report: %s" % (e.strerror or e)) from None
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Iterable
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -40,3 +41,16 @@ def quiet_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
+
+
+def write_stdout(pieces: Iterable[str], what: str = "the report") -> int:
+    """Write ``pieces`` to stdout as they come (a long JSON never sits whole in memory);
+    a failed write (the reader went away, a full disk) is a CommandError. Returns 0."""
+    try:
+        for piece in pieces:
+            sys.stdout.write(piece)
+        sys.stdout.flush()
+    except OSError as e:
+        quiet_stdout()
+        raise CommandError("cannot write %s: %s" % (what, e.strerror or e)) from None
+    return 0

@@ -34,6 +34,11 @@ def ours(trace: str, args: Sequence[str] = (), pipe: bool = False,
          prog: str = KSCAND_PERF) -> subprocess.CompletedProcess:
     cmd = [PYTHON, prog] + (["report"] if prog == KSCAND_PERF else [])
     cmd += ["-i", "-" if pipe else trace] + list(args)
+    return _run(cmd, trace, pipe)
+
+
+def _run(cmd: List[str], trace: str, pipe: bool) -> subprocess.CompletedProcess:
+    """``cmd``'s output; the trace on its stdin when ``pipe``."""
     stdin = open(trace, "rb") if pipe else None
     try:
         return subprocess.run(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -48,13 +53,7 @@ def perfs(perf: str, trace: str, args: Sequence[str] = (),
     cmd = [perf, "script", "-s", SCRIPT, "-i", "-" if pipe else trace]
     if args:
         cmd += ["--"] + list(args)
-    stdin = open(trace, "rb") if pipe else None
-    try:
-        return subprocess.run(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=600)
-    finally:
-        if stdin is not None:
-            stdin.close()
+    return _run(cmd, trace, pipe)
 
 
 def same_output(perf: str, trace: str, args: Sequence[str] = ("--json",),
