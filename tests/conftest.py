@@ -42,3 +42,14 @@ def perf():
         ok, why = False, str(exc)
     require(ok, "perf at %s does not run: %s" % (path, why))
     return path
+
+
+def tracefs_root():
+    """tracefs's root, got as kscand-record gets it: found where it is mounted, else mounted
+    on /sys/kernel/tracing when we are root. A fresh machine boots without it mounted, so a
+    test must not depend on an earlier run having mounted it."""
+    from kscand_perf import record
+    root = record.find_tracefs() or record.mount_tracefs()
+    require(root is not None,
+            "no readable tracefs: it is not mounted and mounting it needs root")
+    return root

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence, Set
 
 import pytest
 
-from conftest import ROOT, require
+from conftest import ROOT, require, tracefs_root
 from kscand_perf import record
 from kscand_testkit.perfdata import write_trace
 from kscand_testkit.synth import SynthConfig, scenario
@@ -279,9 +279,7 @@ def test_installed_kscand_perf_runs_from_anywhere_without_the_test_machinery(
 # -- recording ----------------------------------------------------------------------------
 
 def _events_missing_here() -> List[str]:
-    root = record.find_tracefs()
-    require(root is not None, "no readable tracefs (needs root and tracefs mounted)")
-    return record.missing_in_tracefs(record.EVENTS, root)
+    return record.missing_in_tracefs(record.EVENTS, tracefs_root())
 
 
 def _error_text(proc: subprocess.CompletedProcess, prog: str) -> str:

@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import pytest
 
-from conftest import ROOT, require
+from conftest import ROOT, require, tracefs_root
 from kscand_perf import record
 from kscand_perf.errors import CommandError
 from kscand_testkit.perfdata import write_trace
@@ -301,13 +301,8 @@ def test_light_recording_report_says_durations_are_unknown(perf: str, tmp_path: 
 
 # -- the real perf on this machine's kernel ---------------------------------------------
 
-def _tracefs_readable() -> bool:
-    return record.find_tracefs() is not None
-
-
 def test_real_kernel_without_kscand_events_refuses(perf: str, tmp_path: Any) -> None:
-    root = record.find_tracefs()
-    require(root is not None, "no readable tracefs (needs root and tracefs mounted)")
+    root = tracefs_root()
     if os.path.isdir(os.path.join(root, "events", "kmem", "kmem_scan_mm_end")):
         pytest.skip("this kernel has the kscand events: nothing to refuse")
     out = str(tmp_path / "k.data")
