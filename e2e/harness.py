@@ -178,7 +178,8 @@ def _apt_update() -> None:
         return
     _updated = True
     log("apt-get update (the package lists do not know the kernel)")
-    proc = subprocess.run(["apt-get", "update", "-q"], stdout=subprocess.PIPE,
+    proc = subprocess.run(["apt-get", "-o", "DPkg::Lock::Timeout=600", "update", "-q"],
+                          stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         raise Unavailable("apt-get update failed: %s"
