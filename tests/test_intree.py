@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set
 
 import pytest
 
@@ -247,6 +247,46 @@ def test_series_applies_to_linux_7_3_tools_perf(patched: str) -> None:
     assert read(os.path.join(patched, SCRIPT)) == added_text(ADD_SCRIPT, SCRIPT)
 
 
+# Added to get_maintainer.pl's list for the tracepoints' sake: their author and list.
+KSCAND_CC = {"Raghavendra K T <raghavendra.kt@amd.com>", "linux-mm@kvack.org"}
+
+
+@pytest.fixture(scope="module")
+def maintainers_top(linux_source: str, tmp_path_factory: Any) -> str:
+    """A folder that get_maintainer.pl takes for a kernel tree's top: linux-source-7.3's
+    MAINTAINERS and scripts/get_maintainer.pl, and the files and folders it looks for."""
+    proc = run([FETCH, "--release", "7.3", "MAINTAINERS", "scripts/get_maintainer.pl"])
+    assert proc.returncode == 0, text(proc)
+    tree = proc.stdout.decode().strip().splitlines()[-1]
+    top = tmp_path_factory.mktemp("maintainers")
+    for name in ("COPYING", "CREDITS", "Kbuild", "Makefile", "README"):
+        (top / name).write_text("")
+    for name in ("Documentation", "arch", "include", "drivers", "fs", "init", "ipc",
+                 "kernel", "lib", "scripts"):
+        (top / name).mkdir()
+    os.symlink(os.path.join(tree, "MAINTAINERS"), str(top / "MAINTAINERS"))
+    os.symlink(os.path.join(tree, "scripts", "get_maintainer.pl"),
+               str(top / "scripts" / "get_maintainer.pl"))
+    return str(top)
+
+
+def recipients(path: str) -> Set[str]:
+    h = headers(path)
+    return {a.strip() for a in (h["To"] + "," + h["Cc"]).split(",")}
+
+
+def test_to_and_cc_are_what_get_maintainer_says(maintainers_top: str) -> None:
+    for path in SERIES:
+        proc = run(["perl", "scripts/get_maintainer.pl", "--no-git", "--no-git-fallback",
+                    "--no-rolestats", path], cwd=maintainers_top)
+        assert proc.returncode == 0, text(proc)
+        want = set(proc.stdout.decode().splitlines())
+        assert "Arnaldo Carvalho de Melo <acme@kernel.org>" in want, want
+        assert recipients(path) == want | KSCAND_CC, (path, recipients(path) ^ want)
+        # the cover letter, which has no diff to ask about, goes where the patches go
+        assert recipients(COVER) == recipients(path)
+
+
 # checkpatch findings every new perf file gets, each accepted for a stated reason
 ACCEPTED = {
     # asked of any patch adding a file; tools/perf/ is the perf entry's F: pattern
@@ -295,7 +335,8 @@ def in_chroot(root: str, argv: Sequence[str], cwd: str = "/", timeout: int = 900
     """argv in the chroot, with /proc and /sys mounted in a private mount namespace
     (perf 7.3 finds its PMUs, cpu-clock's too, under /sys)."""
     script = ('root=$1 cwd=$2; shift 2; mount -t proc proc "$root/proc" && '
-              'mount -t sysfs sysfs "$root/sys" && exec chroot "$root" /bin/sh -c \'cd "$0" && exec "$@"\' "$cwd" "$@"')
+              'mount -t sysfs sysfs "$root/sys" && '
+              'exec chroot "$root" /bin/sh -c \'cd "$0" && exec "$@"\' "$cwd" "$@"')
     return run(["unshare", "-m", "sh", "-c", script, "sh", root, cwd] + list(argv),
                timeout=timeout, env=env)
 
