@@ -505,7 +505,8 @@ def test_json_is_in_ns_whatever_the_display_unit(both: Dict[str, Any]) -> None:
 
 def test_changelog_shows_the_reports_output_on_the_real_recording(
         both: Dict[str, Any]) -> None:
-    require(both["trace"] == "real", "only the real recording is in the changelog")
+    if both["trace"] != "real":  # not a missing resource: no require(), CI would fail it
+        pytest.skip("only the real recording is in the changelog")
     body = message(ADD_SCRIPT)
     shown = [ln[2:] for ln in body.splitlines() if ln.startswith("  ")]
     output = both["text"].splitlines()
@@ -520,3 +521,16 @@ def test_same_migrations_by_node_and_signed_rc(both: Dict[str, Any]) -> None:
     assert {rc: r["count"] for rc, r in a["by_rc"].items()} == \
         {rc: r["count"] for rc, r in b["by_rc"].items()}
     assert all(int(rc) >= -11 for rc in a["by_rc"])  # signed, not zero-extended
+
+
+# -- perf/0001's check ------------------------------------------------------------------------
+
+def test_signed_fields_check_sees_the_zero_extension(perf: str, tmp_path: Any) -> None:
+    """tools/check-perf-signed-fields, which showed perf/0001 at work on perf built from
+    linux-source-7.3 (patch/README.md), on the host's perf: its perf script -s has the
+    defect perf/0001 fixes."""
+    os.symlink(perf, str(tmp_path / "perf"))
+    proc = run([os.path.join(ROOT, "tools", "check-perf-signed-fields"), str(tmp_path)])
+    out = proc.stdout.decode()
+    assert proc.returncode == 1, text(proc)
+    assert "script rc: [4294967285, 0, 11] target_node: [4294967295, 0, 1]" in out, out
