@@ -400,34 +400,46 @@ def test_shell_test_passes_as_non_root(chroot73: str, staged: str) -> None:
 
 
 # A perf that claims the kscand events and fails to record them (no root, an mlock
-# limit), or that lacks libtraceevent; anything else goes to the real perf.
+# limit), or "records" them by copying $KSCAND_FAKE_RECORDING (the sample, written by
+# kscand_testkit), or lacks libtraceevent; anything else goes to the real perf.
 FAKE_PERF = """#!/bin/sh
 case "$KSCAND_FAKE_PERF $1" in
 "no-libtraceevent check") exit 1 ;;
-"record-fails list") echo "  kmem:kmem_scan_mm_start  [Tracepoint event]"; exit 0 ;;
+"record-fails list" | "record-copies list")
+    echo "  kmem:kmem_scan_mm_start  [Tracepoint event]"; exit 0 ;;
 "record-fails record")
     case "$*" in *kmem:*) echo "failed to mmap: Cannot allocate memory" >&2; exit 1 ;; esac ;;
+"record-copies record")
+    case "$*" in *kmem:*)
+        while [ "$1" != -o ]; do shift; done
+        exec cp "$KSCAND_FAKE_RECORDING" "$2" ;;
+    esac ;;
 esac
 exec /usr/bin/perf "$@"
 """
 
 
-@pytest.mark.parametrize("fake", ["record-fails", "no-libtraceevent"])
-def test_shell_test_skips_where_perf_cannot_record_or_read_tracepoints(
+@pytest.mark.parametrize("fake", ["record-fails", "record-copies", "no-libtraceevent"])
+def test_shell_test_where_perf_cannot_record_or_read_tracepoints(
         chroot73: str, staged: str, fake: str) -> None:
-    folder = os.path.join(chroot73, staged.lstrip("/"), "fakebin")
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "perf"), "w", encoding="utf-8") as f:
+    inside = os.path.join(chroot73, staged.lstrip("/"))
+    os.makedirs(os.path.join(inside, "fakebin"), exist_ok=True)
+    with open(os.path.join(inside, "fakebin", "perf"), "w", encoding="utf-8") as f:
         f.write(FAKE_PERF)
-    os.chmod(os.path.join(folder, "perf"), 0o755)
+    os.chmod(os.path.join(inside, "fakebin", "perf"), 0o755)
+    shutil.copy(TRACES["sample"], os.path.join(inside, "recording.data"))
     proc = in_chroot(chroot73, ["bash", "tests/shell/test_kscand_report_python.sh"],
                      cwd=staged + "/perf",
                      env={"KSCAND_FAKE_PERF": fake, "HOME": staged,
+                          "KSCAND_FAKE_RECORDING": staged + "/recording.data",
                           "PATH": staged + "/fakebin:/usr/bin:/bin:/usr/sbin:/sbin"})
     out = text(proc)
     if fake == "record-fails":
         assert proc.returncode == 0, out
         assert "kscand-report recording test [Skip: perf record failed]" in out, out
+    elif fake == "record-copies":  # the part a kscand kernel runs, on the sample
+        assert proc.returncode == 0, out
+        assert "kscand-report recording test [Success]" in out, out
     else:
         assert proc.returncode == 2, out
         assert "[Skipped: no libtraceevent support]" in out, out
