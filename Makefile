@@ -138,6 +138,8 @@ uninstall:
 
 # The in-tree series (patch/perf/; docs/install.md): apply it to Debian's
 # linux-source-7.3 tools/perf, checkpatch, pylint and mypy it, run its shell test under
-# perf 7.3 (tools/find-perf-chroot), and compare its figures with the package's.
+# perf 7.3 (tools/find-perf-chroot), and compare its figures with the package's; run the
+# script's main() on a stand-in perf module.
 intree-check: deps
-	KSCAND_PERF_REQUIRE_E2E=1 $(PYTHON) -m pytest -q -ra tests/test_intree.py
+	KSCAND_PERF_REQUIRE_E2E=1 $(PYTHON) -m pytest -q -ra tests/test_intree.py \
+		tests/test_intree_script.py
