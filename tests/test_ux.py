@@ -260,6 +260,8 @@ def test_no_command_prints_usage() -> None:
     assert proc.returncode == 2 and proc.stdout == b""
     err = proc.stderr.decode()
     assert err.startswith("usage: kscand-perf ") and "report" in err and "merge" in err
+    assert err.splitlines()[-1] == ("kscand-perf: error: a COMMAND is needed (kscand-perf "
+                                    "COMMAND -h shows its options)")
 
 
 def test_csv_folder_errors_are_plain(perf: str, tmp_path: Any) -> None:
