@@ -234,6 +234,12 @@ def test_no_line_ends_between_perfs_double_dash_and_the_option() -> None:
         lines = fill(text, "- ", "  ").splitlines()
         assert not any(ln.rstrip().endswith(" --") for ln in lines), lines
         assert " ".join(" ".join(lines).split()) == "- " + text
+        # nor between an option and its number, or a number and its unit
+        text = "x" * pad + " beyond --top 2; the trace runs to 12.880752 s, or 5 ms"
+        lines = fill(text).splitlines()
+        assert not any(ln.endswith(("--top", "12.880752", " 5")) for ln in lines), lines
+        assert not any(ln.startswith(("2;", "s,", "ms")) for ln in lines), lines
+        assert " ".join(lines) == text
 
 
 def test_one_naming_for_events_in_both_front_ends() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -259,10 +260,16 @@ TEXT_WIDTH = 96  # cause lines are wrapped to this width in the text report
 _NBSP = "\u00a0"
 
 
+# spaces a line must not break at: perf's ``--`` and the option after it (``-- --pid``),
+# an option and its number (``--top 2``), a number and its unit (``87.345878 s``)
+_KEEP_TOGETHER = re.compile(r"((?:^|\s)--|(?:^|\s)--[a-z][a-z-]*(?= \d)|\d(?= (?:s|ms|us|ns)\b)) ")
+
+
 def fill(text: str, initial_indent: str = "", subsequent_indent: str = "") -> str:
     """``text`` wrapped to TEXT_WIDTH, never between perf's ``--`` and the option after
-    it (``-- --pid``), nor inside a word or at a hyphen."""
-    protected = text.replace(" -- ", " --" + _NBSP)
+    it, an option and its number or a number and its unit, nor inside a word or at a
+    hyphen."""
+    protected = _KEEP_TOGETHER.sub(lambda m: m.group(1) + _NBSP, text)
     return textwrap.fill(protected, TEXT_WIDTH, initial_indent=initial_indent,
                          subsequent_indent=subsequent_indent, break_on_hyphens=False,
                          break_long_words=False).replace(_NBSP, " ")
