@@ -29,7 +29,9 @@ examples:
   kscand-perf report -i rec.data --ms         # durations in ms
   kscand-perf report --json                   # machine-readable report
   kscand-perf report --csv out/               # one CSV file per table
-  perf record -o - -e 'kmem:kmem_scan_mm_*' -e 'kmem:kmem_mm_*' -a | kscand-perf report -i -
+  perf record -o - -a -e 'kmem:kmem_scan_mm_*' -e 'kmem:kmem_mm_*' \\
+      -e sched:sched_process_fork -e sched:sched_process_exec \\
+      -e sched:sched_process_exit | kscand-perf report -i -
                                               # straight from perf record's pipe
 
 A damaged or truncated recording: the report of what was read, a warning saying at
