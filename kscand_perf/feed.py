@@ -60,10 +60,10 @@ def make_reader(session: Session, source: BinaryIO) -> PerfReader:
     core = session.analyzer
 
     def unhandled(event: str) -> None:
-        session.count_unhandled(handler_name(event))
+        session.count_unhandled(event)
 
     def on_error(event: str, exc: Exception) -> None:
-        core.bad(handler_name(event), exc)
+        session.bad(event, exc)
 
     return PerfReader(source, handlers(session), unhandled=unhandled, on_error=on_error,
                       non_tracepoint=core.non_tracepoint_sample)

@@ -148,11 +148,19 @@ class Session:
                 part.close()
                 self._scans_part = None
 
-    def count_unhandled(self, name: str) -> None:
+    def _name(self, name: str) -> str:
         key = self._names.get(name)
         if key is None:
             key = self._names[name] = event_name(name)
+        return key
+
+    def count_unhandled(self, name: str) -> None:
+        key = self._name(name)
         self.unhandled[key] = self.unhandled.get(key, 0) + 1
+
+    def bad(self, name: str, exc: Optional[BaseException] = None) -> None:
+        """An event whose data the analyzer could not use, named ``system:event``."""
+        self.analyzer.bad(self._name(name), exc)
 
     def note(self, text: str) -> None:
         """A remark of the front end for the report's notes (e.g. events perf lost)."""

@@ -218,7 +218,7 @@ def test_9_negative_msuccess_is_a_bad_event_not_a_huge_batch() -> None:
       (1 << 32) - 5, 0)
     h("kmem__kmem_scan_mm_migrate", None, 0, 1, 1, KMIG, "kmigrated", None, A, 0, 0, 1, 0)
     j = _finish(mod)
-    assert j["bad_events"] == {"kmem__kmem_scan_mm_migrate": 1}
+    assert j["bad_events"] == {"kmem:kmem_scan_mm_migrate": 1}
     assert j["oddities"]["bad_reasons"] == {"negative msuccess or mfailed": 1}
     assert j["migrations"]["attempted"] == 1 and j["migrations"]["batch_size"]["max"] == 1
     assert any("negative msuccess" in n for n in j["notes"])
