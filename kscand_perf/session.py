@@ -54,6 +54,7 @@ class Session:
             and options.csv_dir is None else None
         self._live_origin: Optional[int] = None
         self._live_rows = 0
+        self._held: List[timeline.IntervalRow] = []  # live rows before any kscand event
         self._deferred_error: Optional[BaseException] = None  # raised by output()
         self._scans_part: Optional[IO[str]] = None
         self._scans_writer = None  # type: Optional[object]
@@ -88,21 +89,33 @@ class Session:
     # -- sinks the core calls while the trace is read (they never raise into it) ---------
 
     def _live_row(self, row: timeline.IntervalRow) -> None:
-        """An interval closed: print its row now (text, --interval, a live front end)."""
+        """An interval closed: print its row now (text, --interval, a live front end).
+        Rows before the first kscand event wait: a recording without any has nothing to
+        report, not a table of empty rows."""
         if self._deferred_error is not None or self.live is None:
             return
-        opts = self.options
+        if self._live_origin is None and not (
+                row.starts or row.ends or row.attempted or self.analyzer.filtered_events
+                or any(self.analyzer.events.values())):
+            self._held.append(row)
+            return
         try:
-            if self._live_origin is None:
-                self._live_origin = row.start_ns
-                self.live.write(interval_header(opts.interval_ns or 0, row.start_ns,
-                                                opts.unit_ns))
-            self.live.write(interval_line(row, self._live_origin, opts.interval_ns or 0,
-                                          opts.unit_ns))
+            rows, self._held = self._held + [row], []
+            self.live.write("".join(self._row_text(r) for r in rows))
             self.live.flush()
-            self._live_rows += 1
         except Exception as e:  # a closed pipe: reported when the report is written
             self._deferred_error = e
+
+    def _row_text(self, row: timeline.IntervalRow) -> str:
+        """A live row's text (the table's header before the first)."""
+        opts = self.options
+        head = ""
+        if self._live_origin is None:
+            self._live_origin = row.start_ns
+            head = interval_header(opts.interval_ns or 0, row.start_ns, opts.unit_ns)
+        self._live_rows += 1
+        return head + interval_line(row, self._live_origin, opts.interval_ns or 0,
+                                    opts.unit_ns)
 
     def _scan_row(self, row: timeline.ScanRow) -> None:
         """A scan ended: its scans.csv row goes to a file now (owners are added at the
@@ -195,6 +208,8 @@ class Session:
             over = report.over_time
             if over is not None and opts.interval is not None:
                 if self.live is not None:  # the rows went out as their intervals closed
+                    rows, self._held = self._held, []
+                    yield "".join(self._row_text(r) for r in rows)
                     if self._live_origin is None:
                         yield interval_header(over.interval_ns, None, opts.unit_ns)
                     yield interval_footer(len(over.rows)) + "\n"

@@ -93,6 +93,35 @@ def test_recording_without_kscand_events_is_one_line(perf: str, tmp_path: Any) -
         assert not out.exists()  # --csv wrote nothing, not even the folder
 
 
+def forks(seconds: int) -> List[Emitted]:
+    return [Emitted(10**9 * i, 0, 100 + i, "bash", "sched_process_fork",
+                    ("bash", 100 + i, "bash", 200 + i)) for i in range(1, seconds + 1)]
+
+
+def test_live_rows_wait_for_the_first_kscand_event(perf: str, tmp_path: Any) -> None:
+    """Handled sched events move the interval clock: without any kscand event no row may
+    go out before the one line; with kscand events after a quiet start, the rows held
+    back go out with the first and the text equals the report's without streaming."""
+    only = str(tmp_path / "forks.data")
+    write_trace(only, forks(5))
+    for proc, prefix in ((ours(only, "--interval", "1"), "kscand-perf report"),
+                         (perfs(perf, only, "--interval", "1"), "kscand_report.py")):
+        assert proc.returncode == 1 and proc.stdout == b""
+        assert "no kscand events among its 5 events (sched:sched_process_fork 5)" in one_line(
+            proc, prefix)
+    later = str(tmp_path / "later.data")
+    write_trace(later, forks(3) + [
+        Emitted(4 * 10**9, 0, 40, "kscand", "kmem_scan_mm_start", (0x1000,)),
+        Emitted(4 * 10**9 + 5000, 0, 40, "kscand", "kmem_scan_mm_end",
+                (0x1000, 0, 3, 2000, 1 << 30, 0)),
+        Emitted(6 * 10**9, 0, 40, "kscand", "kmem_scan_mm_start", (0x1000,))])
+    streamed = ours(later, "--interval", "1")
+    assert streamed.returncode == 0, streamed.stderr
+    assert streamed.stdout == perfs(perf, later, "--interval", "1").stdout
+    assert streamed.stdout.decode() == report_text(later, ["--interval", "1"])
+    assert streamed.stdout.decode().count("\n     0.000      0        0") == 1
+
+
 def test_a_file_that_is_no_recording(perf: str, tmp_path: Any) -> None:
     path = str(tmp_path / "notes.txt")
     with open(path, "w") as f:
