@@ -17,7 +17,7 @@ import sys
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from .argparsing import Parser
-from .errors import EXIT_INTERRUPTED, CommandError, UsageError, one_line
+from .errors import EXIT_INTERRUPTED, EXIT_USAGE, CommandError, UsageError, one_line
 
 PROG = "kscand-perf"
 
@@ -66,6 +66,14 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command in ``argv`` (default sys.argv[1:]); return the exit status."""
     args_list: List[str] = list(sys.argv[1:] if argv is None else argv)
+    if not args_list:  # no command: the commands there are to run, then the error line
+        try:
+            sys.stderr.write(build_parser().format_help() + "\n")
+        except (OSError, ValueError):
+            pass
+        error_line(PROG, args_list, UsageError("a COMMAND is needed (kscand-perf COMMAND -h "
+                                               "shows its options)"))
+        return EXIT_USAGE
 
     def run() -> int:
         args = build_parser(args_list).parse_args(args_list)

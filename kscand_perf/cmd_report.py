@@ -3,7 +3,8 @@
 Reads the recording with :mod:`kscand_perf.perfreader` and feeds the analyzer as the
 perf script's handlers do (:mod:`kscand_perf.feed`), so the output is the same. A
 damaged or truncated recording gives the report of what was read before the damage,
-one line on stderr saying where and why reading stopped, and exit status 1.
+one line on stderr saying where and why reading stopped, and exit status 1; a recording
+without kscand events (or a file that is none) gives only one line and exit status 1.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ examples:
   kscand-perf report -i rec.data --ms         # durations in ms
   kscand-perf report --json                   # machine-readable report
   kscand-perf report --csv out/               # one CSV file per table
-  perf record -o - -e 'kmem:kmem_*' -a | kscand-perf report -i -
+  perf record -o - -a -e 'kmem:kmem_scan_mm_*' -e 'kmem:kmem_mm_*' \\
+      -e sched:sched_process_fork -e sched:sched_process_exec \\
+      -e sched:sched_process_exit | kscand-perf report -i -
                                               # straight from perf record's pipe
 
 A damaged or truncated recording: the report of what was read, a warning saying at
-which byte and why reading stopped, exit status 1."""
+which byte and why reading stopped, exit status 1. A recording without kscand events, or
+a file that is no recording: one line saying so, no report, exit status 1."""
 
 
 def set_argparser(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +93,7 @@ def main(args: argparse.Namespace) -> int:
         damage.append("reading stopped at byte %d: %s" % (problem.offset, problem.reason))
     damage += ["at byte %d: %s" % (w.offset, w.reason) for w in reader.warnings]
     if damage:
+        session.damage = "; ".join(damage)
         session.note("the recording is damaged: %s; this report covers what was read"
                      % "; ".join(damage))
     write_stdout(session.output())  # CommandError when --csv cannot write

@@ -60,10 +60,10 @@ def make_reader(session: Session, source: BinaryIO) -> PerfReader:
     core = session.analyzer
 
     def unhandled(event: str) -> None:
-        session.count_unhandled(handler_name(event))
+        session.count_unhandled(event)
 
     def on_error(event: str, exc: Exception) -> None:
-        core.bad(handler_name(event), exc)
+        session.bad(event, exc)
 
     return PerfReader(source, handlers(session), unhandled=unhandled, on_error=on_error,
                       non_tracepoint=core.non_tracepoint_sample)
@@ -74,13 +74,13 @@ def lost_notes(reader: PerfReader) -> Tuple[str, ...]:
     st = reader.stats
     notes = []
     if st.lost_records:
-        notes.append("perf lost %d events (%d LOST records): the ring buffer overflowed; "
-                     "record with a larger -m" % (st.lost, st.lost_records))
+        notes.append("perf lost {:,} events ({:,} LOST records): the ring buffer overflowed; "
+                     "record with a larger -m".format(st.lost, st.lost_records))
     if st.lost_samples:
-        notes.append("perf lost %d samples (LOST_SAMPLES records)" % st.lost_samples)
+        notes.append("perf lost {:,} samples (LOST_SAMPLES records)".format(st.lost_samples))
     if st.unknown_ids:
-        notes.append("%d samples named no event of the recording and were skipped"
-                     % st.unknown_ids)
+        notes.append("{:,} samples named no event of the recording and were skipped"
+                     .format(st.unknown_ids))
     return tuple(notes)
 
 

@@ -22,6 +22,7 @@ from .report import Selection
 UNITS = {"ns": 1, "us": 1000, "ms": 1000000}
 DEFAULT_PLOT_INTERVAL_NS = 1000000000
 MIN_INTERVAL = 0.001  # seconds
+MAX_INTERVAL = 7 * 86400.0  # seconds: a week; a longer row would only be the whole trace
 
 EPILOG = """\
 examples:
@@ -139,8 +140,9 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
                      help="also print linear duration buckets WIDTH units wide")
     over = p.add_argument_group("over time")
     over.add_argument("--interval", type=float, metavar="SECONDS",
-                      help="also a row per SECONDS of trace time (text: printed as each "
-                      "interval closes), per-mm timelines and time to promotion")
+                      help="also a row per SECONDS of trace time, 0.001 to 604800 (text: "
+                      "printed as each interval closes), per-mm timelines and time to "
+                      "promotion")
     over.add_argument("--plot", metavar="DIR", dest="plot_dir",
                       help="write PNG and SVG plots into DIR (needs matplotlib; intervals "
                       "of --interval, else 1 s)")
@@ -176,9 +178,10 @@ def from_args(ns: argparse.Namespace) -> Options:
         except re.error as e:
             raise UsageError("--comm: bad regular expression %r: %s" % (ns.comm, e)) from None
     interval = getattr(ns, "interval", None)
-    if interval is not None and not (math.isfinite(interval) and interval >= MIN_INTERVAL):
-        raise UsageError("--interval: must be a number of seconds >= %g, got %r"
-                         % (MIN_INTERVAL, interval))
+    if interval is not None and not (math.isfinite(interval)
+                                     and MIN_INTERVAL <= interval <= MAX_INTERVAL):
+        raise UsageError("--interval: must be a number of seconds from %g to %g (a week), "
+                         "got %r" % (MIN_INTERVAL, MAX_INTERVAL, interval))
     mms = None
     if ns.mm is not None:
         mms = _int_list(ns.mm.replace("0x", "").replace("0X", ""), 16, "--mm")

@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from .analysis import s32
-from .feed import handler_name, handlers
+from .feed import handlers
 from .session import Session
 
 # The fields perf-scripts/kscand_report.py's handlers convert from zero-extended.
@@ -86,7 +86,7 @@ def feed(session: Session, path: str, perf: ModuleType) -> None:
                 return non_tracepoint
 
             def unhandled(sample: Any) -> None:
-                session.count_unhandled(handler_name(name))
+                session.count_unhandled(name)
             return unhandled
         method, fields = entry
         signed = SIGNED_FIELDS.get(name, ())
@@ -109,7 +109,7 @@ def feed(session: Session, path: str, perf: ModuleType) -> None:
             try:
                 method(sample.sample_time, *[g(sample) for g in getters])
             except Exception as e:
-                core.bad(handler_name(name), e)
+                session.bad(name, e)
         return call
 
     def on_sample(sample: Any) -> None:

@@ -552,8 +552,13 @@ def _secs(ns: Optional[int]) -> str:
     return "-" if ns is None else "%.6f" % (ns / 1e9)
 
 
+def _n(n: int) -> str:
+    """A count in a note, as the text prints counts (65,740)."""
+    return "{:,}".format(n)
+
+
 def _counts(d: Dict[str, int]) -> str:
-    return ", ".join("%s %d" % kv for kv in sorted(d.items()))
+    return ", ".join("%s %s" % (k, _n(v)) for k, v in sorted(d.items()))
 
 
 def _notes(report: Report, analyzer: Analyzer, selection: Selection) -> List[str]:
@@ -565,8 +570,8 @@ def _notes(report: Report, analyzer: Analyzer, selection: Selection) -> List[str
     config = analyzer.config
     if kscand == 0:
         if report.filtered_events:
-            notes.append("no kscand event is left: %s dropped all %d events" % (
-                " and ".join(dropping_filters(analyzer)), report.filtered_events))
+            notes.append("no kscand event is left: %s dropped all %s events" % (
+                " and ".join(dropping_filters(analyzer)), _n(report.filtered_events)))
         else:
             notes.append("no kscand events in this trace: record the kmem:kmem_mm_* and "
                          "kmem:kmem_scan_mm_* tracepoints (kscand-record does) on a kernel "
@@ -579,8 +584,8 @@ def _notes(report: Report, analyzer: Analyzer, selection: Selection) -> List[str
                      "the kscand and kmigrated threads, so filter with -- --pid/--comm")
     if config.time_window_ns is not None:
         lo, hi = config.time_window_ns
-        notes.append("--time kept events from %s to %s s; the trace runs from %s to %s s" % (
-            _secs(lo), "the end" if hi >= 1 << 63 else _secs(hi),
+        notes.append("--time kept events from %s s to %s; the trace runs from %s to %s s" % (
+            _secs(lo), "the end" if hi >= 1 << 63 else _secs(hi) + " s",
             _secs(report.trace_first_ns), _secs(report.trace_last_ns)))
     if config.node is not None and isinstance(analyzer, FilteredAnalyzer):
         if config.node not in analyzer.seen_nodes:
@@ -589,63 +594,64 @@ def _notes(report: Report, analyzer: Analyzer, selection: Selection) -> List[str
                              config.node, config.node,
                              ", ".join(str(n) for n in sorted(analyzer.seen_nodes)) or "none"))
     if report.filtered_events:
-        notes.append("%d events were dropped by %s (a start is dropped with the end of its "
-                     "scan when --node drops that end)" % (
-                         report.filtered_events, " and ".join(dropping_filters(analyzer))))
+        notes.append("%s events were dropped by %s%s" % (
+            _n(report.filtered_events), " and ".join(dropping_filters(analyzer)),
+            " (a start is dropped with the end of its scan when --node drops that end)"
+            if config.node is not None else ""))
     if selection.active() and not len(report.mms) and analyzer.lifetime_count():
-        notes.append("the --pid/--comm/--mm selection kept none of the %d mm lifetimes"
-                     % analyzer.lifetime_count())
+        notes.append("the --pid/--comm/--mm selection kept none of the %s mm lifetimes"
+                     % _n(analyzer.lifetime_count()))
     if ev["kmem_scan_mm_start"] == 0 and ev["kmem_scan_mm_end"] > 0:
         notes.append("no kmem_scan_mm_start events: scan durations are unknown "
                      "(recorded without them, e.g. kscand-record --light)")
     if report.migrations.sequence_breaks:
-        notes.append("%d migrate events broke the msuccess+mfailed sequence: "
-                     "events were lost or duplicated" % report.migrations.sequence_breaks)
+        notes.append("%s migrate events broke the msuccess+mfailed sequence: "
+                     "events were lost or duplicated" % _n(report.migrations.sequence_breaks))
     if odd.batches_begun_before_recording:
-        notes.append("%d kmigrated batches had begun before the recording (their first "
+        notes.append("%s kmigrated batches had begun before the recording (their first "
                      "msuccess+mfailed was above 1): not lost events; they are left out of "
-                     "the batch count and sizes" % odd.batches_begun_before_recording)
+                     "the batch count and sizes" % _n(odd.batches_begun_before_recording))
     if report.migrations.v2_events:
-        notes.append("%d migrate events have no msuccess/mfailed (kscand RFC V1/V2): "
-                     "no batch sizes for them" % report.migrations.v2_events)
+        notes.append("%s migrate events have no msuccess/mfailed (kscand RFC V1/V2): "
+                     "no batch sizes for them" % _n(report.migrations.v2_events))
     if odd.duplicates:
-        notes.append("%d samples were recorded twice (same time and data: perf 6.1's "
+        notes.append("%s samples were recorded twice (same time and data: perf 6.1's "
                      "ring-buffer race; record with --affinity=cpu) and counted once: %s" % (
-                         sum(odd.duplicates.values()), _counts(odd.duplicates)))
+                         _n(sum(odd.duplicates.values())), _counts(odd.duplicates)))
     if odd.ends_before_start:
-        notes.append("%d scan ends have a timestamp before their start (time went "
+        notes.append("%s scan ends have a timestamp before their start (time went "
                      "backwards): no duration for them; counted as ends without a start, "
-                     "their starts as not-due visits" % odd.ends_before_start)
+                     "their starts as not-due visits" % _n(odd.ends_before_start))
     if odd.scan_threads > 1:
         notes.append("kmem_scan_mm_start came from %d threads: starts and ends were paired "
                      "per thread" % odd.scan_threads)
     if analyzer.orphan_end_pid_mismatch:
-        notes.append("%d scan ends came from another thread than their start"
-                     % analyzer.orphan_end_pid_mismatch)
+        notes.append("%s scan ends came from another thread than their start"
+                     % _n(analyzer.orphan_end_pid_mismatch))
     if report.duplicate_exits:
-        notes.append("%d duplicate kmem_mm_exit events (same mm lifetime) ignored"
-                     % report.duplicate_exits)
+        notes.append("%s duplicate kmem_mm_exit events (same mm lifetime) ignored"
+                     % _n(report.duplicate_exits))
     bad = sum(report.bad_events.values())
     if bad:
-        notes.append("%d events had unusable data and were skipped: %s (%s)" % (
-            bad, _counts(report.bad_events), _counts(odd.bad_reasons)))
+        notes.append("%s events had unusable data and were skipped: %s (%s)" % (
+            _n(bad), _counts(report.bad_events), _counts(odd.bad_reasons)))
     unhandled = sum(report.unhandled.values())
     if unhandled:
-        notes.append("%d events of other types were not analysed: %s" % (
-            unhandled, _counts(report.unhandled)))
+        notes.append("%s events of other types were not analysed: %s" % (
+            _n(unhandled), _counts(report.unhandled)))
     if odd.non_tracepoint:
-        notes.append("%d samples of non-tracepoint events were not analysed (%s): the report "
+        notes.append("%s samples of non-tracepoint events were not analysed (%s): the report "
                      "reads the kscand tracepoints; record them with kscand-record" % (
-                         sum(odd.non_tracepoint.values()), _counts(odd.non_tracepoint)))
+                         _n(sum(odd.non_tracepoint.values())), _counts(odd.non_tracepoint)))
     if odd.unknown_owner_ends or odd.unknown_owner_migrations:
         ends, migr = report.scans.ends, report.migrations.attempted
         notes.append(
-            "%d of %d mm lifetimes have no known owner (pid -, comm ?): their mm was "
+            "%s of %s mm lifetimes have no known owner (pid -, comm ?): their mm was "
             "registered before the recording began and its process neither exited, forked "
-            "nor exec'd during it (the events carry no pid). They hold %d of %d scan ends "
-            "and %d of %d migration attempts" % (
-                odd.unknown_owner_lifetimes, len(report.mms), odd.unknown_owner_ends, ends,
-                odd.unknown_owner_migrations, migr))
+            "nor exec'd during it (the events carry no pid). They hold %s of %s scan ends "
+            "and %s of %s migration attempts" % (
+                _n(odd.unknown_owner_lifetimes), _n(len(report.mms)), _n(odd.unknown_owner_ends),
+                _n(ends), _n(odd.unknown_owner_migrations), _n(migr)))
     return notes
 
 

@@ -13,6 +13,7 @@ import dataclasses
 import datetime
 import importlib.util
 import os
+import tempfile
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from . import __version__, render, timeline, vmstat
@@ -23,7 +24,18 @@ from .render import machine
 from .render.text import intervals_text, interval_footer, interval_header, interval_line
 from .report import Report, RunMeta, build, mm_key
 
-SCANS_PART = ".scans.csv.part"  # scans.csv's rows while the trace is read (no owners yet)
+
+def event_name(name: str) -> str:
+    """An event's name as the report prints it, ``system:event``, also when it comes as
+    perf's handler name (``sched__sched_switch``)."""
+    system, sep, event = name.partition("__")
+    return "%s:%s" % (system, event) if sep and system and ":" not in name else name
+
+
+def check_folder(option: str, folder: Optional[str]) -> None:
+    """Refuse, before the trace is read, a --csv/--plot folder that is a file (UsageError)."""
+    if folder is not None and os.path.exists(folder) and not os.path.isdir(folder):
+        raise UsageError("%s: %s is not a directory" % (option, folder))
 
 
 class Session:
@@ -33,6 +45,8 @@ class Session:
         each interval closes (the front end's stdout); without it they come with the rest
         of the report, the same text."""
         self.options = options
+        check_folder("--csv", options.csv_dir)
+        check_folder("--plot", options.plot_dir)
         if options.plot_dir is not None and importlib.util.find_spec("matplotlib") is None:
             raise UsageError("--plot: needs matplotlib, which is not installed "
                              "(apt-get install python3-matplotlib)")
@@ -40,6 +54,7 @@ class Session:
             and options.csv_dir is None else None
         self._live_origin: Optional[int] = None
         self._live_rows = 0
+        self._held: List[timeline.IntervalRow] = []  # live rows before any kscand event
         self._deferred_error: Optional[BaseException] = None  # raised by output()
         self._scans_part: Optional[IO[str]] = None
         self._scans_writer = None  # type: Optional[object]
@@ -53,6 +68,7 @@ class Session:
         else:
             self.analyzer = make_analyzer(options.analyzer_config())
         self.unhandled: Dict[str, int] = {}
+        self._names: Dict[str, str] = {}  # perf's handler name -> system:event
         self.lost_events: Optional[int] = None  # perf's LOST records, where a front end sees them
         # what the front end noticed: perf's own filters, events perf lost, damage
         self.notes: List[str] = []
@@ -60,6 +76,8 @@ class Session:
         # the recording as the user named it (perf's -i; "-" for a pipe), for the
         # report's "run" member; every front end sets it the same way
         self.input: Optional[str] = None
+        # why the front end stopped reading the recording (its damage), if it did
+        self.damage: Optional[str] = None
 
     @classmethod
     def from_argv(cls, argv: Sequence[str], prog: str = "kscand_report.py",
@@ -71,21 +89,33 @@ class Session:
     # -- sinks the core calls while the trace is read (they never raise into it) ---------
 
     def _live_row(self, row: timeline.IntervalRow) -> None:
-        """An interval closed: print its row now (text, --interval, a live front end)."""
+        """An interval closed: print its row now (text, --interval, a live front end).
+        Rows before the first kscand event wait: a recording without any has nothing to
+        report, not a table of empty rows."""
         if self._deferred_error is not None or self.live is None:
             return
-        opts = self.options
+        if self._live_origin is None and not (
+                row.starts or row.ends or row.attempted or self.analyzer.filtered_events
+                or any(self.analyzer.events.values())):
+            self._held.append(row)
+            return
         try:
-            if self._live_origin is None:
-                self._live_origin = row.start_ns
-                self.live.write(interval_header(opts.interval_ns or 0, row.start_ns,
-                                                opts.unit_ns))
-            self.live.write(interval_line(row, self._live_origin, opts.interval_ns or 0,
-                                          opts.unit_ns))
+            rows, self._held = self._held + [row], []
+            self.live.write("".join(self._row_text(r) for r in rows))
             self.live.flush()
-            self._live_rows += 1
         except Exception as e:  # a closed pipe: reported when the report is written
             self._deferred_error = e
+
+    def _row_text(self, row: timeline.IntervalRow) -> str:
+        """A live row's text (the table's header before the first)."""
+        opts = self.options
+        head = ""
+        if self._live_origin is None:
+            self._live_origin = row.start_ns
+            head = interval_header(opts.interval_ns or 0, row.start_ns, opts.unit_ns)
+        self._live_rows += 1
+        return head + interval_line(row, self._live_origin, opts.interval_ns or 0,
+                                    opts.unit_ns)
 
     def _scan_row(self, row: timeline.ScanRow) -> None:
         """A scan ended: its scans.csv row goes to a file now (owners are added at the
@@ -94,15 +124,14 @@ class Session:
             return
         try:
             if self._scans_part is None:
-                folder = self.options.csv_dir or "."
-                os.makedirs(folder, exist_ok=True)
-                self._scans_part = open(os.path.join(folder, SCANS_PART), "w",
-                                        encoding="utf-8", newline="")
+                # no name in any folder: nothing is left behind, however the run ends
+                self._scans_part = tempfile.TemporaryFile(
+                    "w+", encoding="utf-8", newline="", prefix="kscand-perf-scans-")
                 self._scans_writer = csv.writer(self._scans_part, lineterminator="\n")
             self._scans_writer.writerow(machine.scan_csv_cells(row))  # type: ignore
         except OSError as e:
-            self._deferred_error = CommandError("--csv: cannot write to %s: %s" % (
-                self.options.csv_dir, e.strerror or e))
+            self._deferred_error = CommandError("--csv: cannot write the scans to a "
+                                                "temporary file: %s" % (e.strerror or e))
         except Exception as e:
             self._deferred_error = e
 
@@ -110,7 +139,6 @@ class Session:
         """scans.csv: the rows written while reading, with their owners, as the selection
         keeps them."""
         part = self._scans_part
-        path = os.path.join(self.options.csv_dir or ".", SCANS_PART)
         rows: Iterable[List[str]] = ()
         owners = {}
         selection = self.options.selection()
@@ -118,11 +146,9 @@ class Session:
             if st.ends is not None:
                 owners[(mm_key(st.mm), str(st.generation))] = (
                     st if selection.keeps(st) else None)
-        f = None
         if part is not None:
-            part.close()
-            f = open(path, encoding="utf-8", newline="")
-            rows = csv.reader(f)
+            part.seek(0)
+            rows = csv.reader(part)
         try:
             def owned() -> Iterator[List[object]]:
                 for cells in rows:
@@ -131,12 +157,23 @@ class Session:
                         yield machine.scan_csv_owned(cells, st.pid, st.comm)
             yield from machine.csv_lines(machine.SCAN_CSV_HEADERS, owned())
         finally:
-            if f is not None:
-                f.close()
-                os.unlink(path)
+            if part is not None:
+                part.close()
+                self._scans_part = None
 
-    def count_unhandled(self, event_name: str) -> None:
-        self.unhandled[event_name] = self.unhandled.get(event_name, 0) + 1
+    def _name(self, name: str) -> str:
+        key = self._names.get(name)
+        if key is None:
+            key = self._names[name] = event_name(name)
+        return key
+
+    def count_unhandled(self, name: str) -> None:
+        key = self._name(name)
+        self.unhandled[key] = self.unhandled.get(key, 0) + 1
+
+    def bad(self, name: str, exc: Optional[BaseException] = None) -> None:
+        """An event whose data the analyzer could not use, named ``system:event``."""
+        self.analyzer.bad(self._name(name), exc)
 
     def note(self, text: str) -> None:
         """A remark of the front end for the report's notes (e.g. events perf lost)."""
@@ -156,6 +193,9 @@ class Session:
         opts = self.options
         if self._deferred_error is not None:
             raise _as_command_error(self._deferred_error)
+        nothing = self.nothing_to_report(report)
+        if nothing is not None:
+            raise CommandError(nothing)
         if opts.json:
             yield from render.json_chunks(report)
         elif opts.csv_dir is not None:
@@ -168,6 +208,8 @@ class Session:
             over = report.over_time
             if over is not None and opts.interval is not None:
                 if self.live is not None:  # the rows went out as their intervals closed
+                    rows, self._held = self._held, []
+                    yield "".join(self._row_text(r) for r in rows)
                     if self._live_origin is None:
                         yield interval_header(over.interval_ns, None, opts.unit_ns)
                     yield interval_footer(len(over.rows)) + "\n"
@@ -180,6 +222,37 @@ class Session:
                 yield "wrote %d plot files to %s: %s\n" % (
                     len(files), opts.plot_dir, " ".join(os.path.basename(f) for f in files))
 
+    def nothing_to_report(self, report: Report) -> Optional[str]:
+        """Why there is no report to print (one line), or None. A recording without a
+        single kscand event (or a file that is no recording) has nothing to report: a
+        table of zeros would only hide the reason. A filter that dropped every event
+        is not this case: its report says what the filter did."""
+        if sum(report.events.values()) or report.filtered_events or report.oddities.duplicates:
+            return None
+        if any(name.startswith("kmem") for name in report.bad_events):
+            return None
+        where = self.input if self.input not in (None, "-") else "the recording"
+        if self.damage is not None:
+            return "%s: %s" % (where, self.damage)
+        others = dict(report.other_events)
+        for name, n in list(report.unhandled.items()) + [
+                (name + " (not a tracepoint)", n)
+                for name, n in report.oddities.non_tracepoint.items()]:
+            others[name] = others.get(name, 0) + n
+        if others:
+            listed = sorted(others.items(), key=lambda kv: (-kv[1], kv[0]))
+            what = "no kscand events among its %s events (%s%s)" % (
+                "{:,}".format(sum(others.values())),
+                ", ".join("%s %s" % (name, "{:,}".format(n)) for name, n in listed[:3]),
+                ", ..." if len(listed) > 3 else "")
+        else:
+            what = "no events at all"
+        if self.notes:  # what the front end saw: perf's own filters, lost events
+            return "%s: %s: nothing to report; %s" % (where, what, "; ".join(self.notes))
+        return ("%s: %s: nothing to report; record the kscand events (-e 'kmem:kmem_scan_mm_*' "
+                "-e 'kmem:kmem_mm_*', as kscand-record does) on a kernel with kscand"
+                % (where, what))
+
     def output(self) -> Iterator[str]:
         """The report in pieces (raises CommandError when a CSV file cannot be written)."""
         return self.render(self.report())
@@ -190,8 +263,8 @@ class Session:
 
 def _as_command_error(e: BaseException) -> BaseException:
     """A sink's deferred error as the front ends report it: OSError (a closed pipe, a full
-    disk) as it is, anything else as CommandError."""
-    if isinstance(e, OSError):
+    disk) and CommandError as they are, anything else as CommandError."""
+    if isinstance(e, (OSError, CommandError)):
         return e
     return CommandError("while reading the trace: %s: %s" % (type(e).__name__, e))
 
@@ -200,11 +273,11 @@ def write_plots(folder: str, report: Report, unit_ns: int) -> List[str]:
     """The --plot files (PNG and SVG of each figure); raises CommandError when they cannot
     be written."""
     from .render import plot  # matplotlib: imported only for --plot
-    try:
-        os.makedirs(folder, exist_ok=True)
-        return plot.save_all(plot.figures(report, unit_ns), folder)
-    except OSError as e:
-        raise CommandError("--plot: cannot write to %s: %s" % (folder, e.strerror or e)) from None
+    figs = plot.figures(report, unit_ns)
+    with _Output("--plot", folder) as out:
+        for name, fig in figs.items():
+            out.written += plot.save(fig, os.path.join(folder, name))
+        return out.written
 
 
 def run_meta(path: Optional[str]) -> RunMeta:
@@ -271,18 +344,59 @@ def read_snapshots(before: str, after: str) -> Tuple[vmstat.Snapshot, vmstat.Sna
 def write_csv(folder: str, tables: Dict[str, Iterable[str]]) -> List[str]:
     """Write each table (its text, or its pieces) to FOLDER/NAME; raises CommandError
     when that fails."""
-    try:
-        os.makedirs(folder, exist_ok=True)
-        paths = []
+    with _Output("--csv", folder) as out:
         for name, body in sorted(tables.items()):
             path = os.path.join(folder, name)
+            out.written.append(path)
             with open(path, "w", encoding="utf-8") as f:
                 for piece in ([body] if isinstance(body, str) else body):
                     f.write(piece)
-            paths.append(path)
-        return paths
-    except OSError as e:
-        raise CommandError("--csv: cannot write to %s: %s" % (folder, e.strerror or e)) from None
+        return out.written
+
+
+class _Output:
+    """Files written into a --csv/--plot folder: the folder is created if missing, and
+    when the writing fails or is interrupted, what this run wrote and the folders it
+    created are removed (nothing half-written stays in the user's folder); an OSError
+    becomes one CommandError line."""
+
+    def __init__(self, option: str, folder: str) -> None:
+        self.option, self.folder = option, folder
+        self.written: List[str] = []
+        self.created: List[str] = []
+
+    def __enter__(self) -> "_Output":
+        missing = []
+        path = os.path.abspath(self.folder)
+        while path and not os.path.lexists(path):
+            missing.append(path)
+            path = os.path.dirname(path)
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+        except OSError as e:
+            raise CommandError("%s: cannot create the folder %s: %s"
+                               % (self.option, self.folder, e.strerror or e)) from None
+        self.created = missing  # innermost first
+        if not os.path.isdir(self.folder):
+            raise CommandError("%s: %s is not a directory" % (self.option, self.folder))
+        return self
+
+    def __exit__(self, kind: Any, e: Any, tb: Any) -> None:
+        if kind is None:
+            return
+        for path in self.written:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        for path in self.created:
+            try:
+                os.rmdir(path)
+            except OSError:
+                break
+        if isinstance(e, OSError):
+            raise CommandError("%s: cannot write to %s: %s" % (
+                self.option, self.folder, e.strerror or e)) from None
 
 
 __all__: Tuple[str, ...] = (

@@ -235,8 +235,8 @@ def _causes(checks: Sequence[CounterCheck], figures: Optional[TraceFigures],
         gaps = ", ".join(_gap(c) for c in fewer)
         if lost:
             out.append("the trace has fewer events than the kernel counted (%s): perf "
-                       "recorded %d LOST events; record with a larger buffer (-m 16M or "
-                       "more)" % (gaps, lost))
+                       "recorded %s LOST events; record with a larger buffer (-m 16M or "
+                       "more)" % (gaps, "{:,}".format(lost)))
         else:
             out.append("the trace has fewer events than the kernel counted (%s): the "
                        "recording window: the snapshots are taken just before perf starts "
@@ -251,9 +251,9 @@ def _causes(checks: Sequence[CounterCheck], figures: Optional[TraceFigures],
                    "BEFORE snapshot or ended after the AFTER one"
                    % ", ".join(_gap(c) for c in more))
     if (fewer or more) and figures is not None and figures.sequence_breaks:
-        out.append("evidence in the trace: %d migrate events broke kmigrated's "
+        out.append("evidence in the trace: %s migrate events broke kmigrated's "
                    "msuccess+mfailed sequence, so migrate events were lost or duplicated"
-                   % figures.sequence_breaks)
+                   % "{:,}".format(figures.sequence_breaks))
     return out
 
 

@@ -160,7 +160,7 @@ def trace_end():
 
 def _bad(event_name, exc=None):
     if _session is not None:
-        _session.analyzer.bad(event_name, exc)
+        _session.bad(event_name, exc)
 
 
 def kmem__kmem_mm_enter(event_name, context, common_cpu, common_secs, common_nsecs,

@@ -101,8 +101,8 @@ def feed(analyzer: Analyzer, items: List[Item], unhandled: Dict[str, int]) -> in
         secs, nsecs = divmod(t, 1000000000)
         try:
             call(analyzer, event, t, secs, nsecs, pid, comm, v)
-        except Exception as exc:  # what the perf script does: count it, by handler name
-            analyzer.bad("%s__%s" % ("sched" if event.startswith("sched") else "kmem", event),
+        except Exception as exc:  # what the perf script does: count it, as system:event
+            analyzer.bad("%s:%s" % ("sched" if event.startswith("sched") else "kmem", event),
                          exc)
     return n
 

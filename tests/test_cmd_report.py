@@ -175,8 +175,15 @@ def test_empty_trace(perf: str, tmp_path: Any) -> None:
     for pipe in (False, True):
         path = str(tmp_path / ("empty%d.data" % pipe))
         write_trace(path, [], pipe=pipe)
-        report = json.loads(same_output(perf, path, ("--json",), pipe))
-        assert sum(report["events"].values()) == 0
+        # nothing to report: the same one line from both front ends, exit 1 (issue 19)
+        theirs, mine = perfs(perf, path, ("--json",), pipe), ours(path, ["--json"], pipe)
+        assert theirs.returncode == mine.returncode == 1
+        assert theirs.stdout == mine.stdout == b""
+        where = "the recording" if pipe else path
+        want = "error: %s: no events at all: nothing to report; record the kscand" % where
+        assert theirs.stderr.decode().startswith("kscand_report.py: " + want), theirs.stderr
+        assert mine.stderr.decode().startswith("kscand-perf report: " + want), mine.stderr
+        assert theirs.stderr.decode().split(": ", 1)[1] == mine.stderr.decode().split(": ", 1)[1]
 
 
 def test_kscand_report_program_and_csv(tmp_path: Any) -> None:
@@ -243,7 +250,10 @@ def test_errors_are_one_line(tmp_path: Any) -> None:
 
 
 def test_truncated_file_reports_what_was_read(tmp_path: Any) -> None:
-    with open(SMALL, "rb") as f:
+    """A pipe stream carries its event formats first: cut in half, what was read is
+    reported, with a warning; a perf.data file carries them at its end: cut in half,
+    nothing can be read, and the one line says where reading stopped (issue 19)."""
+    with open(write_sim(str(tmp_path), "no-sched", pipe=True), "rb") as f:
         data = f.read()
     path = tmp_path / "cut.data"
     path.write_bytes(data[:len(data) // 2])
@@ -253,6 +263,13 @@ def test_truncated_file_reports_what_was_read(tmp_path: Any) -> None:
     assert len(lines) == 1 and "warning" in lines[0] and "byte" in lines[0], lines
     report = json.loads(proc.stdout)
     assert any("damaged" in n for n in report["notes"])
+    with open(SMALL, "rb") as f:
+        data = f.read()
+    path.write_bytes(data[:len(data) // 2])
+    proc = ours(str(path), ["--json"])
+    assert proc.returncode == 1 and proc.stdout == b""
+    (line,) = proc.stderr.decode().splitlines()
+    assert line.startswith("kscand-perf report: error: %s: reading stopped at byte " % path)
 
 
 def test_compressed_without_zstd_says_how(tmp_path: Any) -> None:

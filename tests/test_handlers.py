@@ -73,12 +73,12 @@ def test_bad_data_is_counted_never_raised() -> None:
     mod.trace_unhandled("sched__sched_switch", "ctx", {"prev_pid": 1})
     mod.trace_unhandled("sched__sched_switch", "ctx", {"prev_pid": 2})
     r = finish(mod)
-    assert r["bad_events"] == {"kmem__kmem_scan_mm_end": 2, "kmem__kmem_scan_mm_migrate": 2,
-                               "kmem__kmem_mm_enter": 1}
+    assert r["bad_events"] == {"kmem:kmem_scan_mm_end": 2, "kmem:kmem_scan_mm_migrate": 2,
+                               "kmem:kmem_mm_enter": 1}
     # the start stays pending and becomes a not-due visit; nothing bad reached the report
     assert (r["scans"]["not_due"], r["scans"]["completed"], r["migrations"]["attempted"]) == (
         1, 0, 0)
-    assert r["unhandled_events"] == {"sched__sched_switch": 2}
+    assert r["unhandled_events"] == {"sched:sched_switch": 2}  # named as other_events are
     assert any("unusable data" in n for n in r["notes"])
     assert any("not analysed" in n for n in r["notes"])
 
@@ -147,6 +147,6 @@ def test_missing_fields_are_counted() -> None:
     mod.kmem__kmem_mm_exit("kmem__kmem_mm_exit", "ctx", 0, 1, 2, 9, "sh", None)
     mod.sched__sched_process_fork("sched__sched_process_fork", "ctx", 0, 1, 3, 9, "sh", None)
     r = finish(mod)
-    assert r["bad_events"] == {"kmem__kmem_scan_mm_end": 1, "kmem__kmem_scan_mm_migrate": 1,
-                               "kmem__kmem_mm_exit": 1, "sched__sched_process_fork": 1}
+    assert r["bad_events"] == {"kmem:kmem_scan_mm_end": 1, "kmem:kmem_scan_mm_migrate": 1,
+                               "kmem:kmem_mm_exit": 1, "sched:sched_process_fork": 1}
     assert r["migrations"]["attempted"] == 0 and r["scans"]["orphan_ends"] == 0

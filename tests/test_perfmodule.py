@@ -93,8 +93,8 @@ def test_samples_reach_the_analysis_as_the_perf_script_hands_them() -> None:
     # -11 (EAGAIN) and +11 (LRU isolation) stay apart: the sign was restored
     assert {rc: v["count"] for rc, v in report["migrations"]["by_rc"].items()} == {
         "-11": 1, "11": 1}
-    assert report["bad_events"] == {"kmem__kmem_scan_mm_migrate": 1}
-    assert report["unhandled_events"] == {"irq__irq_handler_entry": 1}
+    assert report["bad_events"] == {"kmem:kmem_scan_mm_migrate": 1}
+    assert report["unhandled_events"] == {"irq:irq_handler_entry": 1}
     mm = report["mms"][0]
     assert (mm["pid"], mm["comm"]) == (10, "app")
 

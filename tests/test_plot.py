@@ -76,9 +76,62 @@ def test_scan_period_of_the_top_mms(plotted: Dict[str, Any]) -> None:
     lines = plotted["data"]["scan_period"]["lines"]
     top = over.top_mms(5)
     assert len(lines) == len(top) > 0
+    origin = over.rows[0].start_ns
     for line, m in zip(lines, top):
-        assert line["y"] == [p[1] for p in m.points]
+        # each period spans the gap before its end (from the previous end), the first
+        # its own length back from the first end
+        assert line["y"] == [m.points[0][1]] + [p[1] for p in m.points]
+        x = [(p[0] - origin) / 1e9 for p in m.points]
+        assert close(line["x"], [max(0.0, x[0] - m.points[0][1] / 1e3)] + x)
         assert line["label"].startswith("0x%x" % m.mm)
+    for ln in plotted["figs"]["scan_period"].axes[0].lines:
+        assert ln.get_drawstyle() == "steps-pre"
+
+
+class _Mm:
+    def __init__(self, mm: int, points: Any) -> None:
+        self.mm, self.generation, self.pid, self.comm, self.points = mm, 0, 7, "x", points
+
+
+class _Over:
+    def __init__(self, mms: Any) -> None:
+        self.rows: Any = []
+        self.mms = mms
+
+    def top_mms(self, n: int) -> Any:
+        return self.mms[:n]
+
+
+def test_scan_period_draws_each_period_over_the_gap_before_its_end() -> None:
+    """Ends at 2 s (period 2,000 ms) and 5 s (3,000 ms): 2,000 is drawn from 0 to 2 s and
+    3,000 from 2 to 5 s, never 3,000 after 5 s (steps-post drew each over the next gap)."""
+    have_matplotlib()
+    from matplotlib.cbook import STEP_LOOKUP_MAP
+    from kscand_perf.render import plot
+    fig = plot.scan_period(_Over([_Mm(0x10, [(2 * 10**9, 2000, 0, 0),
+                                             (5 * 10**9, 3000, 0, 0)])]))
+    (ln,) = fig.axes[0].lines
+    xs, ys = STEP_LOOKUP_MAP[ln.get_drawstyle()](ln.get_xdata(), ln.get_ydata())
+    segments = [(x0, x1, y0) for x0, x1, y0, y1 in zip(xs, xs[1:], ys, ys[1:])
+                if y0 == y1 and x1 > x0]
+    assert segments == [(0.0, 2.0, 2000), (2.0, 5.0, 3000)]
+
+
+def test_identical_scan_period_series_are_both_visible() -> None:
+    have_matplotlib()
+    from kscand_perf.render import plot
+    points = [(1 * 10**9, 1000, 0, 0), (2 * 10**9, 1000, 0, 0), (4 * 10**9, 2000, 0, 0)]
+    fig = plot.scan_period(_Over([_Mm(0x10, points), _Mm(0x20, list(points))]))
+    first, second = fig.axes[0].lines
+    assert list(first.get_xdata()) == list(second.get_xdata())
+    assert list(first.get_ydata()) == list(second.get_ydata())
+    # drawn over each other, they differ in width, dashes and markers, and the legend
+    # says which one the second repeats
+    assert first.get_linewidth() > second.get_linewidth()
+    assert first.get_linestyle() != second.get_linestyle()
+    assert first.get_marker() != second.get_marker()
+    assert second.get_label().endswith("same as 0x10")
+    assert "same as" not in first.get_label()
 
 
 def test_heatmap_of_duration_buckets(plotted: Dict[str, Any]) -> None:

@@ -569,19 +569,22 @@ def test_the_report_shows_the_saved_knobs(tmp_path: Any) -> None:
     from kscand_perf.options import Options
     from kscand_perf.session import Session
     trace = str(tmp_path / "run.data")
-    write_trace(trace, [])
+    write_trace(trace, [])  # the knobs do not depend on what the recording holds
     with open(trace + ".kscand.txt", "w", encoding="utf-8") as f:
         f.write("# saved\nkernel_release 6.12.117-kscand\nmms_to_scan 32\nnot-a-line\n")
-    session = Session(Options(json=True))
-    session.input = trace
-    js = json.loads(session.finish())
+
+    def session_of(options: Options, path: str) -> Session:
+        """A session on ``path`` that saw one kscand event (an empty one has nothing to
+        report)."""
+        session = Session(options)
+        session.input = path
+        session.analyzer.scan_start(0, 1000, 40, 0x1000)
+        return session
+    js = json.loads(session_of(Options(json=True), trace).finish())
     assert js["run"]["knobs"] == {"kernel_release": "6.12.117-kscand", "mms_to_scan": "32"}
-    session = Session(Options())
-    session.input = trace
-    out = session.finish()
+    out = session_of(Options(), trace).finish()
     block = out.split("Recorded with\n=============\n", 1)[1].split("\n\n", 1)[0]
     assert block.splitlines()[2:] == ["kernel_release  6.12.117-kscand",
                                       "mms_to_scan     32"]
-    session = Session(Options(json=True))
-    session.input = str(tmp_path / "none.data")
+    session = session_of(Options(json=True), str(tmp_path / "none.data"))
     assert json.loads(session.finish())["run"]["knobs"] is None

@@ -657,8 +657,7 @@ def test_cli_pipe_mode_to_a_file(tmp_path, perf):
     (["synth", "-o", "X", "--truth", "/nonexistent-dir/t.json"], "/nonexistent-dir"),
     (["synth", "-o", "X", "--truth", "X"], "same file"),
     (["frobnicate"], "frobnicate"),
-    ([], "COMMAND"),
-])
+])  # no arguments at all: the usage, then the error line (tests/test_ux.py)
 def test_cli_bad_arguments(tmp_path, capsys, args, expect):
     args = [str(tmp_path / "out.data") if a == "X" else str(tmp_path) if a == "DIR" else a
             for a in args]

@@ -57,7 +57,7 @@ def _align(rows: List[List[Any]], i: int) -> str:
 def _numeric(v: Any) -> bool:
     if isinstance(v, (int, float)):
         return True
-    s = str(v).replace(",", "").replace("%", "").replace(".", "", 1).lstrip("-")
+    s = str(v).replace(",", "").replace("%", "").replace(".", "", 1).lstrip("-<>")
     return s.isdigit()
 
 
@@ -88,7 +88,16 @@ def size(nbytes: int) -> str:
 
 
 def percent(part: int, whole: int) -> str:
-    return "-" if not whole else "%.1f%%" % (100.0 * part / whole)
+    """A share with one decimal; a share that is neither none nor all never rounds to
+    0.0% or 100.0% (1 in 65,740 is "<0.1%")."""
+    if not whole:
+        return "-"
+    text = "%.1f%%" % (100.0 * part / whole)
+    if text == "0.0%" and part > 0:
+        return "<0.1%"
+    if text == "100.0%" and part < whole:
+        return ">99.9%"
+    return text
 
 
 def human_ns(ns: float) -> str:

@@ -90,20 +90,47 @@ def scan_durations(report: Report, unit_ns: int) -> Figure:
     return fig
 
 
+# One style per line of the scan-period plot: widths fall and dashes differ, so a series
+# that equals an earlier one is drawn over it and both stay visible.
+PERIOD_STYLES = (("-", "o", 3.5, 7), ("--", "s", 2.5, 5), (":", "^", 2.0, 4),
+                 ("-.", "v", 1.5, 3), ((0, (1, 1)), "x", 1.0, 3))
+
+
+def period_steps(points: List[Tuple[int, int, int, int]], origin: int) -> Tuple[
+        List[float], List[int]]:
+    """(x in s since ``origin``, period in ms) of a scan-period line drawn as steps-pre:
+    the period an end reports is the gap before that end, so each value spans from the
+    previous end to its own; the first spans its own length back from the first end
+    (from the origin at the earliest)."""
+    x = [(t - origin) / 1e9 for t, _, _, _ in points]
+    y = [period for _, period, _, _ in points]
+    if not points:
+        return x, y
+    return [max(0.0, x[0] - y[0] / 1e3)] + x, [y[0]] + y
+
+
 def scan_period(over: OverTime) -> Figure:
     fig, ax = _figure()
     _, origin = _times(over)
-    for m in over.top_mms(TOP_MMS):
+    drawn: List[Tuple[Tuple[int, ...], str]] = []
+    for i, m in enumerate(over.top_mms(TOP_MMS)):
         label = "%s gen %d (%s %s)" % (mm_key(m.mm), m.generation,
                                        "-" if m.pid is None else m.pid, m.comm or "?")
-        ax.plot([(t - origin) / 1e9 for t, _, _, _ in m.points],
-                [period for _, period, _, _ in m.points], marker="o", markersize=3,
-                drawstyle="steps-post", label=label)
-    ax.set_title("Scan period at each scan end, top %d mms by scan ends" % TOP_MMS)
+        series = tuple(v for p in m.points for v in p[:2])
+        same = next((name for s, name in drawn if s == series), None)
+        drawn.append((series, mm_key(m.mm)))
+        if same is not None:
+            label += ", same as %s" % same
+        x, y = period_steps(m.points, origin)
+        style, marker, width, size = PERIOD_STYLES[i % len(PERIOD_STYLES)]
+        ax.plot(x, y, linestyle=style, linewidth=width, marker=marker, markersize=size,
+                markevery=list(range(1, len(x))), drawstyle="steps-pre", label=label)
+    ax.set_title("Scan period reported at each scan end (the gap before it), top %d mms"
+                 % TOP_MMS)
     ax.set_xlabel("time since perf time %.3f s (s)" % (origin / 1e9))
     ax.set_ylabel("scan period (ms)")
     if over.mms:
-        ax.legend(loc="upper left", fontsize=7)
+        ax.legend(loc="best", fontsize=7)
     return fig
 
 

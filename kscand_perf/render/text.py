@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..events import rc_name
 from ..report import (Accounting, Durations, MmReport, OverTime, Report, Scans, Values,
-                      log2_rows, mm_key)
+                      log2_rows, mm_key, mm_report)
 from ..timeline import IntervalRow
 from ..vmstat import CounterCheck, KernelCounters
 from .format import count, histogram, human_ns, in_unit, percent, section, size, table
@@ -65,7 +66,7 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
                 pid, comm = owner(m)
                 parts.append(section("Scan durations of %s gen %d (pid %s, %s)" % (
                     mm_key(m.mm), m.generation, pid, comm), h))
-    parts.append(section("Migrations", _migrations_text(report, unit_ns)))
+    parts.append(section("Migrations", _migrations_text(report, unit_ns, top)))
     if report.over_time is not None:
         parts.append(section("Time to promotion", promotion_text(report.over_time, unit_ns,
                                                                  top)))
@@ -73,9 +74,7 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
         parts.append(section("Kernel counters", kernel_counters_text(report.kernel_counters)))
     if report.notes:
         parts.append(section("Notes", "\n".join(
-            textwrap.fill(n, TEXT_WIDTH, initial_indent="- ", subsequent_indent="  ",
-                          break_on_hyphens=False, break_long_words=False)
-            for n in report.notes)))
+            fill(n, initial_indent="- ", subsequent_indent="  ") for n in report.notes)))
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
@@ -179,12 +178,9 @@ def _mms_text(report: Report, unit_ns: int, top: int) -> str:
         pid, comm = owner(m)
         rows.append([
             mm_key(m.mm), m.generation, pid, comm, count(m.scans.completed),
-            count(m.scans.not_due), count(m.scans.pages_found),
-            in_unit(d.mean if d else None, unit_ns), in_unit(d.max if d else None, unit_ns),
-            count(m.migrations.attempted), percent(m.migrations.succeeded, m.migrations.attempted),
-        ])
-    out = table(["mm", "gen", "pid", "comm", "scans", "not-due", "pages", "mean", "max",
-                 "migr", "success"], rows)
+            count(m.scans.not_due), in_unit(d.mean if d else None, unit_ns),
+            in_unit(d.max if d else None, unit_ns)])
+    out = table(["mm", "gen", "pid", "comm", "scans", "not-due", "mean", "max"], rows)
     shown = len(rows)
     if shown < total:
         more = []
@@ -192,14 +188,35 @@ def _mms_text(report: Report, unit_ns: int, top: int) -> str:
             more.append("%s more had a scan end or a migration (beyond --top %d)"
                         % (count(busy - shown), top))
         more.append("%s more had no scan end and no migration" % count(total - busy))
-        out += "\n(%s of %s mm lifetimes, by total scan time; %s; --top 0 shows all)" % (
-            count(shown), count(total), "; ".join(more))
+        out += "\n" + fill("(%s of %s mm lifetimes, by total scan time; %s; --top 0 shows "
+                           "all)" % (count(shown), count(total), "; ".join(more)))
     if report.excluded_mms:
         out += "\n(%s mm lifetimes left out by the filters)" % count(report.excluded_mms)
     return out
 
 
-def _migrations_text(report: Report, unit_ns: int) -> str:
+def _mms_migrations_text(report: Report, top: int) -> str:
+    """Pages found and promotions per mm lifetime (those with either), most attempts
+    first: the Processes table's other half (one table would be too wide to read)."""
+    rows = [m for m in (mm_report(st) for st in report.busy_mms)
+            if m.migrations.attempted or m.scans.pages_found]
+    if not rows:
+        return ""
+    rows.sort(key=lambda m: (-m.migrations.attempted, -m.scans.pages_found, m.first_ns))
+    shown = rows[:top] if top else rows
+    out = table(["mm", "gen", "pid", "comm", "pages", "attempted", "succeeded", "success"],
+                [[mm_key(m.mm), m.generation] + list(owner(m)) + [
+                    count(m.scans.pages_found), count(m.migrations.attempted),
+                    count(m.migrations.succeeded),
+                    percent(m.migrations.succeeded, m.migrations.attempted)]
+                 for m in shown])
+    if len(shown) < len(rows):
+        out += "\n(%s of %s mm lifetimes, by attempts; --top 0 shows all)" % (
+            count(len(shown)), count(len(rows)))
+    return out
+
+
+def _migrations_text(report: Report, unit_ns: int, top: int) -> str:
     m = report.migrations
     if not m.attempted:
         return "no migration attempts"
@@ -231,12 +248,31 @@ def _migrations_text(report: Report, unit_ns: int) -> str:
             in_unit(lat.min, unit_ns), u, in_unit(lat.max, unit_ns), u))
     if facts:
         out += "\n\n" + "\n".join(facts)
+    by_mm = _mms_migrations_text(report, top)
+    if by_mm:
+        out += "\n\nby process (mm lifetime):\n" + by_mm
     return out
 
 
 # -- kernel counters -----------------------------------------------------------------
 
 TEXT_WIDTH = 96  # cause lines are wrapped to this width in the text report
+_NBSP = "\u00a0"
+
+
+# spaces a line must not break at: perf's ``--`` and the option after it (``-- --pid``),
+# an option and its number (``--top 2``), a number and its unit (``87.345878 s``)
+_KEEP_TOGETHER = re.compile(r"((?:^|\s)--|(?:^|\s)--[a-z][a-z-]*(?= \d)|\d(?= (?:s|ms|us|ns)\b)) ")
+
+
+def fill(text: str, initial_indent: str = "", subsequent_indent: str = "") -> str:
+    """``text`` wrapped to TEXT_WIDTH, never between perf's ``--`` and the option after
+    it, an option and its number or a number and its unit, nor inside a word or at a
+    hyphen."""
+    protected = _KEEP_TOGETHER.sub(lambda m: m.group(1) + _NBSP, text)
+    return textwrap.fill(protected, TEXT_WIDTH, initial_indent=initial_indent,
+                         subsequent_indent=subsequent_indent, break_on_hyphens=False,
+                         break_long_words=False).replace(_NBSP, " ")
 
 
 def _agrees_cell(c: CounterCheck) -> str:
@@ -262,14 +298,13 @@ def kernel_counters_text(model: KernelCounters) -> str:
         out += "\n\n%d of %d compared counters disagree with the trace" % (
             sum(1 for c in compared if not c.agrees), len(compared))
     if model.unattempted_pages:
-        out += "\n" + textwrap.fill(
+        out += "\n" + fill(
             "%s pages found by scans were never attempted (queued for kmigrated and freed "
             "when their mm exited, or still queued when the recording stopped)"
-            % count(model.unattempted_pages), TEXT_WIDTH, break_on_hyphens=False)
+            % count(model.unattempted_pages))
     if model.causes:
         out += "\n" + ("" if model.all_agree is not None else "\n") + "\n".join(
-            textwrap.fill(cause, TEXT_WIDTH, initial_indent="- ", subsequent_indent="  ",
-                          break_on_hyphens=False, break_long_words=False)
+            fill(cause, initial_indent="- ", subsequent_indent="  ")
             for cause in model.causes)
     return out
 
@@ -278,10 +313,11 @@ def kernel_counters_text(model: KernelCounters) -> str:
 # The interval table is printed row by row as the intervals close (a live view through a
 # pipe), so its columns have fixed widths instead of a table's fitted ones.
 
+# At most 100 columns: the failures (tried - promoted), the share, the p99 and the
+# cumulative count of each row are in --json and --csv (and the plots), not here.
 INTERVAL_COLUMNS = (("time (s)", 10), ("scans", 7), ("not-due", 9), ("mean", 11),
-                    ("p99", 11), ("max", 11), ("pages", 9), ("tried", 9), ("promoted", 10),
-                    ("failed", 9), ("promoted/s", 12), ("success", 9), ("top rc", 8),
-                    ("cumulative", 12))
+                    ("max", 11), ("pages", 9), ("tried", 9), ("promoted", 10),
+                    ("promoted/s", 12), ("top rc", 8))
 
 
 def _interval_cells(cells: List[str]) -> str:
@@ -307,11 +343,10 @@ def interval_line(row: IntervalRow, origin_ns: int, interval_ns: int, unit_ns: i
             (row.end_ns - origin_ns) / 1e9)
     top = row.top_failure()
     cells = [start, count(row.scans), count(row.not_due), in_unit(row.duration_mean, unit_ns),
-             in_unit(row.duration_p99, unit_ns), in_unit(row.duration_max, unit_ns),
-             count(row.pages_found), count(row.attempted), count(row.succeeded),
-             count(row.failed), "{:,.1f}".format(row.per_second(row.succeeded)),
-             percent(row.succeeded, row.attempted), "-" if top is None else str(top[0]),
-             count(row.cumulative_succeeded)]
+             in_unit(row.duration_max, unit_ns), count(row.pages_found),
+             count(row.attempted), count(row.succeeded),
+             "{:,.1f}".format(row.per_second(row.succeeded)),
+             "-" if top is None else str(top[0])]
     return _interval_cells(cells) + "\n"
 
 
@@ -319,10 +354,12 @@ def interval_footer(rows: int) -> str:
     """What ends the interval table (after its last row)."""
     if not rows:
         return "no events\n"
-    note = ("(%s; a scan counts where it ended, a not-due visit where it started; p99 from "
-            "log-linear buckets, within 1%%; promoted/s: successful promotions per second; "
-            "top rc: the most frequent failure)" % _plural(rows, "row", "rows"))
-    return textwrap.fill(note, TEXT_WIDTH, break_on_hyphens=False) + "\n"
+    note = ("(%s; a scan counts where it ended, a not-due visit where it started; pages: "
+            "found by the scans; tried: promotion attempts; promoted/s: successful "
+            "promotions per second; top rc: the most frequent failure; --json and --csv "
+            "also give each row's failures, p99 and cumulative promotions)"
+            % _plural(rows, "row", "rows"))
+    return fill(note) + "\n"
 
 
 def intervals_text(over: OverTime, unit_ns: int) -> str:
@@ -336,25 +373,30 @@ def intervals_text(over: OverTime, unit_ns: int) -> str:
 
 
 def promotion_text(over: OverTime, unit_ns: int, top: int) -> str:
-    """Time to promotion per mm lifetime (those with successful promotions)."""
-    rows = []
+    """Time to promotion per mm lifetime (those with successful promotions). Each mm's
+    start time is in --json (the table stays within 100 columns); successes ahead of it
+    are named below the table where there are any."""
+    found = []
     for m in over.mms:
         t = m.time_to_promotion
         if t is None:
             continue
         pct = [human_ns(t.percentiles[p]) if p in t.percentiles else "-" for p in (50, 90, 99)]
-        rows.append([mm_key(m.mm), m.generation, "-" if m.pid is None else str(m.pid),
-                     m.comm or "?", "%.6f" % (t.from_ns / 1e9), count(t.promoted)] + pct
-                    + [count(t.before)])
-    if not rows:
+        row = [mm_key(m.mm), m.generation, "-" if m.pid is None else str(m.pid),
+               m.comm or "?", count(t.promoted)] + pct
+        found.append((t.promoted, row, t.before))
+    if not found:
         return "no mm lifetime had a successful promotion after a scan that found pages"
-    rows.sort(key=lambda r: -int(str(r[5]).replace(",", "")))
-    shown = rows if not top else rows[:top]
-    out = table(["mm", "gen", "pid", "comm", "from (s)", "promoted", "50%", "90%", "99%",
-                 "before"], shown)
-    if len(shown) < len(rows):
-        out += "\n(%d of %d mm lifetimes; --top 0 shows all)" % (len(shown), len(rows))
-    return out + "\n" + textwrap.fill(
-        "(from the start of the mm's first scan that found pages until that share of its "
-        "later successful promotions was done, percentiles within 1%; before: successes "
-        "ahead of that scan, not counted)", TEXT_WIDTH, break_on_hyphens=False)
+    found.sort(key=lambda f: -f[0])
+    shown = found if not top else found[:top]
+    out = table(["mm", "gen", "pid", "comm", "promoted", "50%", "90%", "99%"],
+                [row for _, row, _ in shown])
+    if len(shown) < len(found):
+        out += "\n(%s of %s mm lifetimes; --top 0 shows all)" % (
+            count(len(shown)), count(len(found)))
+    before = ["%s gen %s %s" % (row[0], row[1], count(n)) for _, row, n in shown if n]
+    return out + "\n" + fill(
+        "(from the start of the mm's first scan that found pages (--json: from_ns) until "
+        "that share of its later successful promotions was done, percentiles within 1%%%s)"
+        % ("; successes ahead of that scan, not counted: " + ", ".join(before)
+           if before else ""))
