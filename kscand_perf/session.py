@@ -11,8 +11,12 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime
+import hashlib
 import importlib.util
+import math
 import os
+import re
+import stat
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from . import __version__, render, timeline, vmstat
@@ -106,7 +110,7 @@ class Session:
         except Exception as e:
             self._deferred_error = e
 
-    def _scans_csv(self) -> Iterator[str]:
+    def _scans_csv(self, run_id: Optional[str] = None) -> Iterator[str]:
         """scans.csv: the rows written while reading, with their owners, as the selection
         keeps them."""
         part = self._scans_part
@@ -116,7 +120,7 @@ class Session:
         selection = self.options.selection()
         for st in self.analyzer.finish():
             if st.ends is not None:
-                owners[(mm_key(st.mm), str(st.generation))] = (
+                owners[(machine.csv_mm(st.mm), str(st.generation))] = (
                     st if selection.keeps(st) else None)
         f = None
         if part is not None:
@@ -129,7 +133,7 @@ class Session:
                     st = owners.get((cells[0], cells[1]))
                     if st is not None:
                         yield machine.scan_csv_owned(cells, st.pid, st.comm)
-            yield from machine.csv_lines(machine.SCAN_CSV_HEADERS, owned())
+            yield from machine.csv_lines(machine.SCAN_CSV_HEADERS, owned(), run_id)
         finally:
             if f is not None:
                 f.close()
@@ -147,7 +151,7 @@ class Session:
                        self.snapshots, self.lost_events, self.notes)
         if self.options.interval_ns is None:
             report.over_time = None  # (a timeline analyzer for --csv's scans.csv only)
-        report.run = run_meta(self.input)
+        report.run = run_meta(self.input, self.options)
         return report
 
     def render(self, report: Report) -> Iterator[str]:
@@ -160,7 +164,7 @@ class Session:
             yield from render.json_chunks(report)
         elif opts.csv_dir is not None:
             tables = dict(render.csv_files(report, opts.unit_ns))
-            tables["scans.csv"] = self._scans_csv()
+            tables["scans.csv"] = self._scans_csv(machine.run_id(report))
             files = write_csv(opts.csv_dir, tables)
             yield "wrote %d CSV files to %s: %s\n" % (
                 len(files), opts.csv_dir, " ".join(os.path.basename(f) for f in files))
@@ -207,25 +211,79 @@ def write_plots(folder: str, report: Report, unit_ns: int) -> List[str]:
         raise CommandError("--plot: cannot write to %s: %s" % (folder, e.strerror or e)) from None
 
 
-def run_meta(path: Optional[str]) -> RunMeta:
-    """The report's run metadata: the tool's version, ``path`` as given, and the header
-    of the recording there, read with our own parser in every front end (perf script's
-    Python has no access to it), so that all of them write the same JSON. A pipe
-    (``-``) has no header to read again: null, as for a file that is no perf.data."""
+def run_meta(path: Optional[str], options: Optional[Options] = None) -> RunMeta:
+    """The report's run metadata: the tool's version, ``path`` as given, the SHA-256 of
+    its bytes, the options, and the header of the recording there, read with our own
+    parser in every front end (perf script's Python has no access to it), so that all of
+    them write the same JSON. A pipe (``-``) has no header to read again and no content
+    to hash: null, as the header of a file that is no perf.data."""
     header: Optional[Dict[str, Any]] = None
     if path is not None and path != "-":
         from .perfreader import read_run_info  # only here: it costs start-up time
         info = read_run_info(path)
         if info is not None:
             header = dataclasses.asdict(info)
-            try:
-                mtime = os.stat(path).st_mtime
-                header["captured_on"] = datetime.datetime.fromtimestamp(
-                    int(mtime), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-            except (OSError, ValueError, OverflowError):
-                header["captured_on"] = None
+            tod = header.pop("clock_tod_ns", None)
+            header["captured_on"], header["captured_on_source"] = _captured_on(path, tod)
     knobs = read_knobs(path + KNOBS_SUFFIX) if path is not None and path != "-" else None
-    return RunMeta(version=__version__, input=path, header=header, knobs=knobs)
+    return RunMeta(version=__version__, input=path, header=header, knobs=knobs,
+                   input_sha256=file_sha256(path) if path is not None and path != "-" else None,
+                   options=None if options is None else options_json(options))
+
+
+def _utc(seconds: float) -> str:
+    return datetime.datetime.fromtimestamp(int(seconds), datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+def _captured_on(path: str, tod_ns: Optional[int]) -> Tuple[Optional[str], Optional[str]]:
+    """When the recording was made, and where that comes from: the recording's own
+    wall-clock time (perf record -k writes it, HEADER_CLOCK_DATA): "recording"; else
+    the file's modification time (what `perf report --header` calls "captured on",
+    changed by a copy): "file_mtime"; (None, None) when neither can be had."""
+    try:
+        if tod_ns:
+            return _utc(tod_ns / 1e9), "recording"
+        return _utc(os.stat(path).st_mtime), "file_mtime"
+    except (OSError, ValueError, OverflowError):
+        return None, None
+
+
+def file_sha256(path: str) -> Optional[str]:
+    """The SHA-256 of the file's bytes (hex), None where it is no regular file (a FIFO:
+    reading it would take the events) or cannot be read."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+    except OSError:
+        return None
+
+
+def options_json(options: Options) -> Dict[str, Any]:
+    """The report's options as the JSON's run.options shows them (every option, parsed:
+    patterns as their text, mm pointers in hex, an open end as null)."""
+    out: Dict[str, Any] = {}
+    for field in dataclasses.fields(options):
+        out[field.name] = _plain(field.name, getattr(options, field.name))
+    return out
+
+
+def _plain(name: str, v: Any) -> Any:
+    if isinstance(v, re.Pattern):
+        return v.pattern
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, (list, tuple)):
+        return [mm_key(x) if name == "mms" and isinstance(x, int) else _plain(name, x)
+                for x in v]
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return str(v)
 
 
 KNOBS_SUFFIX = ".kscand.txt"  # written by kscand-record beside the recording
@@ -269,10 +327,16 @@ def read_snapshots(before: str, after: str) -> Tuple[vmstat.Snapshot, vmstat.Sna
 
 
 def write_csv(folder: str, tables: Dict[str, Iterable[str]]) -> List[str]:
-    """Write each table (its text, or its pieces) to FOLDER/NAME; raises CommandError
-    when that fails."""
+    """Write each table (its text, or its pieces) to FOLDER/NAME, and remove the tables an
+    earlier run wrote there that this one does not (intervals.csv of a run with
+    --interval, say): the folder holds one run; raises CommandError when that fails."""
     try:
         os.makedirs(folder, exist_ok=True)
+        for name in sorted(set(machine.CSV_NAMES) - set(tables)):
+            try:
+                os.unlink(os.path.join(folder, name))
+            except FileNotFoundError:
+                pass
         paths = []
         for name, body in sorted(tables.items()):
             path = os.path.join(folder, name)
