@@ -149,7 +149,7 @@ def _pair(key: str, name: str, unit: str, a: Doc, b: Doc, read: Reader, kind: st
           sample: Optional[Callable[[Doc], Optional[int]]] = None) -> Figure:
     va, vb = read(a), read(b)
     within = False
-    if kind == "percentile" and va is not None and vb is not None:
+    if kind == "percentile" and va is not None and vb is not None and va != vb:
         within = abs(vb - va) <= PERCENTILE_ERROR * (abs(va) + abs(vb))
     return Figure(key, name, unit, va, vb, kind,
                   None if sample is None else sample(a), None if sample is None else sample(b),

@@ -129,9 +129,14 @@ def leaves(parts: Sequence[Tuple[str, Doc]]) -> List[Leaf]:
 
 
 def one_clock(ls: Sequence[Leaf]) -> bool:
-    """Whether every report's perf timestamps come from one clock (one machine, one boot
-    of one kernel, as far as the headers tell): only then is there one span."""
+    """Whether every report's perf timestamps come from one clock: all of one recording
+    (its parts), or all of one machine and kernel as their headers name it. Reports whose
+    header names no machine (pipes, simulated traces) are of one clock only when they
+    are parts of one recording. Only then is there one span."""
     if len(ls) <= 1:
+        return True
+    recordings = {leaf.recording() for leaf in ls}
+    if len(recordings) == 1 and None not in recordings:
         return True
     machines = {leaf.machine for leaf in ls}
     return len(machines) == 1 and None not in machines
