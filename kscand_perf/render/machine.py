@@ -11,6 +11,7 @@ import json
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..analysis import IdleLifetime
+from ..compare import OUTPUT_OPTIONS
 from ..events import KSCAND_EVENTS, rc_name
 from ..histogram import LogLinearHistogram, bucket_bounds
 from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, OverTime, Report,
@@ -349,10 +350,12 @@ def _mm_row(m: MmRow) -> List[Any]:
 
 def run_id(report: Report) -> str:
     """The id of a run in every CSV file's ``run_id`` column and in run.csv: a hash of the
-    recording (its content hash, else its name and header), the options and the trace's
-    times, so that the tables of several runs can be put together."""
-    run = report.run
-    key = json.dumps([run_json(run), report.trace_first_ns, report.trace_last_ns],
+    recording (its content hash, else its name and header), the options that change the
+    figures and the trace's times, so that the tables of several runs can be put together
+    (the same run shown in another unit has the same id)."""
+    run = run_json(report.run) or {}
+    options = {k: v for k, v in (run.get("options") or {}).items() if k not in OUTPUT_OPTIONS}
+    key = json.dumps([dict(run, options=options), report.trace_first_ns, report.trace_last_ns],
                      sort_keys=True, default=str)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
