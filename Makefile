@@ -121,7 +121,7 @@ install:
 	install -d '$(PERF_PY)/bin' '$(DESTDIR)$(PYTHON_SITE)/kscand_perf' '$(DESTDIR)$(PREFIX)/bin'
 	install -m 644 perf-scripts/kscand_report.py '$(PERF_PY)/kscand-report.py'
 	install -m 755 bin/kscand-report-record bin/kscand-report-report '$(PERF_PY)/bin/'
-	cd kscand_perf && find . -name '*.py' -exec install -D -m 644 {} \
+	cd kscand_perf && find . \( -name '*.py' -o -name '*.schema.json' \) -exec install -D -m 644 {} \
 		'$(DESTDIR)$(PYTHON_SITE)/kscand_perf/{}' ';'
 	for cmd in $(COMMANDS); do \
 		sed '1s|^#!.*python.*|#!$(PYTHON)|' bin/$$cmd > '$(DESTDIR)$(PREFIX)/bin/'$$cmd && \
