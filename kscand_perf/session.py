@@ -264,12 +264,21 @@ def file_sha256(path: str) -> Optional[str]:
         return None
 
 
+# options whose value has a unit, named with it in run.options (the rest as they are)
+_OPTION_UNITS = {"interval": "interval_s", "time_window": "time_window_s"}
+
+
 def options_json(options: Options) -> Dict[str, Any]:
     """The report's options as the JSON's run.options shows them (every option, parsed:
-    patterns as their text, mm pointers in hex, an open end as null)."""
+    patterns as their text, mm pointers in hex, an open end as null; a value with a unit
+    under a name that says it, in ns or s whatever --ns/--us/--ms)."""
     out: Dict[str, Any] = {}
     for field in dataclasses.fields(options):
-        out[field.name] = _plain(field.name, getattr(options, field.name))
+        value = _plain(field.name, getattr(options, field.name))
+        if field.name == "linear":
+            out["linear_width_ns"] = None if value is None else value * options.unit_ns
+        else:
+            out[_OPTION_UNITS.get(field.name, field.name)] = value
     return out
 
 

@@ -110,7 +110,7 @@ def test_mm_is_text_and_rates_come_from_the_csv_alone(tmp_path: Any) -> None:
     assert len(ids) == 1
     host, sha, options = con.execute("SELECT hostname, input_sha256, options FROM '%s'"
                                      % os.path.join(out, "run.csv")).fetchall()[0]
-    assert host == "(none)" and len(sha) == 64 and json.loads(options)["interval"] == 1.0
+    assert host == "(none)" and len(sha) == 64 and json.loads(options)["interval_s"] == 1.0
 
 
 def test_a_second_run_into_the_folder_leaves_nothing_stale(tmp_path: Any) -> None:

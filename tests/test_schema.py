@@ -235,7 +235,8 @@ def test_compare_a_report_with_itself(reports: List[Tuple[str, Doc]]) -> None:
 
 def test_units_do_not_change_machine_output() -> None:
     """--ns/--us/--ms change the text, never the JSON's figures."""
-    docs = [report(SAMPLE, unit, "--interval", "1") for unit in ("--ns", "--us", "--ms")]
+    docs = [report(SAMPLE, unit, "--interval", "1", "--linear", str(width))
+            for unit, width in (("--ns", 1000000), ("--us", 1000), ("--ms", 1))]
     for d in docs:
         d["run"]["options"].pop("unit")
     assert docs[0] == docs[1] == docs[2]
@@ -250,7 +251,8 @@ def test_command_line_reports_fit(tmp_path: Any) -> None:
     doc = json.loads(proc.stdout)
     assert schema.problem(doc) is None
     run = doc["run"]
-    assert run["options"]["interval"] == 1.0 and run["options"]["pids"] is None
+    assert run["options"]["interval_s"] == 1.0 and run["options"]["pids"] is None
+    assert run["options"]["linear_width_ns"] is None and "linear" not in run["options"]
     assert len(run["input_sha256"]) == 64
     assert run["header"]["captured_on_source"] == "file_mtime"
 
