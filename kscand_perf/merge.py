@@ -18,6 +18,7 @@ loses the pairs that span a split.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import os
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -95,6 +96,31 @@ class Leaf:
     header: Optional[Doc]
     first: Optional[int]
     last: Optional[int]
+    trace: Optional[Doc] = None  # its trace_time_ns
+
+    @property
+    def boot_s(self) -> Optional[float]:
+        """When the machine booted (Unix seconds), as far as the recording tells: the
+        wall-clock time it was captured on less the perf time then (perf's clock counts
+        from boot). None: unknown. A copy changes a file's time: the estimate is then later
+        than the boot, which makes two reports look of different boots, never of one."""
+        h = self.header or {}
+        when, source = h.get("captured_on"), h.get("captured_on_source")
+        t = self.trace or {}
+        perf_ns = t.get("first") if source == "recording" else t.get("last")
+        if not isinstance(when, str) or perf_ns is None:
+            return None
+        try:
+            wall = datetime.datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ").replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+        except ValueError:
+            return None
+        return float(wall - perf_ns / 1e9)
+
+    def same_boot(self, other: "Leaf") -> bool:
+        """Whether both reports could come from one boot (unknown: yes)."""
+        a, b = self.boot_s, other.boot_s
+        return a is None or b is None or abs(a - b) <= BOOT_SLACK_S
 
     @property
     def machine(self) -> Optional[Tuple[str, str]]:
@@ -119,18 +145,24 @@ def leaves(parts: Sequence[Tuple[str, Doc]]) -> List[Leaf]:
         run = doc.get("run") or {}
         inner = run.get("merged_from")
         own = {"source": name, "input_sha256": run.get("input_sha256"),
-               "header": run.get("header"), "time_ns": doc.get("time_ns")}
+               "header": run.get("header"), "time_ns": doc.get("time_ns"),
+               "trace_time_ns": doc.get("trace_time_ns")}
         entries = inner if inner else [own]
         for e in entries:
             t = e.get("time_ns") or {}
             out.append(Leaf(i, str(e.get("source")), e.get("input_sha256"), e.get("header"),
-                            t.get("first"), t.get("last")))
+                            t.get("first"), t.get("last"), e.get("trace_time_ns")))
     return out
+
+
+# two reports' boot times (captured_on less perf time) further apart are of two boots
+BOOT_SLACK_S = 120
 
 
 def one_clock(ls: Sequence[Leaf]) -> bool:
     """Whether every report's perf timestamps come from one clock: all of one recording
-    (its parts), or all of one machine and kernel as their headers name it. Reports whose
+    (its parts), or all of one machine and kernel as their headers name it and of one boot
+    as far as their capture times tell (:attr:`Leaf.boot_s`). Reports whose
     header names no machine (pipes, simulated traces) are of one clock only when they
     are parts of one recording. Only then is there one span."""
     if len(ls) <= 1:
@@ -139,7 +171,8 @@ def one_clock(ls: Sequence[Leaf]) -> bool:
     if len(recordings) == 1 and None not in recordings:
         return True
     machines = {leaf.machine for leaf in ls}
-    return len(machines) == 1 and None not in machines
+    return (len(machines) == 1 and None not in machines
+            and all(a.same_boot(b) for a in ls for b in ls))
 
 
 def _span_text(leaf: Leaf) -> str:
@@ -165,7 +198,7 @@ def check_overlap(ls: Sequence[Leaf]) -> None:
                         a.source, b.source, "sha256 %s" % a.sha256[:12] if a.sha256
                         else "same perf header"))
             if (not same and overlap and a.machine is not None
-                    and a.machine == b.machine):
+                    and a.machine == b.machine and a.same_boot(b)):
                 raise MergeError(
                     "%s (%s) and %s (%s) come from one machine (%s) and overlap in time: "
                     "the same kernel events would count twice (--allow-overlap if you "

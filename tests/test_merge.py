@@ -330,6 +330,23 @@ def test_reports_of_several_machines_have_no_span() -> None:
     assert "(no common clock)" in render.text(m).splitlines()[0]
 
 
+def test_reports_of_two_boots_of_one_machine_have_no_span() -> None:
+    """The same host and kernel, captured a day apart at overlapping perf times: two boots
+    (perf's clock counts from boot), so no overlap to refuse and no common span."""
+    one, two = copy.deepcopy(A), copy.deepcopy(B)
+    two["time_ns"] = two["trace_time_ns"] = {"first": 150, "last": 250}
+    one["run"]["header"].update(captured_on="2026-11-25T10:00:00Z",
+                                captured_on_source="file_mtime")
+    two["run"]["header"].update(captured_on="2026-11-26T10:00:00Z",
+                                captured_on_source="file_mtime")
+    m = merge([("one.json", one), ("two.json", two)], "x")
+    assert m["time_ns"] == {"first": None, "last": None}
+    # the same boot (captured 100 ns of perf time apart, one second of wall time): refused
+    two["run"]["header"]["captured_on"] = "2026-11-25T10:00:01Z"
+    with pytest.raises(MergeError, match="come from one machine"):
+        merge([("one.json", one), ("two.json", two)], "x")
+
+
 def test_over_time_is_not_dropped_silently() -> None:
     timed = copy.deepcopy(B)
     timed["over_time"] = {"interval_ns": 10, "intervals": [], "mms": []}
