@@ -296,3 +296,14 @@ def test_captured_on_comes_from_the_recording_where_perf_wrote_its_time(tmp_path
     assert plain["captured_on_source"] == "file_mtime"
     # the same events, read the same: only the header's time differs
     assert report(path)["scans"] == report(SMALL)["scans"]
+
+
+def test_reports_in_any_display_unit_merge() -> None:
+    """Machine output does not depend on --ns/--us/--ms, so neither does merge."""
+    first = report(SAMPLE, "--ms", "--time", ",11.5")
+    second = report(SAMPLE, "--ns", "--time", "11.5,")
+    whole = report(SAMPLE)
+    m = merge([("2", second), ("1", first)], "x")
+    assert m["histograms"]["scan_duration_ns"]["log2"] == \
+        whole["histograms"]["scan_duration_ns"]["log2"]
+    assert m["scans"]["duration_ns"] == whole["scans"]["duration_ns"]
