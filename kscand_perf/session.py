@@ -269,10 +269,10 @@ _OPTION_UNITS = {"interval": "interval_s", "time_window": "time_window_s"}
 
 
 def options_json(options: Options) -> Dict[str, Any]:
-    """The report's options as the JSON's run.options shows them (every option but the
-    output folders, parsed:
-    patterns as their text, mm pointers in hex, an open end as null; a value with a unit
-    under a name that says it, in ns or s whatever --ns/--us/--ms)."""
+    """The report's options as the JSON's run.options shows them: every option but the
+    output folders, parsed (patterns as their text, mm pointers in hex, an open end as
+    null; a value with a unit under a name that says it, in ns or s whatever
+    --ns/--us/--ms)."""
     out: Dict[str, Any] = {}
     for field in dataclasses.fields(options):
         if field.name in ("csv_dir", "plot_dir"):
