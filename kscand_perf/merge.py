@@ -1,7 +1,11 @@
 """Many reports as one: JSON reports (as ``--json`` writes them) in, one report out,
 in the same schema, so that merged reports can be merged and compared again.
 
-Pure: documents in, a document out. Counts add; min and max combine; means are
+Pure: documents in, a document out. Every input is checked against the published
+schema (kscand_perf/report.schema.json) first; the inputs are put in time order;
+reports that would count events twice (the same recording at overlapping times, or
+one machine's recordings at overlapping times) are refused unless the caller allows
+it; reports of different clocks (machines, boots) give no span. Counts add; min and max combine; means are
 total / count; percentiles come from the merged log-linear buckets (the
 "histograms" member), so they are those the report of all the events together
 would give, within the same 1%. Per-mm rows are not merged: the lists are
