@@ -5,8 +5,8 @@ Pure: documents in, a document out. Every input is checked against the published
 schema (kscand_perf/report.schema.json) first; the inputs are put in time order;
 reports that would count events twice (the same recording at overlapping times, or
 one machine's recordings at overlapping times) are refused unless the caller allows
-it; reports of different clocks (machines, boots) give no span. Counts add; min and max combine; means are
-total / count; percentiles come from the merged log-linear buckets (the
+it; reports of different clocks (machines, boots) give no span. Counts add; min and
+max combine; means are total / count; percentiles come from the merged log-linear buckets (the
 "histograms" member), so they are those the report of all the events together
 would give, within the same 1%. Per-mm rows are not merged: the lists are
 concatenated, each row tagged with the report it came from.
@@ -194,6 +194,9 @@ def check_overlap(ls: Sequence[Leaf]) -> None:
             timed = None not in (a.first, a.last, b.first, b.last)
             overlap = timed and a.first <= b.last and b.first <= a.last  # type: ignore
             same = a.recording() is not None and a.recording() == b.recording()
+            if a.recording() is None and b.recording() is None and a.first is not None:
+                # no hash, no header (pipes): the same times are the same report
+                same = (a.first, a.last, a.trace) == (b.first, b.last, b.trace)
             if same and (overlap or not timed and a.first == b.first):
                 raise MergeError(
                     "%s and %s are reports of the same recording (%s) whose events overlap "

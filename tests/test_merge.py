@@ -300,6 +300,11 @@ def test_the_same_report_twice_or_overlapping_reports_are_refused() -> None:
     with pytest.raises(MergeError, match=r"^a.json \(0.000000 to 0.000000 s\) and o.json "
                                          r"\(0.000000 to 0.000000 s\) come from one machine"):
         merge([("o.json", other), ("a.json", A)], "x")
+    # a report of a pipe has no content hash and no header: the same times say it
+    piped = copy.deepcopy(A)
+    piped["run"].update(input="-", input_sha256=None, header=None)
+    with pytest.raises(MergeError, match="^p.json and p.json are reports of the same"):
+        merge([("p.json", piped), ("p.json", piped)], "x")
     # what the user means: allowed, and said
     m = merge([("a.json", A), ("a2.json", A)], "x", allow_overlap=True)
     assert m["scans"]["completed"] == 6
