@@ -371,7 +371,7 @@ def _time(items: Sequence[Optional[Doc]], clock: bool) -> Doc:
 
 # what every part of one recording counts in full whatever its --time window (the front
 # end and the analyzer count them before the window applies): once per recording
-ONCE_PER_RECORDING = ("unhandled", "bad", "duplicates", "non_tracepoint")
+ONCE_PER_RECORDING = ("unhandled", "non_tracepoint")
 
 
 def groups(parts: Sequence[Tuple[str, Doc]]) -> List[List[int]]:
@@ -428,15 +428,14 @@ def _oddities(docs: Sequence[Doc], grouped: Sequence[Sequence[int]]) -> Doc:
     items = [d["oddities"] for d in docs]
     owners = [o["unknown_owner"] for o in items]
     return {
-        "duplicate_samples": _per_recording_maps(
-            docs, grouped, lambda d: d["oddities"]["duplicate_samples"]),
+        "duplicate_samples": _add_maps(o["duplicate_samples"] for o in items),
         "ends_before_start": _sum(o["ends_before_start"] for o in items),
         # threads of one report: the most any report saw (pids of two machines or two
         # recordings are not the same threads, and one thread is seen in every part)
         "scan_threads": _max(o["scan_threads"] for o in items) or 0,
         "batches_begun_before_recording": _sum(o["batches_begun_before_recording"]
                                                for o in items),
-        "bad_reasons": _per_recording_maps(docs, grouped, lambda d: d["oddities"]["bad_reasons"]),
+        "bad_reasons": _add_maps(o["bad_reasons"] for o in items),
         "non_tracepoint_events": _per_recording_maps(
             docs, grouped, lambda d: d["oddities"]["non_tracepoint_events"]),
         "unknown_owner": {k: _sum(u[k] for u in owners)
@@ -542,7 +541,7 @@ def _mms(parts: Sequence[Tuple[str, Doc]]) -> List[Doc]:
 
 
 def _notes(parts: Sequence[Tuple[str, Doc]], clock: bool, machines: int,
-           allow_overlap: bool) -> List[str]:
+           allow_overlap: bool, grouped: Sequence[Sequence[int]]) -> List[str]:
     names = [n for n, _ in parts]
     notes = ["merged %d reports (%s, in time order): counts add, min and max combine, "
              "percentiles come from the merged buckets; mms lists every report's rows, each "
@@ -554,6 +553,11 @@ def _notes(parts: Sequence[Tuple[str, Doc]], clock: bool, machines: int,
             "rate, and no first or last scan period or size" % (
                 "%d machines" % machines if machines > 1 else
                 "recordings whose header does not name the machine (pipes)"))
+    bad = [parts[i][0] for g in grouped if len(g) > 1 for i in g if parts[i][1]["bad_events"]]
+    if bad:
+        notes.append("bad events in %s, parts of one recording: an event whose data perf's "
+                     "format cannot decode counts in every part, so the merged bad count "
+                     "may be too high" % ", ".join(bad))
     if allow_overlap:
         notes.append("--allow-overlap: reports of the same recording or of overlapping "
                      "times on one machine were merged as given: events they share count "
@@ -623,13 +627,14 @@ def _merge(checked: Sequence[Tuple[str, Doc]], version: str, ls: Sequence[Leaf],
         "events": _add_maps(d["events"] for d in docs),
         "other_events": _add_maps(d["other_events"] for d in docs),
         "unhandled_events": _per_recording_maps(docs, grouped, lambda d: d["unhandled_events"]),
-        "bad_events": _per_recording_maps(docs, grouped, lambda d: d["bad_events"]),
+        "bad_events": _add_maps(d["bad_events"] for d in docs),
         "filtered_events": filtered,
         "time_ns": _time([d["time_ns"] for d in docs], clock),
         "scans": _scans(top_scans, h, clock),
         "migrations": _migrations([d["migrations"] for d in docs]),
         "mms": _mms(checked),
-        "notes": _notes(checked, clock, len({leaf.machine for leaf in ls}), allow_overlap),
+        "notes": _notes(checked, clock, len({leaf.machine for leaf in ls}), allow_overlap,
+                        grouped),
         "kernel_counters": None,
         "accounting": accounting,
         "trace_time_ns": _time([d["trace_time_ns"] for d in docs], clock),

@@ -26,6 +26,7 @@ from kscand_perf import schema
 from kscand_perf.histogram import LogLinearHistogram
 from kscand_perf.merge import ADDITIVE, PAIRED, MergeError, merge, pick
 from kscand_perf.perfreader import PerfReader, read_run_info
+from kscand_perf import render as render_report
 from kscand_perf.render import merge as render
 from kscand_testkit.perfdata import write_trace
 from kscand_testkit.stream import Emitted
@@ -563,6 +564,46 @@ def test_a_scan_across_a_split_is_reported_honestly(
     assert any(n.startswith("ends without a start in %s (%d): where the reports are parts "
                             "of one recording" % (names[1], second["scans"]["orphan_ends"]))
                for n in merged["notes"])
+
+
+def _report_without_sched(path: str, *options: str) -> Dict[str, Any]:
+    """A report of ``path`` by a front end that has no handler for the sched events (as
+    perf script with an older kscand_report.py): they count as unhandled, which the front
+    end counts before any --time window applies."""
+    from kscand_perf import feed
+    from kscand_perf.options import parse
+    from kscand_perf.session import Session
+    session = Session(parse(["--json"] + list(options)))
+    session.input = path
+    table = {k: v for k, v in feed.handlers(session).items() if not k.startswith("sched:")}
+    with open(path, "rb") as f:
+        reader = PerfReader(f, table, unhandled=lambda e: session.count_unhandled(
+            feed.handler_name(e)), on_error=lambda e, x: session.analyzer.bad(
+                feed.handler_name(e), x))
+        reader.read()
+    doc: Dict[str, Any] = json.loads(render_report.json_text(session.report()))
+    return doc
+
+
+def test_what_every_part_counts_in_full_counts_once(
+        tmp_path: Any, sim: Tuple[List[Emitted], List[Tuple[int, int]]]) -> None:
+    """Events counted before the --time window (unhandled ones) are in every part of one
+    recording: merged, they count once, and the accounting adds up as the whole's."""
+    events, spans = sim
+    path = str(tmp_path / "whole.data")
+    write_trace(path, events)
+    whole = _report_without_sched(path)
+    assert whole["accounting"]["unhandled"] > 0
+    points = split_points(events, spans, 3, 11, safe=True)
+    bounds = [""] + [seconds(p) for p in points] + [""]
+    parts = [("p%d" % i, _report_without_sched(path, "--time", "%s,%s" % (lo, hi)))
+             for i, (lo, hi) in enumerate(zip(bounds, bounds[1:]))]
+    assert all(p["accounting"]["unhandled"] == whole["accounting"]["unhandled"]
+               for _, p in parts)
+    merged = merge(parts, "x")
+    assert merged["accounting"] == whole["accounting"]
+    assert merged["unhandled_events"] == whole["unhandled_events"]
+    assert merged["filtered_events"] == whole["filtered_events"] == 0
 
 
 def test_a_whole_and_its_part_are_refused(
