@@ -307,3 +307,38 @@ def test_reports_in_any_display_unit_merge() -> None:
     assert m["histograms"]["scan_duration_ns"]["log2"] == \
         whole["histograms"]["scan_duration_ns"]["log2"]
     assert m["scans"]["duration_ns"] == whole["scans"]["duration_ns"]
+
+
+def test_members_other_branches_add_fit(reports: List[Tuple[str, Doc]]) -> None:
+    """The lead's rules add a top-level `selection` (R6), `migrations.not_attempted` (R2,
+    overall and per mm) and null time-to-promotion percentiles (R1): the schema takes them
+    in the lead's shapes, and still refuses other shapes."""
+    js = jsonschema()
+    validator = js.Draft202012Validator(schema.load())
+    doc = copy.deepcopy(dict(reports)["sample --interval 0.5 --linear 100 --ms"])
+    doc["selection"] = {"time_ns": [11000000000, None], "pids": [1789], "comms": None,
+                        "mms": ["0xffff8881239f7fc0"], "nodes": None, "kept_events": 10,
+                        "events_in": 3852}
+    doc["migrations"]["not_attempted"] = 0
+    for m in doc["mms"]:
+        m["migrations"]["not_attempted"] = 0
+    for m in doc["over_time"]["mms"]:
+        if m["time_to_promotion"] is not None:
+            m["time_to_promotion"].update(p50_ns=None, p90_ns=None, p99_ns=None)
+    assert schema.problem(doc) is None and not list(validator.iter_errors(doc))
+    unfiltered = dict(doc, selection=None)
+    assert schema.problem(unfiltered) is None
+    for bad in ({"time_ns": [1, 2, 3]}, {"kept": 1}, {"pids": ["x"]}):
+        wrong = dict(doc, selection=bad)
+        assert schema.problem(wrong) is not None and list(validator.iter_errors(wrong)), bad
+    # and merge combines selections: the windows' span, lists united, kept events added
+    parts = []
+    for i, window in enumerate(([None, 11000000000], [11000000000, None])):
+        part = copy.deepcopy(report(SAMPLE, "--time", ",11" if i == 0 else "11,"))
+        part["selection"] = {"time_ns": window, "pids": None, "comms": None, "mms": None,
+                             "nodes": None, "kept_events": 5 + i, "events_in": 3852}
+        parts.append(("%d.json" % i, part))
+    m = merge(parts, "x")
+    assert m["selection"] == {"time_ns": [None, None], "pids": None, "comms": None,
+                              "mms": None, "nodes": None, "kept_events": 11, "events_in": 3852}
+    assert [s["selection"]["kept_events"] for s in m["run"]["merged_from"]] == [5, 6]
