@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.schema.json")
 
@@ -47,10 +47,19 @@ def load(path: str = SCHEMA_PATH) -> Schema:
     return _cache[path]
 
 
-def _where(path: List[str]) -> str:
-    if not path:
+Path = Optional[Tuple[Any, Any]]  # (parent path, member name or "[i]"): built as it goes
+Check = Callable[[Any, Path], Optional[str]]
+
+
+def _where(path: Path) -> str:
+    names: List[str] = []
+    while path is not None:
+        path, name = path
+        names.append(name)
+    names.reverse()
+    if not names:
         return "the document"
-    return "".join(p if p.startswith("[") or i == 0 else "." + p for i, p in enumerate(path))
+    return "".join(p if p.startswith("[") or i == 0 else "." + p for i, p in enumerate(names))
 
 
 def _type_name(v: Any) -> str:
@@ -60,100 +69,163 @@ def _type_name(v: Any) -> str:
     return type(v).__name__
 
 
-class _Validator:
-    def __init__(self, root: Schema) -> None:
-        self.root = root
-
-    def resolve(self, ref: str) -> Schema:
-        if not ref.startswith("#/$defs/"):
-            raise ValueError("unsupported $ref %r" % ref)
-        target: Schema = self.root["$defs"][ref[len("#/$defs/"):]]
-        return target
-
-    def error(self, schema: Schema, v: Any, path: List[str]) -> Optional[str]:
-        """The first way ``v`` breaks ``schema`` (a line naming where), or None."""
-        unknown = set(schema) - KEYWORDS
-        if unknown:
-            raise ValueError("schema keyword(s) this validator does not know: %s"
-                             % ", ".join(sorted(unknown)))
-        if "$ref" in schema:
-            why = self.error(self.resolve(schema["$ref"]), v, path)
-            if why is not None:
-                return why
-        if "type" in schema:
-            types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-            if not any(_TYPES[t](v) for t in types):
-                return "%s: %s, expected %s" % (_where(path), _type_name(v), " or ".join(types))
-        if "const" in schema and not _equal(v, schema["const"]):
-            return "%s: %s, expected %s" % (_where(path), json.dumps(v)[:60],
-                                            json.dumps(schema["const"]))
-        if "enum" in schema and not any(_equal(v, e) for e in schema["enum"]):
-            return "%s: %s, expected one of %s" % (_where(path), json.dumps(v)[:60],
-                                                   json.dumps(schema["enum"]))
-        if _TYPES["number"](v):
-            if "minimum" in schema and v < schema["minimum"]:
-                return "%s: %s, below %s" % (_where(path), v, schema["minimum"])
-            if "maximum" in schema and v > schema["maximum"]:
-                return "%s: %s, above %s" % (_where(path), v, schema["maximum"])
-        if isinstance(v, str) and "pattern" in schema and not re.search(schema["pattern"], v):
-            return "%s: %r does not match %s" % (_where(path), v[:60], schema["pattern"])
-        if isinstance(v, dict):
-            return self._object(schema, v, path)
-        if isinstance(v, list):
-            return self._array(schema, v, path)
-        return None
-
-    def _object(self, schema: Schema, v: Dict[str, Any], path: List[str]) -> Optional[str]:
-        for key in schema.get("required", ()):
-            if key not in v:
-                return "%s: member %r missing" % (_where(path), key)
-        props = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
-        names = schema.get("propertyNames")
-        for key, value in v.items():
-            if names is not None:
-                why = self.error(names, key, path + [key])
-                if why is not None:
-                    return "%s: member name %r not allowed" % (_where(path), key)
-            if key in props:
-                sub = props[key]
-            elif extra is False:
-                return "%s: unknown member %r" % (_where(path), key)
-            elif isinstance(extra, dict):
-                sub = extra
-            else:
-                continue
-            why = self.error(sub, value, path + [key])
-            if why is not None:
-                return why
-        return None
-
-    def _array(self, schema: Schema, v: List[Any], path: List[str]) -> Optional[str]:
-        if "minItems" in schema and len(v) < schema["minItems"]:
-            return "%s: %d items, expected at least %d" % (_where(path), len(v),
-                                                           schema["minItems"])
-        if "maxItems" in schema and len(v) > schema["maxItems"]:
-            return "%s: %d items, expected at most %d" % (_where(path), len(v),
-                                                          schema["maxItems"])
-        items = schema.get("items")
-        if items is not None:
-            for i, item in enumerate(v):
-                why = self.error(items, item, path + ["[%d]" % i])
-                if why is not None:
-                    return why
-        return None
-
-
 def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
     return bool(a == b)
 
 
+class _Compiler:
+    """Turns a schema into a check function once (refs resolved, keywords read), so that a
+    report of hundreds of thousands of mm rows is checked at the cost of a few calls per
+    member."""
+
+    def __init__(self, root: Schema) -> None:
+        self.root = root
+        self.refs: Dict[str, Check] = {}
+
+    def ref(self, ref: str) -> Check:
+        if not ref.startswith("#/$defs/"):
+            raise ValueError("unsupported $ref %r" % ref)
+        if ref not in self.refs:
+            target: Schema = self.root["$defs"][ref[len("#/$defs/"):]]
+            box: List[Check] = []
+            self.refs[ref] = lambda v, path: box[0](v, path)  # (for a recursive ref)
+            box.append(self.compile(target))
+            self.refs[ref] = box[0]
+        return self.refs[ref]
+
+    def compile(self, schema: Schema) -> Check:
+        unknown = set(schema) - KEYWORDS
+        if unknown:
+            raise ValueError("schema keyword(s) this validator does not know: %s"
+                             % ", ".join(sorted(unknown)))
+        checks: List[Check] = []
+        if "$ref" in schema:
+            checks.append(self.ref(schema["$ref"]))
+        if "type" in schema:
+            types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            tests = [_TYPES[t] for t in types]
+            wanted = " or ".join(types)
+
+            def type_(v: Any, path: Path) -> Optional[str]:
+                for t in tests:
+                    if t(v):
+                        return None
+                return "%s: %s, expected %s" % (_where(path), _type_name(v), wanted)
+            checks.append(type_)
+        if "const" in schema:
+            const = schema["const"]
+            checks.append(lambda v, path: None if _equal(v, const) else "%s: %s, expected %s" % (
+                _where(path), json.dumps(v)[:60], json.dumps(const)))
+        if "enum" in schema:
+            enum = schema["enum"]
+            checks.append(lambda v, path: None if any(_equal(v, e) for e in enum)
+                          else "%s: %s, expected one of %s" % (
+                              _where(path), json.dumps(v)[:60], json.dumps(enum)))
+        checks += self._number(schema) + self._string(schema)
+        if any(k in schema for k in ("properties", "required", "additionalProperties",
+                                     "propertyNames")):
+            checks.append(self._object(schema))
+        if any(k in schema for k in ("items", "minItems", "maxItems")):
+            checks.append(self._array(schema))
+        if len(checks) == 1:
+            return checks[0]
+
+        def all_(v: Any, path: Path) -> Optional[str]:
+            for check in checks:
+                why = check(v, path)
+                if why is not None:
+                    return why
+            return None
+        return all_
+
+    @staticmethod
+    def _number(schema: Schema) -> List[Check]:
+        out: List[Check] = []
+        number = _TYPES["number"]
+        if "minimum" in schema:
+            low = schema["minimum"]
+            out.append(lambda v, path: "%s: %s, below %s" % (_where(path), v, low)
+                       if number(v) and v < low else None)
+        if "maximum" in schema:
+            high = schema["maximum"]
+            out.append(lambda v, path: "%s: %s, above %s" % (_where(path), v, high)
+                       if number(v) and v > high else None)
+        return out
+
+    @staticmethod
+    def _string(schema: Schema) -> List[Check]:
+        if "pattern" not in schema:
+            return []
+        text = schema["pattern"]
+        pattern = re.compile(text)
+        return [lambda v, path: "%s: %r does not match %s" % (_where(path), v[:60], text)
+                if isinstance(v, str) and not pattern.search(v) else None]
+
+    def _object(self, schema: Schema) -> Check:
+        required = list(schema.get("required", ()))
+        props = {k: self.compile(sub) for k, sub in schema.get("properties", {}).items()}
+        extra = schema.get("additionalProperties", True)
+        extra_check = self.compile(extra) if isinstance(extra, dict) else None
+        names = schema.get("propertyNames")
+        names_check = self.compile(names) if names is not None else None
+
+        def object_(v: Any, path: Path) -> Optional[str]:
+            if not isinstance(v, dict):
+                return None
+            for key in required:
+                if key not in v:
+                    return "%s: member %r missing" % (_where(path), key)
+            for key, value in v.items():
+                if names_check is not None and names_check(key, (path, key)) is not None:
+                    return "%s: member name %r not allowed" % (_where(path), key)
+                check = props.get(key)
+                if check is None:
+                    if extra is False:
+                        return "%s: unknown member %r" % (_where(path), key)
+                    check = extra_check
+                    if check is None:
+                        continue
+                why = check(value, (path, key))
+                if why is not None:
+                    return why
+            return None
+        return object_
+
+    def _array(self, schema: Schema) -> Check:
+        low, high = schema.get("minItems"), schema.get("maxItems")
+        items = schema.get("items")
+        item_check = self.compile(items) if items is not None else None
+
+        def array_(v: Any, path: Path) -> Optional[str]:
+            if not isinstance(v, list):
+                return None
+            if low is not None and len(v) < low:
+                return "%s: %d items, expected at least %d" % (_where(path), len(v), low)
+            if high is not None and len(v) > high:
+                return "%s: %d items, expected at most %d" % (_where(path), len(v), high)
+            if item_check is not None:
+                for i, item in enumerate(v):
+                    why = item_check(item, (path, "[%d]" % i))
+                    if why is not None:
+                        return why
+            return None
+        return array_
+
+
+_compiled: Dict[str, Check] = {}  # the published schema's check, made once
+
+
 def problem(doc: Any, schema: Optional[Schema] = None) -> Optional[str]:
-    """Why ``doc`` is not a report of the schema (one line: where and what), or None."""
-    root = load() if schema is None else schema
-    return _Validator(root).error(root, doc, [])
+    """Why ``doc`` is not a report of ``schema`` (default: the published one), in one line
+    (where and what), or None."""
+    if schema is not None:
+        return _Compiler(schema).compile(schema)(doc, None)
+    if "report" not in _compiled:
+        root = load()
+        _compiled["report"] = _Compiler(root).compile(root)
+    return _compiled["report"](doc, None)
 
 
 __all__ = ["KEYWORDS", "SCHEMA_PATH", "load", "problem"]
