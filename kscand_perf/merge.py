@@ -201,9 +201,10 @@ def check_overlap(ls: Sequence[Leaf]) -> None:
                 raise MergeError(
                     "%s and %s are reports of the same recording (%s) whose events overlap "
                     "in time: merging would count them twice (split a recording with "
-                    "disjoint --time windows; --allow-overlap if you mean it)" % (
+                    "disjoint --time windows; --allow-overlap if you mean it, as for "
+                    "disjoint --pid selections)" % (
                         a.source, b.source, "sha256 %s" % a.sha256[:12] if a.sha256
-                        else "same perf header"))
+                        else "same perf header" if a.header else "same times"))
             if (not same and overlap and a.machine is not None
                     and a.machine == b.machine and a.same_boot(b)):
                 raise MergeError(
