@@ -3,7 +3,8 @@
 PYTHON ?= /usr/bin/python3
 PERF ?= perf
 APT_ENSURE = tools/apt-ensure
-DEPS = linux-perf python3-tabulate python3-pytest flake8 python3-mypy python3-matplotlib
+DEPS = linux-perf python3-tabulate python3-pytest flake8 python3-mypy python3-matplotlib \
+	python3-jsonschema
 
 .PHONY: all deps test lint
 
@@ -121,7 +122,7 @@ install:
 	install -d '$(PERF_PY)/bin' '$(DESTDIR)$(PYTHON_SITE)/kscand_perf' '$(DESTDIR)$(PREFIX)/bin'
 	install -m 644 perf-scripts/kscand_report.py '$(PERF_PY)/kscand-report.py'
 	install -m 755 bin/kscand-report-record bin/kscand-report-report '$(PERF_PY)/bin/'
-	cd kscand_perf && find . -name '*.py' -exec install -D -m 644 {} \
+	cd kscand_perf && find . \( -name '*.py' -o -name '*.schema.json' \) -exec install -D -m 644 {} \
 		'$(DESTDIR)$(PYTHON_SITE)/kscand_perf/{}' ';'
 	for cmd in $(COMMANDS); do \
 		sed '1s|^#!.*python.*|#!$(PYTHON)|' bin/$$cmd > '$(DESTDIR)$(PREFIX)/bin/'$$cmd && \

@@ -21,8 +21,10 @@ examples:
   kscand-perf merge --json host*.json > all.json      # ... as a report (merge it again,
                                                       # compare it with another)
 
-Parts of one recording: give them in time order. A scan that spans two parts is a
-not-due visit in one and an end without a start in the other (docs/report.md)."""
+Parts of one recording (reported with disjoint --time windows) merge in any order.
+A scan that spans two parts is a not-due visit in one and an end without a start in
+the other (docs/report.md). Reports of the same recording whose events overlap in time,
+or of one machine at overlapping times, are refused: they would count events twice."""
 
 
 def set_argparser(p: argparse.ArgumentParser) -> None:
@@ -30,6 +32,9 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
                    help="reports written with --json (- reads one from standard input)")
     p.add_argument("--json", action="store_true",
                    help="print the merged report as JSON (the report's schema)")
+    p.add_argument("--allow-overlap", action="store_true",
+                   help="merge reports of the same recording, or of one machine, whose "
+                   "events overlap in time (they count twice; a note says so)")
     units = p.add_mutually_exclusive_group()
     for flag, ns in (("--ns", 1), ("--us", 1000), ("--ms", 1000000)):
         units.add_argument(flag, dest="unit_ns", action="store_const", const=ns,
@@ -40,7 +45,8 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     try:
-        doc = merge([(path, load_json(path)) for path in args.reports], __version__)
+        doc = merge([(path, load_json(path)) for path in args.reports], __version__,
+                    allow_overlap=args.allow_overlap)
     except MergeError as e:
         raise UsageError(str(e)) from None
     out = render.json_text(doc) if args.json else render.text(doc, args.unit_ns)

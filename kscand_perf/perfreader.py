@@ -96,6 +96,7 @@ F_ARCH = 6
 F_NRCPUS = 7
 F_CMDLINE = 11
 F_EVENT_DESC = 12
+F_CLOCK_DATA = 29
 
 NO_TIME = (1 << 64) - 1
 FILE_HEADER_SIZE = 104
@@ -327,6 +328,8 @@ class RunInfo:
     nrcpus_online: Optional[int] = None
     nrcpus_available: Optional[int] = None
     cmdline: Optional[List[str]] = None
+    # HEADER_CLOCK_DATA (perf record -k): wall-clock ns at the recording's reference time
+    clock_tod_ns: Optional[int] = None
 
 
 @dataclasses.dataclass
@@ -700,6 +703,10 @@ class PerfReader:
                 for _ in range(min(n, len(data))):
                     args.append(c.perf_string())
                 info.cmdline = args
+            elif bit == F_CLOCK_DATA:
+                c.u32()  # version
+                c.u32()  # clockid
+                info.clock_tod_ns = c.u64()
             elif bit == F_EVENT_DESC:
                 n, attr_size = c.u32(), c.u32()
                 for _ in range(min(n, len(data))):
@@ -1204,7 +1211,7 @@ def _noop(*args: Any) -> None:
 
 # -- the header alone -------------------------------------------------------------------
 
-_HEADER_BITS = (F_HOSTNAME, F_OSRELEASE, F_VERSION, F_ARCH, F_NRCPUS, F_CMDLINE)
+_HEADER_BITS = (F_HOSTNAME, F_OSRELEASE, F_VERSION, F_ARCH, F_NRCPUS, F_CMDLINE, F_CLOCK_DATA)
 _HEADER_SCAN_LIMIT = 1 << 26   # pipe streams: header records come first; stop looking here
 
 

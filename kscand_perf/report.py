@@ -232,6 +232,8 @@ class RunMeta:
     input: Optional[str] = None
     header: Optional[Dict[str, Any]] = None
     knobs: Optional[Dict[str, str]] = None  # kscand's knobs, where the recording saved them
+    input_sha256: Optional[str] = None  # of the recording's bytes (None: a pipe)
+    options: Optional[Dict[str, Any]] = None  # the report's options, as run.options shows
 
 
 @dataclasses.dataclass

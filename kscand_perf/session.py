@@ -11,8 +11,12 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime
+import hashlib
 import importlib.util
+import math
 import os
+import re
+import stat
 import tempfile
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -135,7 +139,7 @@ class Session:
         except Exception as e:
             self._deferred_error = e
 
-    def _scans_csv(self) -> Iterator[str]:
+    def _scans_csv(self, run_id: Optional[str] = None) -> Iterator[str]:
         """scans.csv: the rows written while reading, with their owners, as the selection
         keeps them."""
         part = self._scans_part
@@ -144,7 +148,7 @@ class Session:
         selection = self.options.selection()
         for st in self.analyzer.finish():
             if st.ends is not None:
-                owners[(mm_key(st.mm), str(st.generation))] = (
+                owners[(machine.csv_mm(st.mm), str(st.generation))] = (
                     st if selection.keeps(st) else None)
         if part is not None:
             part.seek(0)
@@ -155,7 +159,7 @@ class Session:
                     st = owners.get((cells[0], cells[1]))
                     if st is not None:
                         yield machine.scan_csv_owned(cells, st.pid, st.comm)
-            yield from machine.csv_lines(machine.SCAN_CSV_HEADERS, owned())
+            yield from machine.csv_lines(machine.SCAN_CSV_HEADERS, owned(), run_id)
         finally:
             if part is not None:
                 part.close()
@@ -184,7 +188,7 @@ class Session:
                        self.snapshots, self.lost_events, self.notes)
         if self.options.interval_ns is None:
             report.over_time = None  # (a timeline analyzer for --csv's scans.csv only)
-        report.run = run_meta(self.input)
+        report.run = run_meta(self.input, self.options)
         return report
 
     def render(self, report: Report) -> Iterator[str]:
@@ -200,7 +204,7 @@ class Session:
             yield from render.json_chunks(report)
         elif opts.csv_dir is not None:
             tables = dict(render.csv_files(report, opts.unit_ns))
-            tables["scans.csv"] = self._scans_csv()
+            tables["scans.csv"] = self._scans_csv(machine.run_id(report))
             files = write_csv(opts.csv_dir, tables)
             yield "wrote %d CSV files to %s: %s\n" % (
                 len(files), opts.csv_dir, " ".join(os.path.basename(f) for f in files))
@@ -280,25 +284,91 @@ def write_plots(folder: str, report: Report, unit_ns: int) -> List[str]:
         return out.written
 
 
-def run_meta(path: Optional[str]) -> RunMeta:
-    """The report's run metadata: the tool's version, ``path`` as given, and the header
-    of the recording there, read with our own parser in every front end (perf script's
-    Python has no access to it), so that all of them write the same JSON. A pipe
-    (``-``) has no header to read again: null, as for a file that is no perf.data."""
+def run_meta(path: Optional[str], options: Optional[Options] = None) -> RunMeta:
+    """The report's run metadata: the tool's version, ``path`` as given, the SHA-256 of
+    its bytes, the options, and the header of the recording there, read with our own
+    parser in every front end (perf script's Python has no access to it), so that all of
+    them write the same JSON. A pipe (``-``) has no header to read again and no content
+    to hash: null, as the header of a file that is no perf.data."""
     header: Optional[Dict[str, Any]] = None
     if path is not None and path != "-":
         from .perfreader import read_run_info  # only here: it costs start-up time
         info = read_run_info(path)
         if info is not None:
             header = dataclasses.asdict(info)
-            try:
-                mtime = os.stat(path).st_mtime
-                header["captured_on"] = datetime.datetime.fromtimestamp(
-                    int(mtime), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-            except (OSError, ValueError, OverflowError):
-                header["captured_on"] = None
+            tod = header.pop("clock_tod_ns", None)
+            header["captured_on"], header["captured_on_source"] = _captured_on(path, tod)
     knobs = read_knobs(path + KNOBS_SUFFIX) if path is not None and path != "-" else None
-    return RunMeta(version=__version__, input=path, header=header, knobs=knobs)
+    return RunMeta(version=__version__, input=path, header=header, knobs=knobs,
+                   input_sha256=file_sha256(path) if path is not None and path != "-" else None,
+                   options=None if options is None else options_json(options))
+
+
+def _utc(seconds: float) -> str:
+    return datetime.datetime.fromtimestamp(int(seconds), datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+def _captured_on(path: str, tod_ns: Optional[int]) -> Tuple[Optional[str], Optional[str]]:
+    """When the recording was made, and where that comes from: the recording's own
+    wall-clock time (perf record -k writes it, HEADER_CLOCK_DATA): "recording"; else
+    the file's modification time (what `perf report --header` calls "captured on",
+    changed by a copy): "file_mtime"; (None, None) when neither can be had."""
+    try:
+        if tod_ns:
+            return _utc(tod_ns / 1e9), "recording"
+        return _utc(os.stat(path).st_mtime), "file_mtime"
+    except (OSError, ValueError, OverflowError):
+        return None, None
+
+
+def file_sha256(path: str) -> Optional[str]:
+    """The SHA-256 of the file's bytes (hex), None where it is no regular file (a FIFO:
+    reading it would take the events) or cannot be read."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+    except OSError:
+        return None
+
+
+# options whose value has a unit, named with it in run.options (the rest as they are)
+_OPTION_UNITS = {"interval": "interval_s", "time_window": "time_window_s"}
+
+
+def options_json(options: Options) -> Dict[str, Any]:
+    """The report's options as the JSON's run.options shows them: every option but the
+    output folders, parsed (patterns as their text, mm pointers in hex, an open end as
+    null; a value with a unit under a name that says it, in ns or s whatever
+    --ns/--us/--ms)."""
+    out: Dict[str, Any] = {}
+    for field in dataclasses.fields(options):
+        if field.name in ("csv_dir", "plot_dir"):
+            continue  # where output goes, not what the report is: the same in every front end
+        value = _plain(field.name, getattr(options, field.name))
+        if field.name == "linear":
+            out["linear_width_ns"] = None if value is None else value * options.unit_ns
+        else:
+            out[_OPTION_UNITS.get(field.name, field.name)] = value
+    return out
+
+
+def _plain(name: str, v: Any) -> Any:
+    if isinstance(v, re.Pattern):
+        return v.pattern
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, (list, tuple)):
+        return [mm_key(x) if name == "mms" and isinstance(x, int) else _plain(name, x)
+                for x in v]
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return str(v)
 
 
 KNOBS_SUFFIX = ".kscand.txt"  # written by kscand-record beside the recording
@@ -342,9 +412,15 @@ def read_snapshots(before: str, after: str) -> Tuple[vmstat.Snapshot, vmstat.Sna
 
 
 def write_csv(folder: str, tables: Dict[str, Iterable[str]]) -> List[str]:
-    """Write each table (its text, or its pieces) to FOLDER/NAME; raises CommandError
-    when that fails."""
+    """Write each table (its text, or its pieces) to FOLDER/NAME, and remove the tables an
+    earlier run wrote there that this one does not (intervals.csv of a run with
+    --interval, say): the folder holds one run; raises CommandError when that fails."""
     with _Output("--csv", folder) as out:
+        for name in sorted(set(machine.CSV_NAMES) - set(tables)):
+            try:
+                os.unlink(os.path.join(folder, name))
+            except FileNotFoundError:
+                pass
         for name, body in sorted(tables.items()):
             path = os.path.join(folder, name)
             out.written.append(path)

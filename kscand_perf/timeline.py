@@ -58,6 +58,7 @@ class IntervalRow:
     succeeded: int = 0
     failed_rc: Dict[int, int] = dataclasses.field(default_factory=dict)
     log2: Dict[int, int] = dataclasses.field(default_factory=dict)
+    log2_ns: Dict[int, int] = dataclasses.field(default_factory=dict)  # bit length of ns
     histogram: Optional[LogLinearHistogram] = None  # while open
     # set when the row closes
     duration_count: int = 0
@@ -459,6 +460,8 @@ class Timeline:
             unit = self.analyzer.config.unit_ns
             slot = (duration // unit).bit_length() if duration > 0 else 0
             row.log2[slot] = row.log2.get(slot, 0) + 1
+            slot = duration.bit_length() if duration > 0 else 0
+            row.log2_ns[slot] = row.log2_ns.get(slot, 0) + 1
             self._owner_row(st, visits).completed_from += 1
         tl = self._timeline(st)
         tl.add_end(t, scan_period, scan_size, total)

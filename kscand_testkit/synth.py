@@ -1003,7 +1003,7 @@ class Simulation:
                                                   for i in r.pairs])
         all_scans["scan_period_ms"] = self._overall(
             [r.period for r in self._recs], self._period_first, self._period_last)
-        all_scans["scan_size"] = self._overall(
+        all_scans["scan_size_bytes"] = self._overall(
             [r.size for r in self._recs], self._size_first, self._size_last)
         for rec in self._recs:
             if rec.exit_pid is not None:
@@ -1050,13 +1050,13 @@ class Simulation:
             "full_passes": sum(r.full_passes for r in recs),
             "pages_found": sum(r.pages_found for r in recs),
             "duration_ns": _stats(list(durations)),
-            "target_nodes": {str(k): nodes[k] for k in sorted(nodes)},
+            "ends_by_target_node": {str(k): nodes[k] for k in sorted(nodes)},
             "scan_period_ms": None,
-            "scan_size": None,
+            "scan_size_bytes": None,
         }
         if len(recs) == 1:
             scans["scan_period_ms"] = _value_stats(recs[0].period)
-            scans["scan_size"] = _value_stats(recs[0].size)
+            scans["scan_size_bytes"] = _value_stats(recs[0].size)
         return scans
 
     @staticmethod

@@ -221,14 +221,14 @@ def test_scan_period_and_size_adaptation() -> None:
     a = mm_of(r, A)["scans"]
     assert a["scan_period_ms"] == {"first": 2000, "last": 1955, "min": 1955, "max": 2300,
                                    "changes": 2}
-    assert a["scan_size"] == {"first": GIB, "last": GIB // 4, "min": GIB // 4, "max": GIB,
-                              "changes": 2}
-    assert a["target_nodes"] == {"0": 3, "1": 2}
+    assert a["scan_size_bytes"] == {"first": GIB, "last": GIB // 4, "min": GIB // 4, "max": GIB,
+                                    "changes": 2}
+    assert a["ends_by_target_node"] == {"0": 3, "1": 2}
     s = r["scans"]
     # overall: first of the first end, last of the last end, changes summed over mms
     assert s["scan_period_ms"] == {"first": 2000, "last": 9000, "min": 1955, "max": 9000,
                                    "changes": 2}
-    assert s["target_nodes"] == {"0": 3, "1": 3}
+    assert s["ends_by_target_node"] == {"0": 3, "1": 3}
 
 
 # -- migrations -------------------------------------------------------------------------------

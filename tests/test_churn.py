@@ -82,7 +82,7 @@ def test_csv_has_a_row_per_lifetime() -> None:
     tables: Dict[str, str] = csv_tables(build(analysed(churn(300, pointers=5))))
     rows = tables["mms.csv"].splitlines()
     assert len(rows) == 1 + 300
-    assert rows[-1].split(",")[:6] == ["0x%x" % (0xFFFF888100000000 + 0x400 * 4), "59",
+    assert rows[-1].split(",")[:6] == ["%x" % (0xFFFF888100000000 + 0x400 * 4), "59",
                                        "2299", "cc1", "0", "2"]
 
 

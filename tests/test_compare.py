@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ from typing import Any, Dict
 
 import pytest
 
+import test_merge
 from conftest import ROOT
 from kscand_perf.compare import CompareError, compare
 from kscand_perf.render import compare as render
@@ -18,77 +20,123 @@ KSCAND_PERF = os.path.join(ROOT, "bin", "kscand-perf")
 
 
 def report(span_s: float, completed: int, p99: int, attempted: int, ok: int,
-           by_rc: Dict[str, int]) -> Dict[str, Any]:
-    """The parts of a --json report that compare reads, as the schema documents them."""
-    return {
-        "schema": "kscand-perf/1",
-        "events": {"kmem_scan_mm_start": 1000},
-        "time_ns": {"first": 10 ** 9, "last": 10 ** 9 + int(span_s * 1e9)},
-        "scans": {"completed": completed, "not_due": 1000 - completed, "full_passes": 1,
-                  "pages_found": attempted,
-                  "duration_ns": {"mean": 2000.0, "p50": 1000, "p90": 1500, "p99": p99,
-                                  "max": 5000, "total": 2000 * completed},
-                  "scan_period_ms": {"last": 2000, "max": 2000},
-                  "scan_size": {"last": 1 << 30}},
-        "migrations": {"attempted": attempted, "succeeded": ok, "failed": attempted - ok,
-                       "by_rc": {rc: {"name": "N" + rc, "count": n} for rc, n in by_rc.items()},
-                       "latency_ns": None},
-    }
+           by_rc: Dict[str, int], period_max: int = 2000) -> Dict[str, Any]:
+    """A --json report with these figures (hand-made on test_merge's complete one)."""
+    doc = copy.deepcopy(test_merge.hand([], first=10 ** 9, last=10 ** 9 + int(span_s * 1e9),
+                                        period=(2000, 2000, 2000, period_max), by_rc=by_rc))
+    doc["events"]["kmem_scan_mm_start"] = 1000
+    s = doc["scans"]
+    s.update(completed=completed, not_due=1000 - completed, full_passes=1,
+             pages_found=attempted,
+             duration_ns={"count": completed, "min": 10, "mean": 2000.0, "p50": 1000,
+                          "p90": 1500, "p99": p99, "max": 5000, "total": 2000 * completed},
+             scan_size_bytes={"first": 1 << 30, "last": 1 << 30, "min": 1 << 30,
+                              "max": 1 << 30, "changes": 0})
+    doc["histograms"]["scan_duration_ns"]["log_linear"] = [[10, 10, completed]]
+    m = doc["migrations"]
+    m.update(attempted=attempted, succeeded=ok, failed=attempted - ok)
+    doc["run"]["knobs"] = {"scan_period": "2000"}
+    return doc
 
 
 A = report(10.0, 40, 10000, 200, 50, {"0": 50, "10": 150})
-B = report(20.0, 50, 10150, 300, 150, {"0": 150, "10": 140, "-11": 10})
+B = report(20.0, 50, 10150, 300, 150, {"0": 150, "10": 140, "-11": 10}, period_max=2010)
+B["run"]["knobs"] = {"scan_period": "4000"}
 
 
-def by_name(c: Any) -> Dict[str, Any]:
-    return {f.name: f for f in c.figures}
+def by_key(c: Any) -> Dict[str, Any]:
+    return {f.key: f for f in c.figures}
 
 
 def test_figures_and_differences() -> None:
-    f = by_name(compare(A, B, "a.json", "b.json"))
-    assert (f["completed scans"].a, f["completed scans"].b) == (40, 50)
-    assert f["completed scans"].diff == 10 and f["completed scans"].relative == 0.25
-    assert f["recording span"].a == 10.0 and f["recording span"].b == 20.0
-    assert f["success ratio"].a == 25.0 and f["success ratio"].b == 50.0
-    # 50 / 10 s and 150 / 20 s
-    assert f["promotions succeeded per second"].a == 5.0
-    assert f["promotions succeeded per second"].b == 7.5
-    assert f["detection to first attempt, mean"].a is None
-    assert f["detection to first attempt, mean"].diff is None
-    # rc rows, most frequent first over both runs: 10 (290), 0 (200), -11 (10)
-    assert [x.name for x in compare(A, B).figures if x.name.startswith("rc ")] == [
-        "rc 10 N10", "rc 0 N0", "rc -11 N-11"]
-    assert (f["rc -11 N-11"].a, f["rc -11 N-11"].b, f["rc -11 N-11"].relative) == (0, 10, None)
+    f = by_key(compare(A, B, "a.json", "b.json"))
+    c = f["scans.completed"]
+    assert (c.a, c.b, c.diff, c.relative, c.kind) == (40, 50, 10, 0.25, "count")
+    assert f["time_ns.span_s"].a == 10.0 and f["time_ns.span_s"].b == 20.0
+    # success is a 0-1 ratio, with the attempts it is read from
+    r = f["migrations.success_ratio"]
+    assert (r.a, r.b, r.unit, r.n_a, r.n_b) == (0.25, 0.5, "ratio", 200, 300)
+    # rates per second beside every count: 50 / 10 s and 150 / 20 s
+    assert f["migrations.succeeded_per_s"].a == 5.0 and f["migrations.succeeded_per_s"].b == 7.5
+    assert f["scans.completed_per_s"].a == 4.0 and f["scans.completed_per_s"].b == 2.5
+    assert f["migrations.latency_ns.mean"].a is None
+    assert f["migrations.latency_ns.mean"].diff is None
+    # durations say how many scans they are read from
+    assert (f["scans.duration_ns.p99"].n_a, f["scans.duration_ns.p99"].n_b) == (40, 50)
+    # rc rows, most frequent first over both runs: 10 (290), 0 (200), -11 (10); each with
+    # its share of the attempts
+    assert [x.key for x in compare(A, B).figures if x.key.startswith("migrations.by_rc.")] == [
+        "migrations.by_rc.10.count", "migrations.by_rc.10.share",
+        "migrations.by_rc.0.count", "migrations.by_rc.0.share",
+        "migrations.by_rc.-11.count", "migrations.by_rc.-11.share"]
+    rc = f["migrations.by_rc.-11.count"]
+    assert (rc.a, rc.b, rc.relative, rc.name) == (0, 10, None, "rc -11 N-11")
+    assert f["migrations.by_rc.10.share"].a == 0.75
+    assert abs(f["migrations.by_rc.10.share"].b - 140 / 300) < 1e-12
 
 
-def test_percentiles_closer_than_their_error_are_flagged() -> None:
-    f = by_name(compare(A, B))
+def test_only_percentiles_can_be_within_error() -> None:
+    f = by_key(compare(A, B))
     # 10000 vs 10150: 150 <= 1% of (10000 + 10150) = 201.5
-    assert f["scan duration p99"].within_error is True
-    assert f["scan duration mean"].within_error is False  # means are exact
+    assert f["scans.duration_ns.p99"].within_error is True
     far = report(10.0, 40, 10300, 200, 50, {"0": 50})
-    assert by_name(compare(A, far))["scan duration p99"].within_error is False
+    assert by_key(compare(A, far))["scans.duration_ns.p99"].within_error is False
+    # exact figures never are, however close: the scan period max (2000 vs 2010, 0.5%)
+    # and names that hold " p" (period, passes, per second)
+    assert f["scans.scan_period_ms.max"].within_error is False
+    assert not [x.key for x in f.values() if x.within_error and x.kind != "percentile"]
+    out = render.text(compare(A, B))
+    assert "within error" in next(x for x in out.splitlines() if x.startswith("scan duration p99"))
+    for line in out.splitlines():
+        if line.startswith(("scan period", "full address-space passes")) or "per second" in line:
+            assert "within error" not in line, line
+
+
+def test_a_report_against_itself_shows_no_difference() -> None:
+    for doc in (A, B):
+        c = compare(doc, doc)
+        assert all(f.diff in (0, None) for f in c.figures)
+        assert not any(f.within_error for f in c.figures)
+        body = render.text(c).split("\n\n")[1].splitlines()[2:]
+        assert all(line.split()[-1] in ("same", "-") or line.split()[-2] in ("same", "-")
+                   for line in body), body
+        assert all(a == b for _, a, b in c.recorded_with)
 
 
 def test_text_and_json() -> None:
     c = compare(A, B, "a.json", "b.json")
     out = render.text(c)
     assert out.startswith("A: a.json\nB: b.json\n")
-    line = next(x for x in out.splitlines() if x.startswith("completed scans"))
+    assert max(len(line) for line in out.splitlines()) <= 100
+    line = next(x for x in out.splitlines() if x.startswith("completed scans "))
     assert line.split()[2:] == ["40", "50", "+10", "+25.0%"]
     line = next(x for x in out.splitlines() if x.startswith("success ratio"))
     assert line.split()[2:] == ["25.0%", "50.0%", "+25.0", "pp", "+100.0%"]
-    assert "within error" in next(x for x in out.splitlines() if "p99" in x)
+    line = next(x for x in out.splitlines() if x.startswith("knob scan_period"))
+    assert line.split()[2:] == ["2000", "4000", "differs"]
     js = json.loads(render.json_text(c))
-    assert js["schema"] == "kscand-perf-compare/1" and js["a"] == "a.json"
-    row = next(x for x in js["figures"] if x["name"] == "completed scans")
-    assert row == {"name": "completed scans", "unit": "", "a": 40, "b": 50, "diff": 10,
-                   "relative": 0.25, "within_error": False}
+    assert js["schema"] == "kscand-perf-compare/2" and js["a"] == "a.json"
+    row = next(x for x in js["figures"] if x["key"] == "scans.completed")
+    assert row == {"key": "scans.completed", "name": "completed scans", "unit": "",
+                   "kind": "count", "a": 40, "b": 50, "diff": 10, "relative": 0.25,
+                   "n_a": None, "n_b": None, "within_error": False}
+    keys = [x["key"] for x in js["figures"]]
+    assert len(keys) == len(set(keys))
+    assert {"name": "knob scan_period", "a": "2000", "b": "4000"} in js["recorded_with"]
 
 
-def test_not_a_report() -> None:
-    with pytest.raises(CompareError, match="x.json: not a kscand-perf JSON report"):
-        compare({"schema": "other"}, B, "x.json")
+@pytest.mark.parametrize("doc, message", [
+    ({"schema": "other"}, "x.json: not a kscand-perf JSON report"),
+    ({"schema": "kscand-perf/1"}, "x.json: does not fit the report's schema "
+                                  "(report.schema.json): the document: member 'events' "
+                                  "missing"),
+    (test_merge._without(A, "migrations", "succeeded"), "x.json: does not fit the report's "
+                                                        "schema"),
+])
+def test_not_a_report(doc: Any, message: str) -> None:
+    with pytest.raises(CompareError) as e:
+        compare(doc, B, "x.json")
+    assert str(e.value).startswith(message) and "\n" not in str(e.value)
 
 
 def test_command(tmp_path: Any) -> None:
@@ -98,11 +146,14 @@ def test_command(tmp_path: Any) -> None:
     proc = subprocess.run([sys.executable, KSCAND_PERF, "compare", "--json", str(a), str(b)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.returncode == 0, proc.stderr.decode()
-    assert json.loads(proc.stdout)["figures"][0]["name"] == "recording span"
+    assert json.loads(proc.stdout)["figures"][0]["key"] == "time_ns.span_s"
     bad = tmp_path / "bad.json"
     bad.write_text("{")
+    half = tmp_path / "half.json"
+    half.write_text('{"schema": "kscand-perf/1"}')
     for args, message in (([str(a), str(bad)], "not JSON"),
                           ([str(a), str(tmp_path / "none.json")], "cannot read"),
+                          ([str(a), str(half)], "does not fit the report's schema"),
                           ([str(a)], "the following arguments are required")):
         proc = subprocess.run([sys.executable, KSCAND_PERF, "compare"] + args,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -135,7 +135,7 @@ def test_install_puts_each_file_where_perf_and_python_look(installed: Installed)
     package = {os.path.join(site, "kscand_perf", os.path.relpath(os.path.join(d, f),
                                                                  os.path.join(ROOT, "kscand_perf")))
                for d, _, files in os.walk(os.path.join(ROOT, "kscand_perf"))
-               for f in files if f.endswith(".py")}
+               for f in files if f.endswith((".py", ".schema.json"))}
     expected = {"perf-core/scripts/python/kscand-report.py",
                 "perf-core/scripts/python/bin/kscand-report-record",
                 "perf-core/scripts/python/bin/kscand-report-report",

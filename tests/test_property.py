@@ -20,6 +20,7 @@ import pytest
 from eventgen import feed, generate
 from kscand_perf.analysis import AnalyzerConfig, make_analyzer
 from kscand_perf.render import csv_tables, json_chunks, text, to_json
+from kscand_perf.options import parse
 from kscand_perf.report import Selection, build
 from kscand_perf.session import run_meta
 from kscand_testkit.perfdata import write_trace
@@ -102,7 +103,8 @@ def test_random_sequences_through_perf_equal_the_core(perf: str, tmp_path: Any,
     a = make_analyzer(AnalyzerConfig())
     feed(a, list(items), {})
     report = build(a)
-    report.run = run_meta(path)  # the front end's: the input as given, its header
+    # the front end's: the input as given, its header, the options
+    report.run = run_meta(path, parse(["--json"]))
     want = to_json(report)
     assert got == want
     assert got["accounting"]["events_in"] == len(items)

@@ -95,9 +95,8 @@ def test_filters_against_truth(perf: str, tmp_path: Any) -> None:
     by_node = report_json(perf, trace, ("--node", "1"))
     assert by_node["migrations"]["attempted"] == truth["migrations"]["by_node"].get(
         "1", {}).get("attempted", 0)
-    assert by_node["scans"]["target_nodes"] == (
-        {"1": truth["scans"]["target_nodes"]["1"]} if "1" in truth["scans"]["target_nodes"]
-        else {})
+    nodes = truth["scans"]["ends_by_target_node"]
+    assert by_node["scans"]["ends_by_target_node"] == ({"1": nodes["1"]} if "1" in nodes else {})
 
 
 def test_text_and_csv_outputs(perf: str, tmp_path: Any) -> None:

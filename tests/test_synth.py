@@ -199,11 +199,11 @@ def test_truth_scan_counts(default_run, variants):
         assert scans["pages_found"] == sum(e.values[2] for e in ends)
         assert scans["full_passes"] == sum(1 for e in ends if e.values[1] == 0)
         nodes = collections.Counter(str(e.values[5]) for e in ends)
-        assert scans["target_nodes"] == dict(nodes)
+        assert scans["ends_by_target_node"] == dict(nodes)
         if ends:
             periods = [e.values[3] for e in ends]
             sizes = [e.values[4] for e in ends]
-            for key, vals in (("scan_period_ms", periods), ("scan_size", sizes)):
+            for key, vals in (("scan_period_ms", periods), ("scan_size_bytes", sizes)):
                 st = scans[key]
                 assert (st["first"], st["last"], st["min"], st["max"]) == \
                     (vals[0], vals[-1], min(vals), max(vals))
@@ -518,8 +518,8 @@ def test_truth_shape_and_json(default_run):
     for m in truth["mms"]:
         assert set(m) == {"mm", "generation", "pid", "comm", "scans", "migrations"}
     assert set(truth["scans"]) == {"completed", "not_due", "orphan_ends", "exited_during_scan",
-                                   "full_passes", "pages_found", "duration_ns", "target_nodes",
-                                   "scan_period_ms", "scan_size"}
+                                   "full_passes", "pages_found", "duration_ns",
+                                   "ends_by_target_node", "scan_period_ms", "scan_size_bytes"}
     assert set(truth["migrations"]) == {"attempted", "succeeded", "failed", "by_node", "by_rc",
                                         "batches"}
 
@@ -536,7 +536,7 @@ def test_null_stats_without_scans():
                                            orphan_end=False))
         no_end = not any(e.event == "kmem_scan_mm_end" for e in events)
         assert (truth["scans"]["scan_period_ms"] is None) == no_end
-        assert (truth["scans"]["scan_size"] is None) == no_end
+        assert (truth["scans"]["scan_size_bytes"] is None) == no_end
         without += no_end
     assert without >= 1
 

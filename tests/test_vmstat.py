@@ -501,7 +501,7 @@ def test_csv_has_the_kernel_counters(perf: str, tmp_path: Any, simulated: Any) -
     assert proc.returncode == 0, proc.stderr.decode()
     with open(os.path.join(out_dir, "kernel_counters.csv"), encoding="utf-8") as f:
         lines = f.read().splitlines()
-    assert lines[0] == "name,before,after,delta,trace,trace_meaning,agrees,missing"
+    assert lines[0] == "name,before,after,delta,trace,trace_meaning,agrees,missing,run_id"
     assert lines[1].startswith("nr_kscand_mm_scans,1000,%d,%d,%d,scan ends,yes,no" % (
         1000 + truth["events"]["kmem_scan_mm_end"], truth["events"]["kmem_scan_mm_end"],
         truth["events"]["kmem_scan_mm_end"]))

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import io
 import json
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..analysis import IdleLifetime
+from ..compare import OUTPUT_OPTIONS
 from ..events import KSCAND_EVENTS, rc_name
 from ..histogram import LogLinearHistogram, bucket_bounds
 from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, OverTime, Report,
@@ -51,9 +53,9 @@ def scans_json(s: Scans) -> Dict[str, Any]:
         "duration_ns": None if d is None else {
             "count": d.count, "min": d.min, "mean": _num(d.mean), "max": d.max, "total": d.total,
             **{"p%d" % p: v for p, v in d.percentiles.items()}},
-        "target_nodes": {str(n): c for n, c in sorted(s.target_nodes.items())},
+        "ends_by_target_node": {str(n): c for n, c in sorted(s.target_nodes.items())},
         "scan_period_ms": _values_json(s.scan_period_ms),
-        "scan_size": _values_json(s.scan_size),
+        "scan_size_bytes": _values_json(s.scan_size),
         "pass_time_ns": _spread_json(s.pass_time_ns),
     }
 
@@ -111,14 +113,24 @@ def buckets_json(h: LogLinearHistogram) -> List[List[int]]:
     return rows
 
 
+def log2_ns(h: LogLinearHistogram) -> Dict[int, int]:
+    """Bit length of the duration in ns -> scans, from the log-linear buckets (exact: a
+    bucket never spans a power of two), whatever the report's display unit."""
+    slots: Dict[int, int] = {}
+    for key, n in h.buckets.items():
+        slot = bucket_bounds(key)[0].bit_length()
+        slots[slot] = slots.get(slot, 0) + n
+    return slots
+
+
 def histograms_json(report: Report) -> Dict[str, Any]:
-    """The "histograms" member: the scan durations' buckets (see docs/report.md)."""
+    """The "histograms" member: the scan durations' buckets (see docs/report.md), in ns
+    whatever --ns/--us/--ms."""
     s = report.scans
     lin = s.linear
     return {"scan_duration_ns": {
         "log_linear": buckets_json(s.histogram),
-        "log2": {"unit_ns": report.log2_unit_ns,
-                 "rows": [list(r) for r in log2_rows(s.log2)]},
+        "log2": {"unit_ns": 1, "rows": [list(r) for r in log2_rows(log2_ns(s.histogram))]},
         "linear": None if lin is None else {
             "width_ns": lin.width, "limit": lin.limit,
             "rows": [[s_ * lin.width, (s_ + 1) * lin.width - 1, n]
@@ -131,6 +143,8 @@ def run_json(run: Optional[RunMeta]) -> Optional[Dict[str, Any]]:
     if run is None:
         return None
     return {"tool": "kscand-perf", "version": run.version, "input": run.input,
+            "input_sha256": run.input_sha256,
+            "options": None if run.options is None else dict(run.options),
             "header": None if run.header is None else dict(run.header),
             "knobs": None if run.knobs is None else dict(sorted(run.knobs.items())),
             "merged_from": None}
@@ -277,13 +291,23 @@ def kernel_counters_csv(model: KernelCounters) -> Tuple[List[str], List[List[Any
 UNIT_NAMES = {1: "ns", 1000: "us", 1000000: "ms"}
 
 
-def _csv_text(headers: Sequence[str], rows: Iterable[Row]) -> Iterator[str]:
-    """CSV lines in pieces of about CHUNK characters."""
+def csv_mm(mm: int) -> str:
+    """An mm pointer in a CSV cell: hex without the JSON's 0x, so that DuckDB and
+    spreadsheets read it as text (they take "0x..." for a number; kernel pointers
+    always have hex letters): join with the JSON on '0x' || mm."""
+    return "%x" % mm
+
+
+def _csv_text(headers: Sequence[str], rows: Iterable[Row],
+              run_id: Optional[str] = None) -> Iterator[str]:
+    """CSV lines in pieces of about CHUNK characters; with ``run_id``, a last column
+    "run_id" holding it in every row."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(headers)
+    tail = [] if run_id is None else [run_id]
+    w.writerow(list(headers) + ([] if run_id is None else ["run_id"]))
     for r in rows:
-        w.writerow(r)
+        w.writerow(list(r) + tail)
         if buf.tell() >= CHUNK:
             yield buf.getvalue()
             buf.seek(0)
@@ -307,36 +331,78 @@ MMS_CSV_HEADERS = (
      "exited_during_scan", "full_passes", "pages_found"]
     + ["duration_" + c for c in DURATION_COLUMNS]
     + ["scan_period_first_ms", "scan_period_last_ms", "scan_period_min_ms",
-       "scan_period_max_ms", "scan_period_changes", "scan_size_first", "scan_size_last",
-       "scan_size_min", "scan_size_max", "scan_size_changes",
+       "scan_period_max_ms", "scan_period_changes", "scan_size_first_bytes",
+       "scan_size_last_bytes", "scan_size_min_bytes", "scan_size_max_bytes",
+       "scan_size_changes",
        "migrations_attempted", "migrations_succeeded", "migrations_failed"])
 
 
 def _mm_row(m: MmRow) -> List[Any]:
     if isinstance(m, IdleLifetime):  # no durations, values or migrations: empty cells, 0
-        return ([mm_key(m.mm), m.generation, m.pid, m.comm, 0, m.visits, 0, 0, 0, 0]
+        return ([csv_mm(m.mm), m.generation, m.pid, m.comm, 0, m.visits, 0, 0, 0, 0]
                 + [""] * (len(DURATION_KEYS) + 10) + [0, 0, 0])
-    return ([mm_key(m.mm), m.generation, m.pid, m.comm, m.scans.completed, m.scans.not_due,
+    return ([csv_mm(m.mm), m.generation, m.pid, m.comm, m.scans.completed, m.scans.not_due,
              m.scans.orphan_ends, m.scans.exited_during_scan, m.scans.full_passes,
              m.scans.pages_found] + [_dur(m.scans.durations, k) for k in DURATION_KEYS]
             + _values_cells(m.scans.scan_period_ms) + _values_cells(m.scans.scan_size)
             + [m.migrations.attempted, m.migrations.succeeded, m.migrations.failed])
 
 
+def run_id(report: Report) -> str:
+    """The id of a run in every CSV file's ``run_id`` column and in run.csv: a hash of the
+    recording (its content hash, else its name and header), the options that change the
+    figures and the trace's times, so that the tables of several runs can be put together
+    (the same run shown in another unit has the same id)."""
+    run = run_json(report.run) or {}
+    options = {k: v for k, v in (run.get("options") or {}).items() if k not in OUTPUT_OPTIONS}
+    key = json.dumps([dict(run, options=options), report.trace_first_ns, report.trace_last_ns],
+                     sort_keys=True, default=str)
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+RUN_CSV_HEADERS = ("tool", "version", "input", "input_sha256", "hostname",
+                   "osrelease", "captured_on", "captured_on_source", "first_ns", "last_ns",
+                   "span_ns", "trace_first_ns", "trace_last_ns", "options")
+
+
+def run_csv_row(report: Report) -> List[Any]:
+    """run.csv's row: what rates need (span_ns, the time the kept events cover), where
+    the recording comes from, and the options (as JSON text)."""
+    run = run_json(report.run) or {}
+    header = run.get("header") or {}
+    first, last = report.first_ns, report.last_ns
+    span = "" if first is None or last is None else last - first
+
+    def cell(v: Any) -> Any:
+        return "" if v is None else v
+    return ["kscand-perf", cell(run.get("version")), cell(run.get("input")),
+            cell(run.get("input_sha256")), cell(header.get("hostname")),
+            cell(header.get("osrelease")), cell(header.get("captured_on")),
+            cell(header.get("captured_on_source")), cell(first), cell(last), span,
+            cell(report.trace_first_ns), cell(report.trace_last_ns),
+            json.dumps(run.get("options"), sort_keys=True)]
+
+
 def csv_files(report: Report, unit_ns: int = 1000) -> Dict[str, Iterable[str]]:
     """File name -> its CSV text in pieces (written as they are made: mms.csv has a row
-    per mm lifetime). Durations in ns, except scan_histogram.csv whose bounds are in the
-    unit of its ``unit`` column (the report's --ns/--us/--ms), as in the text report."""
-    unit = UNIT_NAMES[unit_ns]
+    per mm lifetime). Durations in ns and sizes in bytes whatever the report's display
+    unit (``unit_ns`` is kept for callers; it changes nothing here). Every table has a
+    last column ``run_id``, whose row in run.csv says where it comes from."""
+    rid = run_id(report)
+
+    def _csv_text(headers: Sequence[str], rows: Iterable[Row]) -> Iterator[str]:
+        return csv_lines(headers, rows, rid)
     out: Dict[str, Iterable[str]] = {
+        "run.csv": _csv_text(RUN_CSV_HEADERS, [run_csv_row(report)]),
         "events.csv": _csv_text(["event", "count"], list(report.events.items())
                                 + sorted(report.other_events.items())),
         "scan_durations.csv": _csv_text(
             ("scope",) + DURATION_COLUMNS,
             [["all"] + [_dur(report.scans.durations, k) for k in DURATION_KEYS]]),
-        "scan_histogram.csv": _csv_text(["low", "high", "count", "unit"],
-                                        [list(r) + [unit] for r in log2_rows(report.scans.log2)]),
-        "target_nodes.csv": _csv_text(["node", "scans"], sorted(report.scans.target_nodes.items())),
+        "scan_histogram.csv": _csv_text(["low_ns", "high_ns", "count"],
+                                        log2_rows(log2_ns(report.scans.histogram))),
+        "target_nodes.csv": _csv_text(["node", "scan_ends"],
+                                      sorted(report.scans.target_nodes.items())),
         "mms.csv": _csv_text(MMS_CSV_HEADERS, (_mm_row(m) for m in report.mms)),
         "migrations_by_node.csv": _csv_text(
             ["node", "attempted", "succeeded", "failed"],
@@ -349,7 +415,7 @@ def csv_files(report: Report, unit_ns: int = 1000) -> Dict[str, Iterable[str]]:
     if report.kernel_counters is not None:
         out["kernel_counters.csv"] = _csv_text(*kernel_counters_csv(report.kernel_counters))
     if report.over_time is not None:
-        out.update(over_time_csv(report.over_time))
+        out.update(over_time_csv(report.over_time, rid))
     if report.scans.linear is not None:
         out["scan_linear_histogram.csv"] = _csv_text(
             ["low_ns", "high_ns", "count"], report.scans.linear.rows())
@@ -384,7 +450,7 @@ def interval_json(row: IntervalRow) -> Dict[str, Any]:
         "top_failure": None if top is None else {"rc": top[0], "name": rc_name(top[0]),
                                                  "count": top[1]},
         "cumulative_succeeded": row.cumulative_succeeded,
-        "duration_log2": {str(k): n for k, n in sorted(row.log2.items())},
+        "duration_log2_ns": {str(k): n for k, n in sorted(row.log2_ns.items())},
     }
 
 
@@ -427,32 +493,42 @@ def _interval_csv_row(row: IntervalRow) -> List[Any]:
             row.cumulative_succeeded]
 
 
-def over_time_csv(over: OverTime) -> Dict[str, Iterable[str]]:
+def over_time_csv(over: OverTime, run_id: Optional[str] = None
+                  ) -> Dict[str, Iterable[str]]:
     """intervals.csv, timelines.csv (the thinned per-mm scan ends) and
     time_to_promotion.csv."""
-    points = ([mm_key(m.mm), m.generation, m.pid, m.comm, t, period, size, pages]
+    points = ([csv_mm(m.mm), m.generation, m.pid, m.comm, t, period, size, pages]
               for m in over.mms for t, period, size, pages in m.points)
-    ttp = [[mm_key(m.mm), m.generation, m.pid, m.comm, t.from_ns, t.promoted, t.before]
+    ttp = [[csv_mm(m.mm), m.generation, m.pid, m.comm, t.from_ns, t.promoted, t.before]
            + [t.percentiles.get(p, "") for p in (50, 90, 99)]
            for m in over.mms for t in [m.time_to_promotion] if t is not None]
     return {
-        "intervals.csv": _csv_text(INTERVAL_CSV_HEADERS, map(_interval_csv_row, over.rows)),
+        "intervals.csv": _csv_text(INTERVAL_CSV_HEADERS, map(_interval_csv_row, over.rows),
+                                   run_id),
         "timelines.csv": _csv_text(["mm", "generation", "pid", "comm", "end_ns",
-                                    "scan_period_ms", "scan_size", "pages_found"], points),
+                                    "scan_period_ms", "scan_size_bytes", "pages_found"],
+                                   points, run_id),
         "time_to_promotion.csv": _csv_text(
             ["mm", "generation", "pid", "comm", "from_ns", "promoted", "before",
-             "p50_ns", "p90_ns", "p99_ns"], ttp),
+             "p50_ns", "p90_ns", "p99_ns"], ttp, run_id),
     }
 
 
+# every table --csv can write (a run removes those of an earlier run that it does not write)
+CSV_NAMES = ("run.csv", "events.csv", "scan_durations.csv", "scan_histogram.csv",
+             "target_nodes.csv", "mms.csv", "migrations_by_node.csv", "migrations_by_rc.csv",
+             "kernel_counters.csv", "intervals.csv", "timelines.csv", "time_to_promotion.csv",
+             "scan_linear_histogram.csv", "scans.csv")
+
 SCAN_CSV_HEADERS = ("mm", "generation", "pid", "comm", "start_ns", "end_ns", "duration_ns",
-                    "pages_found", "scan_period_ms", "scan_size", "target_node", "next_start")
+                    "pages_found", "scan_period_ms", "scan_size_bytes", "target_node",
+                    "next_start")
 
 
 def scan_csv_cells(row: ScanRow) -> List[Any]:
     """scans.csv's cells of one scan end, owner left out (pid and comm are only known at
     the end: see :func:`scan_csv_owned`)."""
-    return [mm_key(row.mm), row.generation, "" if row.start_ns is None else row.start_ns,
+    return [csv_mm(row.mm), row.generation, "" if row.start_ns is None else row.start_ns,
             row.end_ns, "" if row.duration_ns is None else row.duration_ns, row.pages_found,
             row.scan_period_ms, row.scan_size, row.target_node, "0x%x" % row.next_start]
 
@@ -462,9 +538,11 @@ def scan_csv_owned(cells: List[str], pid: Optional[int], comm: Optional[str]) ->
     return cells[:2] + ["" if pid is None else pid, "" if comm is None else comm] + cells[2:]
 
 
-def csv_lines(headers: Sequence[str], rows: Iterable[Row]) -> Iterator[str]:
-    """CSV text in pieces (for a front end streaming rows it reads back)."""
-    return _csv_text(headers, rows)
+def csv_lines(headers: Sequence[str], rows: Iterable[Row],
+              run_id: Optional[str] = None) -> Iterator[str]:
+    """CSV text in pieces (for a front end streaming rows it reads back); ``run_id``: a
+    last column holding it."""
+    return _csv_text(headers, rows, run_id)
 
 
 def _values_cells(v: Optional[Values]) -> List[Any]:
