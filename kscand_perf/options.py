@@ -100,8 +100,7 @@ class Options:
 
     def selection(self) -> Selection:
         return Selection(pids=self.pids, comm=self.comm, mms=self.mms,
-                         args=tuple(self.filter_args()), time=self.time_window,
-                         time_relative=self.time_relative, node=self.node)
+                         args=tuple(self.filter_args()))
 
 
 def _int_list(text: str, base: int, what: str) -> Tuple[int, ...]:
@@ -194,7 +193,7 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
                      help="only events at START <= t < END: perf timestamps in seconds "
                      "(as perf script prints them), or with a leading + seconds from the "
                      "recording's first event (+0,+5: its first 5 s; the interval table "
-                     "counts from the first event kept); either side may be empty")
+                     "counts from the first kscand event kept); either side may be empty")
     chk = p.add_argument_group("kernel counters")
     chk.add_argument("--vmstat", nargs=2, metavar=("BEFORE", "AFTER"),
                      help="compare with /proc/vmstat snapshots taken around the recording")

@@ -39,16 +39,9 @@ class Selection:
     comm: Optional[Pattern[str]] = None
     mms: Optional[Sequence[int]] = None
     args: Tuple[str, ...] = ()  # the filter options as given ("--pid", "137", ...)
-    time: Optional[Tuple[float, float]] = None  # --time in seconds (see time_relative)
-    time_relative: Tuple[bool, bool] = (False, False)
-    node: Optional[int] = None
 
     def active(self) -> bool:
         return self.pids is not None or self.comm is not None or self.mms is not None
-
-    def filtered(self) -> bool:
-        """Any filter given (--time, --pid, --comm, --mm, --node)."""
-        return self.active() or self.time is not None or self.node is not None
 
     def keeps(self, st: Owned) -> bool:
         if self.mms is not None and st.mm not in self.mms:
@@ -477,7 +470,7 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
                     duplicate_exits=analyzer.duplicate_exits, busy_mms=busy,
                     accounting=Accounting(**acc))
     report.trace_first_ns, report.trace_last_ns = analyzer.trace_times()
-    if selection.filtered():
+    if selection.active() or dropping_filters(analyzer):
         report.selection = _selection(selection, analyzer, sum(events.values()),
                                       sum(whole_events.values()), acc)
     odd = report.oddities
@@ -521,11 +514,12 @@ def _selection(selection: Selection, analyzer: Analyzer, kept_events: int,
     """The JSON's ``selection``: ``events_in`` is the recording's kscand events (of the
     five tracepoints, whatever became of them), ``kept_events`` those the report counts."""
     time_ns: Optional[Tuple[Optional[int], Optional[int]]] = None
-    if selection.time is not None:
+    config = analyzer.config
+    if config.time_window_ns is not None:
         window = analyzer.window_ns if isinstance(analyzer, FilteredAnalyzer) else None
         if window is not None:
             lo, hi = window
-            time_ns = (lo if selection.time[0] > 0 or selection.time_relative[0] else None,
+            time_ns = (lo if lo > 0 or config.time_relative[0] else None,
                        hi if hi < 1 << 63 else None)
         else:  # relative times and no event to count from
             time_ns = (None, None)
@@ -534,12 +528,15 @@ def _selection(selection: Selection, analyzer: Analyzer, kept_events: int,
     events_in = (analysed + filtered_kscand + acc["duplicates"]
                  + sum(n for name, n in analyzer.bad_events.items()
                        if name.startswith("kmem__")))
+    args = selection.args or tuple(dropping_filters(analyzer)) + tuple(
+        flag for flag, given in (("--pid", selection.pids), ("--comm", selection.comm),
+                                 ("--mm", selection.mms)) if given is not None)
     return SelectionSummary(
-        args=selection.args, time_ns=time_ns,
+        args=args, time_ns=time_ns,
         pids=list(selection.pids) if selection.pids is not None else None,
         comms=[selection.comm.pattern] if selection.comm is not None else None,
         mms=list(selection.mms) if selection.mms is not None else None,
-        nodes=[selection.node] if selection.node is not None else None,
+        nodes=[config.node] if config.node is not None else None,
         kept_events=kept_events, events_in=events_in)
 
 
@@ -653,8 +650,8 @@ def _notes(report: Report, analyzer: Analyzer, selection: Selection) -> List[str
             notes.append("--time: the recording has no event to count relative times from")
         else:
             lo, hi = window
-            notes.append("--time kept the events at %s <= t < %s s (perf time); the "
-                         "recording runs from %s to %s s" % (
+            notes.append("--time kept the events at %s <= t < %s s; the trace runs from "
+                         "%s to %s s" % (
                              _secs(lo), "the end" if hi >= 1 << 63 else _secs(hi),
                              _secs(report.trace_first_ns), _secs(report.trace_last_ns)))
     if config.node is not None and isinstance(analyzer, FilteredAnalyzer):
