@@ -16,12 +16,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import pytest
 
 from conftest import ROOT, require
-from kscand_perf import timeline
-from kscand_perf.analysis import AnalyzerConfig, make_analyzer
 from kscand_perf.errors import UsageError
 from kscand_perf.options import parse
 from kscand_perf.render import text, to_json
-from kscand_perf.report import build
 from kscand_perf.session import Session
 
 S = 1000000000
