@@ -650,10 +650,10 @@ def _notes(report: Report, analyzer: Analyzer, selection: Selection) -> List[str
             notes.append("--time: the recording has no event to count relative times from")
         else:
             lo, hi = window
-            notes.append("--time kept the events at %s <= t < %s s; the trace runs from "
-                         "%s to %s s" % (
-                             _secs(lo), "the end" if hi >= 1 << 63 else _secs(hi),
-                             _secs(report.trace_first_ns), _secs(report.trace_last_ns)))
+            kept = ("%s <= t < %s s" % (_secs(lo), _secs(hi)) if hi < 1 << 63
+                    else "t >= %s s" % _secs(lo))
+            notes.append("--time kept the events at %s; the trace runs from %s to %s s" % (
+                kept, _secs(report.trace_first_ns), _secs(report.trace_last_ns)))
     if config.node is not None and isinstance(analyzer, FilteredAnalyzer):
         if config.node not in analyzer.seen_nodes:
             notes.append("--node %d: no scan end targeted node %d and no migration went to "

@@ -10,7 +10,8 @@ callbacks (``on_row``, ``on_scan``), which the core calls and nothing more.
 How intervals count (docs/report.md, "Over time"):
 
 * Intervals are ``[origin + k * length, origin + (k + 1) * length)``, origin the time
-  of the first event the analysis keeps; every interval up to the last event is a row,
+  of the first kscand event the analysis keeps (sched events move no interval); every
+  interval up to the last event is a row,
   empty or not (a run of more than :data:`EMPTY_RUN_LIMIT` empty intervals, a pause or a
   bogus timestamp, is one row spanning them). An event whose time is before the current
   interval (time going backwards) counts in the current one.
@@ -19,6 +20,10 @@ How intervals count (docs/report.md, "Over time"):
   interval may still be paired with an end: its row waits (is not handed to ``on_row``)
   until the next event of that kscand thread tells, a few ms later.
 * Promotion attempts count in the interval of their migrate event.
+* Rates are per second of the time an interval covers: its length, except for the last
+  one, which covers up to the last kept event (``IntervalRow.covered_ns``).
+* Time to promotion counts from the start of a lifetime's first completed scan that found
+  pages: successes during that scan count, although its end comes after them.
 
 Memory: an open interval holds a log-linear histogram (percentiles within 1%, bounded
 by the range of the values); a closed row keeps a handful of integers and its log2

@@ -311,3 +311,41 @@ def test_help_says_which_time_is_which() -> None:
     assert "START <= t < END" in help_text
     assert "leading + seconds from the recording's first event" in help_text
     assert "owners come from the whole recording" in help_text
+
+
+def test_r4_trace_time_of_events_the_report_does_not_read_perf_handlers() -> None:
+    """Other tracepoints, non-tracepoint samples and events with unusable data count in
+    trace_time_ns too (perf script's trace_unhandled, process_event and handlers)."""
+    from test_handlers import call, finish, load
+    mod = load(["--json"])
+    call(mod, "kmem__kmem_mm_enter", 5, 0, 1000, "bash", A)
+    mod.trace_unhandled("sched__sched_switch", "ctx",
+                        {"common_s": 1, "common_ns": 5, "prev_pid": 1})
+    mod.process_event({"ev_name": "cpu-clock", "sample": {"time": 9 * S}})
+    call(mod, "kmem__kmem_scan_mm_end", 10, 0, KSCAND, "kscand", A, 0, 0, 2000, GIB, None)
+    j = finish(mod)
+    assert j["bad_events"] == {"kmem__kmem_scan_mm_end": 1}
+    assert j["trace_time_ns"] == {"first": 1 * S + 5, "last": 10 * S}
+    assert j["time_ns"] == {"first": 5 * S, "last": 5 * S}
+
+
+def test_r4_trace_time_of_events_the_report_does_not_read_our_reader(
+        perf: str, tmp_path: Any) -> None:
+    from kscand_perf.feed import feed
+    data = str(tmp_path / "other.data")
+    rec = subprocess.run([perf, "record", "-q", "-e", "cpu-clock", "-e", "sched:sched_switch",
+                          "-a", "-o", data, "--", "sleep", "0.1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    require(rec.returncode == 0 and os.path.exists(data),
+            "perf record -e cpu-clock -e sched:sched_switch -a does not work here: %s"
+            % rec.stderr.decode().strip()[:200])
+    times = subprocess.run([perf, "script", "-i", data, "-F", "time", "--ns"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           timeout=120).stdout.decode().split()
+    ns = sorted(int(w.rstrip(":").replace(".", "")) for w in times)
+    session = Session(parse([]))
+    with open(data, "rb") as f:
+        feed(session, f)
+    j = to_json(session.report())
+    assert j["trace_time_ns"] == {"first": ns[0], "last": ns[-1]}
+    assert j["accounting"]["unhandled"] + j["accounting"]["non_tracepoint"] == len(ns)
