@@ -37,17 +37,24 @@ Every event handed to the analyzer lands in exactly one count: analysed
 
 from __future__ import annotations
 
-import array
 import dataclasses
 import itertools
-import operator
 import os
-from typing import Dict, Iterator, List, NamedTuple, Optional, Set, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
-from .histogram import LinearHistogram, LogLinearHistogram, Stats
+from .lifetime import EndStats as EndStats
+from .lifetime import IdleLifetime as IdleLifetime  # noqa: F401  (re-exported)
+from .lifetime import IdleRows as IdleRows
+from .lifetime import Lifetime as Lifetime
+from .lifetime import MigStats as MigStats
+from .lifetime import MmState as MmState
+from .lifetime import ValueStats as ValueStats  # noqa: F401  (re-exported)
+from .lifetime import idle_view as idle_view  # noqa: F401  (re-exported)
+from .lifetime import in_order
 
 S32_BIAS = 1 << 32
 S32_MAX = (1 << 31) - 1
+NO_TIME = (1 << 64) - 1  # perf's "no time" (a sample without PERF_SAMPLE_TIME)
 
 
 def _check_ints(*values: object) -> None:
@@ -86,256 +93,10 @@ class AnalyzerConfig:
 
     unit_ns: int = 1000  # log2 histograms count durations in this unit (1000: us)
     linear_width_ns: Optional[int] = None  # also keep linear duration buckets of this width
-    time_window_ns: Optional[Tuple[int, int]] = None  # keep events with start <= t <= end
+    time_window_ns: Optional[Tuple[int, int]] = None  # keep events with start <= t < end
+    # each end of the window relative to the recording's first event (--time +START,+END)
+    time_relative: Tuple[bool, bool] = (False, False)
     node: Optional[int] = None  # keep only scans ending on / migrations to this node
-
-
-class ValueStats:
-    """first/last/min/max of a value and how often it changed between consecutive samples."""
-
-    __slots__ = ("first", "last", "min", "max", "changes", "count", "first_ns", "last_ns")
-
-    def __init__(self) -> None:
-        self.first_ns = 0
-        self.last_ns = 0
-        self.first: Optional[int] = None
-        self.last: Optional[int] = None
-        self.min: Optional[int] = None
-        self.max: Optional[int] = None
-        self.changes = 0
-        self.count = 0
-
-    def add(self, value: int, t: int) -> None:
-        if self.count == 0:
-            self.first = self.min = self.max = value
-            self.first_ns = t
-        else:
-            if value != self.last:
-                self.changes += 1
-            if value < self.min:  # type: ignore[operator]
-                self.min = value
-            if value > self.max:  # type: ignore[operator]
-                self.max = value
-        self.last = value
-        self.last_ns = t
-        self.count += 1
-
-
-class EndStats:
-    """What the scan ends of one mm lifetime said (created at its first end)."""
-
-    __slots__ = ("orphan_ends", "exited_during_scan", "full_passes", "pages_found",
-                 "durations", "log2", "linear", "scan_period", "scan_size", "target_nodes",
-                 "last_wrap_ns", "pass_ns", "backwards", "last_end")
-
-    def __init__(self, linear_width: Optional[int]) -> None:
-        self.orphan_ends = 0
-        self.backwards = 0  # ends earlier than their start (counted in orphan_ends too)
-        self.last_end: Optional[Tuple[int, ...]] = None  # to recognise a duplicated sample
-        self.exited_during_scan = 0
-        self.full_passes = 0
-        self.pages_found = 0
-        self.durations = LogLinearHistogram()
-        self.log2: Dict[int, int] = {}  # bit length of duration // unit -> scans
-        self.linear = LinearHistogram(linear_width) if linear_width else None
-        self.scan_period = ValueStats()
-        self.scan_size = ValueStats()
-        self.target_nodes: Dict[int, int] = {}
-        self.last_wrap_ns: Optional[int] = None
-        self.pass_ns = Stats()
-
-
-class MigStats:
-    """The promotion attempts of one mm lifetime (created at its first migrate event)."""
-
-    __slots__ = ("by_node", "by_rc", "batches", "batch_last", "batch_sizes",
-                 "sequence_breaks", "v2_events", "last_s", "last_ns", "last_rc", "last_node",
-                 "begun_before", "partial")
-
-    def __init__(self) -> None:
-        self.last_rc = 0  # rc and node of the last event, to recognise a duplicated sample
-        self.last_node = 0
-        self.begun_before = 0  # batches that began before the recording did
-        self.partial = False  # the current batch is one of them: its size is unknown
-        self.by_node: Dict[int, List[int]] = {}  # node -> [attempted, succeeded]
-        self.by_rc: Dict[int, int] = {}
-        self.batches = 0
-        self.batch_last = 0  # msuccess + mfailed of the last event
-        self.batch_sizes = Stats()
-        self.sequence_breaks = 0
-        self.v2_events = 0
-        self.last_s = 0  # time of the last event (seconds, nanoseconds)
-        self.last_ns = 0
-
-    def close_batch(self) -> None:
-        if self.batch_last:
-            if not self.partial:
-                self.batch_sizes.add(self.batch_last)
-            self.partial = False
-            self.batch_last = 0
-
-
-class MmState:
-    """Everything known about one mm lifetime (pointer, generation).
-
-    Kept small: most lifetimes (short processes) only ever see starts, so the
-    statistics of ends and migrations are created on first use.
-    """
-
-    __slots__ = (
-        "visits", "start_s", "start_ns",  # first: written by every start, by the header
-        "mm", "generation", "first_ns",
-        "enter_ns", "enter_pid", "enter_comm", "exit_ns", "exit_pid", "exit_comm",
-        "exits", "sched_pid", "sched_comm",
-        "completed", "exit_visit", "ends", "migs",
-        # detection-to-promotion latency
-        "mig_visit", "first_mig_ns", "await_ns", "latency",
-        "seq",  # order of appearance (the report lists lifetimes in it)
-    )
-
-    def __init__(self, mm: int, generation: int, t: int, seq: int = 0) -> None:
-        self.seq = seq
-        self.mm = mm
-        self.generation = generation
-        self.first_ns = t
-        self.enter_ns: Optional[int] = None
-        self.enter_pid: Optional[int] = None
-        self.enter_comm: Optional[str] = None
-        self.exit_ns: Optional[int] = None
-        self.exit_pid: Optional[int] = None
-        self.exit_comm: Optional[str] = None
-        self.exits = 0
-        self.sched_pid: Optional[int] = None
-        self.sched_comm: Optional[str] = None
-        self.visits = 0  # starts seen
-        self.completed = 0  # starts paired with an end
-        # time of the last start, as perf gives it (seconds, nanoseconds): the hot path
-        # stores it without arithmetic; visits numbers the starts, so it names the scan
-        self.start_s = 0
-        self.start_ns = 0
-        self.exit_visit = 0  # the start (visits number) during which the mm exited
-        self.ends: Optional[EndStats] = None
-        self.migs: Optional[MigStats] = None
-        self.mig_visit = 0  # the start during which the first migrate came ...
-        self.first_mig_ns = 0  # ... and the time of that migrate
-        self.await_ns: Optional[int] = None  # start of a scan whose pages wait for kmigrated
-        self.latency: Optional[Stats] = None
-
-    @property
-    def not_due(self) -> int:
-        """Starts that did not pair with an end."""
-        return self.visits - self.completed
-
-    @property
-    def pid(self) -> Optional[int]:
-        return self.exit_pid if self.exit_pid is not None else self.sched_pid
-
-    @property
-    def comm(self) -> Optional[str]:
-        return self.exit_comm if self.exit_pid is not None else self.sched_comm
-
-    def add_latency(self, ns: int) -> None:
-        if self.latency is None:
-            self.latency = Stats()
-        self.latency.add(ns)
-
-    @property
-    def idle(self) -> bool:
-        """No scan end and no migration: kscand only visited this lifetime."""
-        return self.ends is None and self.migs is None
-
-
-class IdleLifetime(NamedTuple):
-    """A lifetime kscand only visited (no scan end, no migration), as the report lists it."""
-
-    mm: int
-    generation: int
-    pid: Optional[int]
-    comm: Optional[str]
-    first_ns: int
-    enter_ns: Optional[int]
-    exit_ns: Optional[int]
-    visits: int  # all not-due
-
-
-_NONE_U64 = (1 << 64) - 1
-_new_idle = tuple.__new__  # an IdleLifetime from a tuple, without the keyword machinery
-
-
-class IdleRows:
-    """Folded idle lifetimes: one row of machine integers each, no Python object.
-
-    Process churn makes hundreds of thousands of lifetimes that kscand only
-    visited; each costs 56 bytes here instead of an object. Comms are kept once
-    each (a table of distinct names).
-    """
-
-    __slots__ = ("mm", "first_ns", "enter_ns", "exit_ns", "seq", "generation", "visits",
-                 "pid", "comm", "_comms", "_comm_index")
-
-    def __init__(self) -> None:
-        self.mm = array.array("Q")
-        self.first_ns = array.array("Q")
-        self.enter_ns = array.array("Q")  # _NONE_U64: None
-        self.exit_ns = array.array("Q")
-        self.seq = array.array("Q")
-        self.generation = array.array("I")
-        self.visits = array.array("I")
-        self.pid = array.array("i")  # -1: None
-        self.comm = array.array("i")  # index into _comms, -1: None
-        self._comms: List[str] = []
-        self._comm_index: Dict[str, int] = {}
-
-    def __len__(self) -> int:
-        return len(self.seq)
-
-    def add(self, st: MmState) -> bool:
-        """Fold ``st``; False (nothing stored) when a value does not fit a row."""
-        pid: Optional[int] = st.exit_pid
-        comm: Optional[str] = st.exit_comm
-        if pid is None:
-            pid, comm = st.sched_pid, st.sched_comm
-        n = len(self.seq)
-        try:
-            if comm is None:
-                ci = -1
-            else:
-                ci = self._comm_index.get(comm, -1)
-                if ci < 0:
-                    ci = self._comm_index[comm] = len(self._comms)
-                    self._comms.append(comm)
-            self.mm.append(st.mm)
-            self.first_ns.append(st.first_ns)
-            enter, exit_ = st.enter_ns, st.exit_ns
-            self.enter_ns.append(_NONE_U64 if enter is None else enter)
-            self.exit_ns.append(_NONE_U64 if exit_ is None else exit_)
-            self.generation.append(st.generation)
-            self.visits.append(st.visits)
-            self.pid.append(-1 if pid is None else pid)
-            self.comm.append(ci)
-            self.seq.append(st.seq)  # last: its length is the number of rows
-        except (OverflowError, TypeError):  # a value that does not fit: keep the object
-            for arr in (self.mm, self.first_ns, self.enter_ns, self.exit_ns, self.generation,
-                        self.visits, self.pid, self.comm, self.seq):
-                del arr[n:]
-            return False
-        return True
-
-    def row(self, i: int) -> IdleLifetime:
-        enter, exit_, pid, ci = self.enter_ns[i], self.exit_ns[i], self.pid[i], self.comm[i]
-        return _new_idle(IdleLifetime, (
-            self.mm[i], self.generation[i], None if pid < 0 else pid,
-            None if ci < 0 else self._comms[ci], self.first_ns[i],
-            None if enter == _NONE_U64 else enter, None if exit_ == _NONE_U64 else exit_,
-            self.visits[i]))
-
-
-Lifetime = Union[MmState, IdleLifetime]
-
-
-def idle_view(st: MmState) -> IdleLifetime:
-    return IdleLifetime(st.mm, st.generation, st.pid, st.comm, st.first_ns, st.enter_ns,
-                        st.exit_ns, st.visits)
 
 
 class Analyzer:
@@ -353,7 +114,8 @@ class Analyzer:
                  "_enter_by_pid", "events", "other_events", "bad_events", "filtered_events",
                  "first_ns", "last_ns", "duplicate_exits", "orphan_end_pid_mismatch",
                  "_others", "scan_threads", "duplicates", "non_tracepoint", "bad_reasons",
-                 "idle", "idle_visits", "_seq", "_finished", "_comm_by_pid")
+                 "idle", "idle_visits", "_seq", "_finished", "_comm_by_pid",
+                 "clock_first_ns", "clock_last_ns", "hidden")
 
     def __init__(self, config: AnalyzerConfig = AnalyzerConfig()) -> None:
         self.config = config
@@ -378,6 +140,11 @@ class Analyzer:
         self.filtered_events = 0
         self.first_ns: Optional[int] = None
         self.last_ns: Optional[int] = None
+        # first and last time of the events :meth:`clock` saw (every event but the kept
+        # scan starts and migrates, whose times first_ns/last_ns cover): trace_times()
+        self.clock_first_ns: Optional[int] = None
+        self.clock_last_ns: Optional[int] = None
+        self.hidden = 0  # lifetimes known only from events --time dropped (not listed)
         self.duplicate_exits = 0
         self.orphan_end_pid_mismatch = 0
         self._finished: Optional[List[MmState]] = None
@@ -404,6 +171,34 @@ class Analyzer:
 
     def _duplicate(self, name: str) -> None:
         self.duplicates[name] = self.duplicates.get(name, 0) + 1
+
+    def clock(self, t: object) -> None:
+        """The time of an event perf handed the report, whatever becomes of it (for
+        trace_time_ns). The hot paths call it only when they fail (see trace_times)."""
+        if t.__class__ is not int or t == NO_TIME:
+            return
+        f = self.clock_first_ns
+        if f is None or t < f:  # type: ignore[operator]
+            self.clock_first_ns = t  # type: ignore[assignment]
+        last = self.clock_last_ns
+        if last is None or t > last:  # type: ignore[operator]
+            self.clock_last_ns = t  # type: ignore[assignment]
+
+    def _clock_parts(self, secs: object, nsecs: object) -> None:
+        if secs.__class__ is int and nsecs.__class__ is int:
+            self.clock(secs * 1000000000 + nsecs)  # type: ignore[operator]
+
+    def trace_times(self) -> Tuple[Optional[int], Optional[int]]:
+        """First and last timestamp of every event perf handed the report (any type,
+        before any filter). Call after :meth:`finish`. The kept scan starts and migrates
+        are not clocked one by one (the hot paths): first_ns/last_ns cover them."""
+        firsts = [t for t in (self.first_ns, self.clock_first_ns) if t is not None]
+        lasts = [t for t in (self.last_ns, self.clock_last_ns) if t is not None]
+        return (min(firsts) if firsts else None, max(lasts) if lasts else None)
+
+    def unhandled_event(self, t: object) -> None:
+        """An event of a type the report does not read (its count is the front end's)."""
+        self.clock(t)
 
     def _unpend(self, st: MmState) -> bool:
         """Forget a pending start of ``st`` (any thread); True if there was one."""
@@ -436,7 +231,10 @@ class Analyzer:
         visited costs no object from now on."""
         if old.migs is not None:
             old.migs.close_batch()
-        if old.idle and self.idle.add(old):
+        if not old.visible:
+            self.hidden += 1  # known only from events outside --time: not listed
+            return
+        if old.idle and old.exits <= 1 and self.idle.add(old):
             self.idle_visits += old.visits
             if old.enter_pid is not None and self._enter_by_pid.get(old.enter_pid) is old:
                 del self._enter_by_pid[old.enter_pid]
@@ -446,6 +244,7 @@ class Analyzer:
     # -- kmem events -------------------------------------------------------
 
     def mm_enter(self, t: int, pid: int, comm: str, mm: int) -> None:
+        self.clock(t)
         _check_ints(t, pid, mm)
         _check_str(comm)
         old = self.mms.get(mm)
@@ -454,22 +253,80 @@ class Analyzer:
             return
         self._seen(t)
         self.events["kmem_mm_enter"] += 1
+        st = self._enter(t, pid, comm, mm, old)
+        st.enter_ns = t
+
+    def _enter(self, t: int, pid: int, comm: str, mm: int, old: Optional[MmState],
+               silent: bool = False) -> MmState:
+        """A new lifetime of pointer ``mm`` (``old``: its current one) entered by ``pid``
+        (``silent``: an event --time dropped, read only for the owner)."""
         if old is None:
-            st = self._new(mm, t)
+            st = self._silent_new(mm, t) if silent else self._new(mm, t)
         else:
             # a start of the old lifetime that never got its end: a not-due visit
             self._unpend(old)
             self._retire(old)
             st = self.mms[mm] = MmState(mm, old.generation + 1, t, self._seq)
             self._seq += 1
-        st.enter_ns = t
         st.enter_pid = pid
         st.enter_comm = comm
         self._enter_by_pid[pid] = st
         if comm != ":%d" % pid:
             self._comm_by_pid[pid] = comm
+        return st
+
+    def _exit_comm(self, pid: int, comm: str) -> str:
+        known = self._comm_by_pid.pop(pid, None)
+        if known is not None and comm == ":%d" % pid:
+            comm = known  # what perf 6.1 names it (see _comm_by_pid)
+        return comm
+
+    def owner_event(self, kind: str, t: int, pid: int, a: Any, b: Any) -> None:
+        """An event that --time dropped, read only for who owns which mm (lifetimes and
+        owners come from the whole recording): kind "enter"/"exit" (a: comm, b: mm),
+        "fork" (a: child pid, b: child comm), "exec" (a: filename, b: pid). Counts
+        nothing; bad data is ignored (the event is counted as filtered)."""
+        try:
+            if kind == "enter":
+                _check_ints(t, pid, b)
+                _check_str(a)
+                old = self.mms.get(b)
+                if old is not None and old.first_ns == t and old.enter_pid == pid:
+                    return  # a duplicated sample
+                self._enter(t, pid, a, b, old, silent=True).shown = False
+            elif kind == "exit":
+                _check_ints(t, pid, b)
+                _check_str(a)
+                cur = self.mms.get(b)
+                st = cur if cur is not None else self._silent_new(b, t)
+                if st.exit_pid is None:
+                    st.exit_pid = pid
+                    st.exit_comm = self._exit_comm(pid, a)
+            elif kind == "fork":
+                _check_ints(pid, a)
+                _check_str(b)
+                self._own(pid, a, b)
+            elif kind == "exec":
+                _check_ints(pid, b)
+                _check_str(a)
+                self._own(pid, b, os.path.basename(a)[:15])
+        except (TypeError, ValueError):
+            pass
+
+    def scan_event_dropped(self, mm: object, t: object) -> None:
+        """A scan or migrate event that --time dropped: a pointer seen for the first time
+        starts its generation 0 there, as in the whole recording."""
+        if mm.__class__ is int and t.__class__ is int and mm not in self.mms:
+            self._silent_new(mm, t)  # type: ignore[arg-type]
+
+    def _silent_new(self, mm: int, t: int) -> MmState:
+        st = self.mms[mm] = MmState(mm, 0, t, self._seq)
+        self._seq += 1
+        st.shown = False
+        return st
 
     def mm_exit(self, t: int, pid: int, comm: str, mm: int) -> None:
+        self.clock(t)
         _check_ints(t, pid, mm)
         _check_str(comm)
         st = self.mms.get(mm)
@@ -478,11 +335,10 @@ class Analyzer:
             return
         self._seen(t)
         self.events["kmem_mm_exit"] += 1
-        known = self._comm_by_pid.pop(pid, None)
-        if known is not None and comm == ":%d" % pid:
-            comm = known  # what perf 6.1 names it (see _comm_by_pid)
+        comm = self._exit_comm(pid, comm)
         if st is None:
             st = self._new(mm, t)
+        st.shown = True
         st.exits += 1
         if st.exits > 1:
             self.duplicate_exits += 1
@@ -499,14 +355,22 @@ class Analyzer:
         arithmetic) and a start costs one increment, three stores and three compares."""
         st = self.mms.get(mm)
         if st is None:
-            _check_ints(secs, nsecs, pid, mm)
+            try:
+                _check_ints(secs, nsecs, pid, mm)
+            except TypeError:
+                self._clock_parts(secs, nsecs)
+                raise
             st = self._new(mm, secs * 1000000000 + nsecs)
         elif (st is self._pending and nsecs == st.start_ns and secs == st.start_s
               and pid == self._pending_pid):
             self._duplicate("kmem_scan_mm_start")
             return
         if pid != self._pending_pid:
-            self._switch_thread(pid)
+            try:
+                self._switch_thread(pid)
+            except TypeError:
+                self._clock_parts(secs, nsecs)
+                raise
         st.visits += 1  # not-due visits are derived: visits - completed
         st.start_s = secs
         st.start_ns = nsecs
@@ -514,6 +378,7 @@ class Analyzer:
 
     def scan_end(self, t: int, pid: int, mm: int, start: int, total: int,
                  scan_period: int, scan_size: int, target_node: int) -> None:
+        self.clock(t)
         _check_ints(t, pid, mm, start, total, scan_period, scan_size, target_node)
         st = self.mms.get(mm)
         key = (t, pid, start, total, scan_period, scan_size, target_node)
@@ -523,6 +388,7 @@ class Analyzer:
         self._seen(t)
         if st is None:
             st = self._new(mm, t)
+        st.snapshot()
         ends = st.ends
         if ends is None:
             ends = st.ends = EndStats(self._linear)
@@ -550,8 +416,9 @@ class Analyzer:
                 ends.linear.add(duration)
             if st.exit_visit == st.visits:
                 ends.exited_during_scan += 1
-            if total > 0:
-                # pages found by this scan: promotion latency counts from its start
+            if total > 0 and st.snap_free:
+                # pages found by a scan that started with no backlog: latency counts from
+                # its start to the mm's first migrate event at or after it
                 if st.mig_visit == st.visits:
                     st.add_latency(st.first_mig_ns - began)
                     st.await_ns = None
@@ -575,78 +442,86 @@ class Analyzer:
         """The other hot path (kmigrated works in bursts of 100k+ attempts a second): the
         time comes as perf gives it and is computed only for the rare latency samples.
         msuccess/mfailed are None for RFC V1/V2 events, which have no such fields."""
-        if msuccess is not None and mfailed is not None:
-            n: Optional[int] = msuccess + mfailed
-            if n.__class__ is not int:
-                raise TypeError("msuccess/mfailed: expected integers, got %r, %r"
-                                % (msuccess, mfailed))
-            if msuccess < 0 or mfailed < 0:
-                raise BadValue("negative msuccess or mfailed")
-        elif msuccess is None and mfailed is None:
-            n = None
-        else:
-            raise TypeError("msuccess and mfailed: one is missing")
-        st = self.mms.get(mm)
-        if st is None:
-            _check_ints(secs, nsecs, pid, mm)
-            st = self._new(mm, secs * 1000000000 + nsecs)
-        migs = st.migs
-        if migs is None:
-            _check_ints(secs, nsecs, target_node, rc)
-            migs = st.migs = MigStats()
-            if n is not None and n != 1 and st.enter_ns is None and st.generation == 0:
-                # the first migrate of an mm registered before the recording: kmigrated
-                # was in the middle of a batch when the recording began
-                migs.begun_before += 1
-                migs.partial = True
-                migs.batch_last = n - 1
-        elif (nsecs == migs.last_ns and secs == migs.last_s and n == migs.batch_last
-              and rc == migs.last_rc and target_node == migs.last_node and n is not None):
-            self._duplicate("kmem_scan_mm_migrate")
-            return
-        node = migs.by_node.get(target_node)
-        if node is None:
-            _check_ints(secs, nsecs, target_node, rc)
-            node = migs.by_node[target_node] = [0, 0]
-        by_rc = migs.by_rc
-        n_rc = by_rc.get(rc)
-        if n_rc is None:
-            _check_ints(rc)
-            n_rc = 0
-        by_rc[rc] = n_rc + 1
-        node[0] += 1
-        if rc == 0:
-            node[1] += 1
-        if n is None:
-            migs.v2_events += 1
-        else:
-            if n == 1:
-                migs.close_batch()
-                migs.batches += 1
-            elif n != migs.batch_last + 1:
-                migs.sequence_breaks += 1
-                if not migs.batch_last:
-                    migs.partial = True  # no batch began at 1: its size is unknown
-            migs.batch_last = n
-        migs.last_s = secs
-        migs.last_ns = nsecs
-        migs.last_rc = rc
-        migs.last_node = target_node
-        if st.await_ns is not None:
-            st.add_latency(secs * 1000000000 + nsecs - st.await_ns)
-            st.await_ns = None
-        if st is self._pending and st.mig_visit != st.visits:
-            st.mig_visit = st.visits
-            st.first_mig_ns = secs * 1000000000 + nsecs
+        try:
+            if msuccess is not None and mfailed is not None:
+                n: Optional[int] = msuccess + mfailed
+                if n.__class__ is not int:
+                    raise TypeError("msuccess/mfailed: expected integers, got %r, %r"
+                                    % (msuccess, mfailed))
+                if msuccess < 0 or mfailed < 0:
+                    raise BadValue("negative msuccess or mfailed")
+            elif msuccess is None and mfailed is None:
+                n = None
+            else:
+                raise TypeError("msuccess and mfailed: one is missing")
+            st = self.mms.get(mm)
+            if st is None:
+                _check_ints(secs, nsecs, pid, mm)
+                st = self._new(mm, secs * 1000000000 + nsecs)
+            migs = st.migs
+            if migs is None:
+                _check_ints(secs, nsecs, target_node, rc)
+                migs = st.migs = MigStats()
+                if n is not None and n != 1 and st.enter_ns is None and st.generation == 0:
+                    # the first migrate of an mm registered before the recording: kmigrated
+                    # was in the middle of a batch when the recording began
+                    migs.begun_before += 1
+                    migs.partial = True
+                    migs.batch_last = n - 1
+            elif (nsecs == migs.last_ns and secs == migs.last_s and n == migs.batch_last
+                  and rc == migs.last_rc and target_node == migs.last_node and n is not None):
+                self._duplicate("kmem_scan_mm_migrate")
+                return
+            if st.snap_visit != st.visits:
+                st.snapshot()  # (before this event counts)
+            node = migs.by_node.get(target_node)
+            if node is None:
+                _check_ints(secs, nsecs, target_node, rc)
+                node = migs.by_node[target_node] = [0, 0]
+            by_rc = migs.by_rc
+            n_rc = by_rc.get(rc)
+            if n_rc is None:
+                _check_ints(rc)
+                n_rc = 0
+            by_rc[rc] = n_rc + 1
+            node[0] += 1
+            if rc == 0:
+                node[1] += 1
+            if n is None:
+                migs.v2_events += 1
+            else:
+                if n == 1:
+                    migs.close_batch()
+                    migs.batches += 1
+                elif n != migs.batch_last + 1:
+                    migs.sequence_breaks += 1
+                    if not migs.batch_last:
+                        migs.partial = True  # no batch began at 1: its size is unknown
+                migs.batch_last = n
+            migs.last_s = secs
+            migs.last_ns = nsecs
+            migs.last_rc = rc
+            migs.last_node = target_node
+            if st.await_ns is not None:
+                st.add_latency(secs * 1000000000 + nsecs - st.await_ns)
+                st.await_ns = None
+            if st.mig_visit != st.visits:  # the first migrate since the mm's last start
+                st.mig_visit = st.visits
+                st.first_mig_ns = secs * 1000000000 + nsecs
+        except (TypeError, ValueError):
+            self._clock_parts(secs, nsecs)  # (bad data: its time for trace_time_ns)
+            raise
 
     # -- other events ------------------------------------------------------
 
     def sched_fork(self, t: int, pid: int, child_pid: int, child_comm: str) -> None:
+        self.clock(t)
         _check_ints(pid, child_pid)
         _check_str(child_comm)
         self._attribute("sched:sched_process_fork", pid, child_pid, child_comm)
 
     def sched_exec(self, t: int, pid: int, filename: str, exec_pid: int) -> None:
+        self.clock(t)
         _check_ints(pid, exec_pid)
         _check_str(filename)
         self._attribute("sched:sched_process_exec", pid, exec_pid,
@@ -654,11 +529,15 @@ class Analyzer:
 
     def sched_exit(self, t: int, pid: int) -> None:
         """Counted only (an exit names its mm through kmem_mm_exit)."""
+        self.clock(t)
         self._count_other("sched:sched_process_exit")
 
     def _attribute(self, event: str, pid: int, owner_pid: int, owner_comm: str) -> None:
         """The mm that task ``pid`` entered last (a fork or exec) belongs to this owner."""
         self._count_other(event)
+        self._own(pid, owner_pid, owner_comm)
+
+    def _own(self, pid: int, owner_pid: int, owner_comm: str) -> None:
         self._comm_by_pid[owner_pid] = owner_comm
         st = self._enter_by_pid.pop(pid, None)
         if st is not None:
@@ -671,15 +550,21 @@ class Analyzer:
     def _count_other(self, name: str) -> None:
         self.other_events[name] = self.other_events.get(name, 0) + 1
 
-    def bad(self, name: str, exc: Optional[BaseException] = None) -> None:
+    def bad(self, name: str, exc: Optional[BaseException] = None,
+            t: Optional[int] = None) -> None:
         """An event whose data could not be used (wrong type, missing field, impossible
-        value): ``exc`` is what the analyzer raised for it."""
+        value): ``exc`` is what the analyzer raised for it; ``t`` its time where the
+        front end knows it (perf script's handlers)."""
+        if t is not None:
+            self.clock(t)
         self.bad_events[name] = self.bad_events.get(name, 0) + 1
         reason = bad_reason(exc) if exc is not None else "unusable data"
         self.bad_reasons[reason] = self.bad_reasons.get(reason, 0) + 1
 
-    def non_tracepoint_sample(self, name: str) -> None:
+    def non_tracepoint_sample(self, name: str, t: Optional[int] = None) -> None:
         """A sample of a non-tracepoint event (cpu-clock, cycles...): not analysed."""
+        if t is not None:
+            self.clock(t)
         self.non_tracepoint[name] = self.non_tracepoint.get(name, 0) + 1
 
     def _start_dropped(self, st: MmState) -> None:
@@ -694,78 +579,46 @@ class Analyzer:
         appearance; :meth:`lifetimes` lists all of them. Idempotent."""
         if self._finished is not None:
             return self._finished
+        self.last_ns = self.kept_last_ns()
+        self._pending = None
+        self._others.clear()
+        current = [st for st in self.mms.values() if st.visible]
+        self.hidden += len(self.mms) - len(current)
+        out = self.retired + current
+        for st in out:
+            if st.migs is not None:
+                st.migs.close_batch()
+        out.sort(key=lambda s: s.seq)
+        self._finished = out
+        return out
+
+    def kept_last_ns(self) -> Optional[int]:
+        """The time of the last kept kscand event (time_ns.last): the hot paths do not
+        track it; the pending starts and each lifetime's last migrate do."""
+        last = self.last_ns
         for pending in [self._pending] + list(self._others.values()):
             if pending is None:
                 continue
             # a last start: a not-due visit, and the last event of its kind
             t = pending.start_s * 1000000000 + pending.start_ns
-            if self.last_ns is None or t > self.last_ns:
-                self.last_ns = t
-        self._pending = None
-        self._others.clear()
-        out = self.retired + list(self.mms.values())
-        for st in out:
+            if last is None or t > last:
+                last = t
+        for st in itertools.chain(self.retired, self.mms.values()):
             if st.migs is not None:
-                st.migs.close_batch()
                 t = st.migs.last_s * 1000000000 + st.migs.last_ns
-                if self.last_ns is None or t > self.last_ns:
-                    self.last_ns = t
-        out.sort(key=lambda s: s.seq)
-        self._finished = out
-        return out
+                if last is None or t > last:
+                    last = t
+        return last
 
     def lifetime_count(self) -> int:
-        return self._seq
+        """The lifetimes the report lists (after :meth:`finish`)."""
+        return self._seq - self.hidden
 
     def lifetimes(self) -> Iterator[Lifetime]:
         """Every mm lifetime, by (first time seen, pointer, generation): the busy ones as
         :class:`MmState`, the folded ones as :class:`IdleLifetime`. Call after
         :meth:`finish`; builds no list of all lifetimes when time went forwards."""
-        objects = self.finish()
-        idle = self.idle
-        n = self._seq
-        where = array.array("q", [-1]) * n  # seq -> row of the folded ones
-        firsts = array.array("Q", bytes(8 * n))  # seq -> first_ns
-        by_seq = {}
-        try:
-            for i, (s, f) in enumerate(zip(idle.seq, idle.first_ns)):
-                where[s] = i
-                firsts[s] = f
-            for st in objects:
-                by_seq[st.seq] = st
-                firsts[st.seq] = st.first_ns
-        except OverflowError:  # a time that is no u64: sort them all
-            firsts = array.array("Q", [1]) * n
-            firsts[0] = 2
-        row = idle.row
-
-        def get(s: int) -> Lifetime:
-            i = where[s]
-            return row(i) if i >= 0 else by_seq[s]
-
-        later = itertools.islice(firsts, 1, None)
-        if all(map(operator.lt, firsts, later)):  # the usual case: in order, no ties
-            for s in range(n):
-                i = where[s]
-                yield row(i) if i >= 0 else by_seq[s]
-            return
-        if not all(map(operator.le, firsts, itertools.islice(firsts, 1, None))):
-            # time went backwards somewhere: sort them all
-            everything = [get(s) for s in range(n)]
-            everything.sort(key=lambda x: (x.first_ns, x.mm, x.generation))
-            yield from everything
-            return
-        s = 0
-        while s < n:  # lifetimes that appeared at the same time: by pointer, generation
-            e = s + 1
-            while e < n and firsts[e] == firsts[s]:
-                e += 1
-            if e - s == 1:
-                yield get(s)
-            else:
-                yield from sorted((get(k) for k in range(s, e)),
-                                  key=lambda x: (x.mm, x.generation))
-            s = e
+        return in_order(self.idle, self.finish(), self._seq, self.hidden)
 
     def accounting(self, unhandled: int = 0) -> Dict[str, int]:
         """Where every event went: events in = the sum of the others."""
@@ -788,28 +641,46 @@ class Analyzer:
 
 
 class FilteredAnalyzer(Analyzer):
-    """An Analyzer that drops events outside --time and, with --node, scans and
-    migrations of other nodes. A separate class, so unfiltered runs pay nothing.
-    Every dropped event is counted in ``filtered_events``; the times and nodes of
-    all events are kept so that a filter that keeps nothing can be explained."""
+    """An Analyzer that drops events outside --time (the half-open window
+    start <= t < end) and, with --node, scans and migrations of other nodes. A separate
+    class, so unfiltered runs pay nothing. Every dropped event is counted in
+    ``filtered_events``; the times and nodes of all events are kept so that a filter
+    that keeps nothing can be explained. Events --time drops still say who owns which
+    mm (lifetimes and owners come from the whole recording): see :meth:`owner_event`."""
 
-    __slots__ = ("_lo", "_hi", "_node", "seen_first_ns", "seen_last_ns", "seen_nodes")
+    __slots__ = ("_lo", "_hi", "_node", "_relative", "seen_nodes", "filtered_other")
 
     def __init__(self, config: AnalyzerConfig) -> None:
         super().__init__(config)
         self._lo, self._hi = config.time_window_ns or (-(1 << 63), 1 << 63)
+        # relative ends wait for the recording's first event (trace_time_ns.first)
+        self._relative = config.time_window_ns is not None and any(config.time_relative)
         self._node = config.node
-        self.seen_first_ns: Optional[int] = None  # of every event, kept or not
-        self.seen_last_ns: Optional[int] = None
         self.seen_nodes: Set[int] = set()  # target nodes of every scan end and migrate
+        self.filtered_other = 0  # of filtered_events: sched events
+
+    @property
+    def window_ns(self) -> Optional[Tuple[int, int]]:
+        """--time's window in perf time (relative ends resolved; None: not yet known)."""
+        if self.config.time_window_ns is None or self._relative:
+            return None
+        return self._lo, self._hi
+
+    def clock(self, t: object) -> None:
+        Analyzer.clock(self, t)
+        if self._relative and self.clock_first_ns is not None:
+            window = self.config.time_window_ns
+            assert window is not None
+            first = self.clock_first_ns
+            rel_lo, rel_hi = self.config.time_relative
+            lo, hi = window
+            self._lo = first + lo if rel_lo else lo
+            self._hi = (first + hi if rel_hi else hi) if hi < 1 << 63 else hi
+            self._relative = False
 
     def _keep(self, t: int) -> bool:
-        if t.__class__ is int:
-            if self.seen_first_ns is None or t < self.seen_first_ns:
-                self.seen_first_ns = t
-            if self.seen_last_ns is None or t > self.seen_last_ns:
-                self.seen_last_ns = t
-        if self._lo <= t <= self._hi:
+        self.clock(t)
+        if self._lo <= t < self._hi:
             return True
         self.filtered_events += 1
         return False
@@ -825,18 +696,28 @@ class FilteredAnalyzer(Analyzer):
     def mm_enter(self, t: int, pid: int, comm: str, mm: int) -> None:
         if self._keep(t):
             super().mm_enter(t, pid, comm, mm)
+        else:
+            self.owner_event("enter", t, pid, comm, mm)
 
     def mm_exit(self, t: int, pid: int, comm: str, mm: int) -> None:
         if self._keep(t):
             super().mm_exit(t, pid, comm, mm)
+        else:
+            self.owner_event("exit", t, pid, comm, mm)
 
     def scan_start(self, secs: int, nsecs: int, pid: int, mm: int) -> None:
-        if self._keep(secs * 1000000000 + nsecs):
+        t = secs * 1000000000 + nsecs
+        if self._keep(t):
             super().scan_start(secs, nsecs, pid, mm)
+            if self.first_ns is None:  # (an mm known from events --time dropped)
+                self.first_ns = t
+        else:
+            self.scan_event_dropped(mm, t)
 
     def scan_end(self, t: int, pid: int, mm: int, start: int, total: int,
                  scan_period: int, scan_size: int, target_node: int) -> None:
         if not self._keep(t):
+            self.scan_event_dropped(mm, t)
             return
         if not self._keep_node(target_node):
             st = self.mms.get(mm)
@@ -853,19 +734,34 @@ class FilteredAnalyzer(Analyzer):
 
     def migrate(self, secs: int, nsecs: int, pid: int, mm: int, rc: int, target_node: int,
                 msuccess: Optional[int] = None, mfailed: Optional[int] = None) -> None:
-        if self._keep(secs * 1000000000 + nsecs) and self._keep_node(target_node):
+        t = secs * 1000000000 + nsecs
+        if not self._keep(t):
+            self.scan_event_dropped(mm, t)
+        elif self._keep_node(target_node):
             super().migrate(secs, nsecs, pid, mm, rc, target_node, msuccess, mfailed)
+            if self.first_ns is None:
+                self.first_ns = t
+
+    def _keep_sched(self, t: int) -> bool:
+        if self._keep(t):
+            return True
+        self.filtered_other += 1
+        return False
 
     def sched_fork(self, t: int, pid: int, child_pid: int, child_comm: str) -> None:
-        if self._keep(t):
+        if self._keep_sched(t):
             super().sched_fork(t, pid, child_pid, child_comm)
+        else:
+            self.owner_event("fork", t, pid, child_pid, child_comm)
 
     def sched_exec(self, t: int, pid: int, filename: str, exec_pid: int) -> None:
-        if self._keep(t):
+        if self._keep_sched(t):
             super().sched_exec(t, pid, filename, exec_pid)
+        else:
+            self.owner_event("exec", t, pid, filename, exec_pid)
 
     def sched_exit(self, t: int, pid: int) -> None:
-        if self._keep(t):
+        if self._keep_sched(t):
             super().sched_exit(t, pid)
 
 

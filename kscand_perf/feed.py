@@ -65,8 +65,11 @@ def make_reader(session: Session, source: BinaryIO) -> PerfReader:
     def on_error(event: str, exc: Exception) -> None:
         session.bad(event, exc)
 
+    # the times of the events no handler takes (other tracepoints, non-tracepoint
+    # samples): trace_time_ns covers every event (the handlers' own events clock
+    # themselves, bad ones included)
     return PerfReader(source, handlers(session), unhandled=unhandled, on_error=on_error,
-                      non_tracepoint=core.non_tracepoint_sample)
+                      non_tracepoint=core.non_tracepoint_sample, clock=core.unhandled_event)
 
 
 def lost_notes(reader: PerfReader) -> Tuple[str, ...]:

@@ -31,7 +31,8 @@ examples:
   perf script -s kscand_report.py -- --json           # machine-readable report
   perf script -s kscand_report.py -- --csv out/       # one CSV file per table
   perf script -s kscand_report.py -- --comm '^java' --top 5
-  perf script -s kscand_report.py -- --time 120.5,180 # only events in that window
+  perf script -s kscand_report.py -- --time 120.5,180 # events at 120.5 <= t < 180 s
+  perf script -s kscand_report.py -- --time +0,+5     # the recording's first 5 s
   perf script -s kscand_report.py -- --interval 5     # a row per 5 s of trace time
   perf record -o - ... | perf script -s kscand_report.py -i - -- --interval 1
                                                       # live: a row each second
@@ -51,7 +52,11 @@ class Options:
     comm: Optional[Pattern[str]] = None
     mms: Optional[Tuple[int, ...]] = None
     node: Optional[int] = None
-    time_window: Optional[Tuple[float, float]] = None  # seconds, perf timestamps
+    # --time: (start, end) seconds, perf timestamps or (relative[i]) seconds from the
+    # recording's first event; end inf: to the end
+    time_window: Optional[Tuple[float, float]] = None
+    time_relative: Tuple[bool, bool] = (False, False)
+    time_text: Optional[str] = None  # --time as given
     vmstat: Optional[Tuple[str, str]] = None
     interval: Optional[float] = None  # seconds of trace time per row (--interval)
     plot_dir: Optional[str] = None
@@ -76,10 +81,27 @@ class Options:
             unit_ns=self.unit_ns,
             linear_width_ns=self.linear * self.unit_ns if self.linear else None,
             time_window_ns=window,
+            time_relative=self.time_relative,
             node=self.node)
 
+    def filter_args(self) -> List[str]:
+        """The filter options as given (for the report's header and its ``selection``)."""
+        out: List[str] = []
+        if self.time_text is not None:
+            out += ["--time", self.time_text]
+        if self.pids is not None:
+            out += ["--pid", ",".join(str(p) for p in self.pids)]
+        if self.comm is not None:
+            out += ["--comm", self.comm.pattern]
+        if self.mms is not None:
+            out += ["--mm", ",".join("0x%x" % m for m in self.mms)]
+        if self.node is not None:
+            out += ["--node", str(self.node)]
+        return out
+
     def selection(self) -> Selection:
-        return Selection(pids=self.pids, comm=self.comm, mms=self.mms)
+        return Selection(pids=self.pids, comm=self.comm, mms=self.mms,
+                         args=tuple(self.filter_args()))
 
 
 def _int_list(text: str, base: int, what: str) -> Tuple[int, ...]:
@@ -93,21 +115,35 @@ def _int_list(text: str, base: int, what: str) -> Tuple[int, ...]:
     return values
 
 
-def _window(text: str) -> Tuple[float, float]:
+def _window(text: str) -> Tuple[Tuple[float, float], Tuple[bool, bool]]:
+    """--time START,END: ((start, end), (start relative, end relative)). A leading '+'
+    makes a time relative to the recording's first event; an empty side is open."""
     parts = text.split(",")
     if len(parts) != 2:
         raise UsageError("--time: expected START,END in seconds, got %r" % text)
-    try:
-        lo = float(parts[0]) if parts[0].strip() else 0.0
-        hi = float(parts[1]) if parts[1].strip() else float("inf")
-    except ValueError:
-        raise UsageError("--time: expected START,END in seconds, got %r" % text) from None
+    values = []
+    relative = []
+    for part, empty in zip(parts, (0.0, float("inf"))):
+        part = part.strip()
+        rel = part.startswith("+")
+        if rel:
+            part = part[1:].strip()
+            if not part:
+                raise UsageError("--time: '+' needs a number of seconds, got %r" % text)
+        try:
+            values.append(float(part) if part else empty)
+        except ValueError:
+            raise UsageError("--time: expected START,END in seconds, got %r" % text) from None
+        relative.append(rel)
+    lo, hi = values
     if not math.isfinite(lo) or not (math.isfinite(hi) or hi == float("inf")):
         raise UsageError("--time: START and END must be finite numbers of seconds, got %r"
                          % text)
-    if lo < 0 or hi < lo:
-        raise UsageError("--time: START must be >= 0 and END >= START, got %r" % text)
-    return lo, hi
+    if lo < 0 or hi < 0:
+        raise UsageError("--time: START and END must be >= 0, got %r" % text)
+    if relative[0] == relative[1] and hi < lo:
+        raise UsageError("--time: END must be >= START, got %r" % text)
+    return (lo, hi), (relative[0], relative[1])
 
 
 DESCRIPTION = ("Report on kscand's scans and migrations from a perf recording\n"
@@ -147,14 +183,19 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
                       help="write PNG and SVG plots into DIR (needs matplotlib; intervals "
                       "of --interval, else 1 s)")
     flt = p.add_argument_group("filters")
-    flt.add_argument("--pid", metavar="PID[,PID...]", help="only mms owned by these pids")
+    flt.add_argument("--pid", metavar="PID[,PID...]",
+                     help="only mms owned by these pids (owners come from the whole "
+                     "recording, whatever --time keeps)")
     flt.add_argument("--comm", metavar="REGEX", help="only mms whose owner's comm matches")
     flt.add_argument("--mm", metavar="ADDR[,ADDR...]", help="only these mm pointers (hex)")
     flt.add_argument("--node", type=int, metavar="NODE",
-                     help="only scans that ended targeting NODE and migrations to NODE")
+                     help="only scans that ended targeting NODE and migrations to NODE "
+                     "(not-due visits target no node: all are kept)")
     flt.add_argument("--time", metavar="START,END",
-                     help="only events in this window (perf timestamps in seconds; "
-                     "either side may be empty)")
+                     help="only events at START <= t < END: perf timestamps in seconds "
+                     "(as perf script prints them), or with a leading + seconds from the "
+                     "recording's first event (+0,+5: its first 5 s; the interval table "
+                     "counts from the first kscand event kept); either side may be empty")
     chk = p.add_argument_group("kernel counters")
     chk.add_argument("--vmstat", nargs=2, metavar=("BEFORE", "AFTER"),
                      help="compare with /proc/vmstat snapshots taken around the recording")
@@ -182,6 +223,7 @@ def from_args(ns: argparse.Namespace) -> Options:
                                      and MIN_INTERVAL <= interval <= MAX_INTERVAL):
         raise UsageError("--interval: must be a number of seconds from %g to %g (a week), "
                          "got %r" % (MIN_INTERVAL, MAX_INTERVAL, interval))
+    window = _window(ns.time) if ns.time is not None else None
     mms = None
     if ns.mm is not None:
         mms = _int_list(ns.mm.replace("0x", "").replace("0X", ""), 16, "--mm")
@@ -190,7 +232,9 @@ def from_args(ns: argparse.Namespace) -> Options:
         per_mm_histograms=ns.per_mm_histograms, linear=ns.linear,
         pids=_int_list(ns.pid, 10, "--pid") if ns.pid is not None else None,
         comm=comm, mms=mms, node=ns.node,
-        time_window=_window(ns.time) if ns.time is not None else None,
+        time_window=window[0] if window is not None else None,
+        time_relative=window[1] if window is not None else (False, False),
+        time_text=ns.time,
         vmstat=tuple(ns.vmstat) if ns.vmstat else None,  # type: ignore[arg-type]
         interval=interval, plot_dir=getattr(ns, "plot_dir", None))
 

@@ -82,11 +82,12 @@ def feed(session: Session, path: str, perf: ModuleType) -> None:
         if entry is None:
             if ":" not in name:  # cpu-clock, cycles...: perf's process_event
                 def non_tracepoint(sample: Any) -> None:
-                    core.non_tracepoint_sample(name)
+                    core.non_tracepoint_sample(name, getattr(sample, "sample_time", None))
                 return non_tracepoint
 
             def unhandled(sample: Any) -> None:
                 session.count_unhandled(name)
+                core.unhandled_event(getattr(sample, "sample_time", None))
             return unhandled
         method, fields = entry
         signed = SIGNED_FIELDS.get(name, ())

@@ -488,12 +488,14 @@ class PerfReader:
                  handlers: Mapping[str, Tuple[Handler, Sequence[str]]],
                  unhandled: Optional[Callable[[str], None]] = None,
                  on_error: Optional[Callable[[str, Exception], None]] = None,
-                 non_tracepoint: Optional[Callable[[str], None]] = None) -> None:
+                 non_tracepoint: Optional[Callable[[str], None]] = None,
+                 clock: Optional[Callable[[int], None]] = None) -> None:
         self._src = source
         self._handlers = dict(handlers)
         self._unhandled_cb = unhandled
         self._non_tracepoint_cb = non_tracepoint or unhandled
         self._on_error = on_error
+        self._clock = clock  # the time of each event handed to unhandled/non_tracepoint
         self.pipe = False
         self.attrs: List[Attr] = []
         self.formats: Dict[int, EventFormat] = {}
@@ -754,9 +756,13 @@ class PerfReader:
             cb = (self._unhandled_cb if attr.type == TYPE_TRACEPOINT
                   else self._non_tracepoint_cb)
 
+            clock = self._clock
+
             def unhandled(t: int) -> None:
                 if cb is not None:
                     cb(name)
+                if clock is not None and t != NO_TIME:
+                    clock(t)
             self._fn_names[unhandled] = name
             dec_time: Callable[[Any, int], Tuple[Any, ...]]
             if t_off is not None:

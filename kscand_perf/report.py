@@ -32,11 +32,13 @@ class Owned(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class Selection:
-    """Which mm lifetimes the report covers (all when every field is None)."""
+    """Which mm lifetimes the report covers (all when pids, comm and mms are None), and
+    the filter options as given (for the report's header and its ``selection``)."""
 
     pids: Optional[Sequence[int]] = None
     comm: Optional[Pattern[str]] = None
     mms: Optional[Sequence[int]] = None
+    args: Tuple[str, ...] = ()  # the filter options as given ("--pid", "137", ...)
 
     def active(self) -> bool:
         return self.pids is not None or self.comm is not None or self.mms is not None
@@ -128,6 +130,9 @@ class Migrations:
     sequence_breaks: int = 0
     latency_ns: Optional[Spread] = None
     v2_events: int = 0
+    # pages the lifetimes' scan ends found beyond their migrate events: queued, never
+    # attempted (per lifetime max(0, found - migrate events), summed)
+    not_attempted: int = 0
 
     @property
     def failed(self) -> int:
@@ -237,6 +242,21 @@ class RunMeta:
 
 
 @dataclasses.dataclass
+class SelectionSummary:
+    """What a filtered report kept (the JSON's ``selection``): the filters, in perf time
+    (ns) for --time, and the kscand events kept of those in the recording."""
+
+    args: Tuple[str, ...]
+    time_ns: Optional[Tuple[Optional[int], Optional[int]]]
+    pids: Optional[List[int]]
+    comms: Optional[List[str]]
+    mms: Optional[List[int]]
+    nodes: Optional[List[int]]
+    kept_events: int
+    events_in: int
+
+
+@dataclasses.dataclass
 class Report:
     events: Dict[str, int]
     other_events: Dict[str, int]
@@ -264,6 +284,7 @@ class Report:
     over_time: Optional["OverTime"] = None  # with --interval or --plot (see over_time())
     log2_unit_ns: int = 1000  # the unit of scans.log2's slots (the report's --ns/--us/--ms)
     run: Optional[RunMeta] = None  # set by the front end's session
+    selection: Optional[SelectionSummary] = None  # None: no filter was given
 
     @property
     def mm_count(self) -> int:
@@ -364,6 +385,10 @@ def _migrations(states: Sequence[MmState]) -> Migrations:
         if st.latency is not None:
             latency.merge(st.latency)
         m = st.migs
+        found = st.ends.pages_found if st.ends is not None else 0
+        tried = sum(m.by_rc.values()) if m is not None else 0
+        if found > tried:
+            out.not_attempted += found - tried
         if m is None:
             continue
         for node, (attempted, succeeded) in m.by_node.items():
@@ -398,22 +423,7 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
     states = analyzer.finish()  # the lifetimes held as objects; the idle rest is folded
     idle = analyzer.idle
     active = selection.active()
-    if active:
-        kept = [st for st in states if selection.keeps(st)]
-        kept_idle = [idle.row(i) for i in range(len(idle)) if selection.keeps(idle.row(i))]
-        idle_kept_count = len(kept_idle)
-        idle_kept_visits = sum(r.visits for r in kept_idle)
-        del kept_idle
-    else:
-        kept = states
-        idle_kept_count = len(idle)
-        idle_kept_visits = analyzer.idle_visits
-    scans = _scans(kept)
-    scans.not_due += idle_kept_visits
-    migrations = _migrations(kept)
-    busy = [st for st in kept if not st.idle]
-    kept_count = len(kept) + idle_kept_count
-    events = {
+    whole_events = {
         "kmem_mm_enter": analyzer.events["kmem_mm_enter"],
         "kmem_mm_exit": analyzer.events["kmem_mm_exit"],
         "kmem_scan_mm_start": analyzer.idle_visits + sum(st.completed + st.not_due
@@ -423,6 +433,34 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
         "kmem_scan_mm_migrate": sum(sum(st.migs.by_rc.values()) if st.migs else 0
                                     for st in states),
     }
+    if active:
+        kept = [st for st in states if selection.keeps(st)]
+        kept_idle = [idle.row(i) for i in range(len(idle)) if selection.keeps(idle.row(i))]
+        idle_kept_count = len(kept_idle)
+        idle_kept_visits = sum(r.visits for r in kept_idle)
+        # the kscand events of the lifetimes the selection keeps
+        events = {
+            "kmem_mm_enter": (sum(1 for st in kept if st.enter_ns is not None)
+                              + sum(1 for r in kept_idle if r.enter_ns is not None)),
+            "kmem_mm_exit": (sum(st.exits for st in kept)
+                             + sum(1 for r in kept_idle if r.exit_ns is not None)),
+            "kmem_scan_mm_start": idle_kept_visits + sum(st.visits for st in kept),
+            "kmem_scan_mm_end": sum(st.completed + (st.ends.orphan_ends if st.ends else 0)
+                                    for st in kept),
+            "kmem_scan_mm_migrate": sum(sum(st.migs.by_rc.values()) if st.migs else 0
+                                        for st in kept),
+        }
+        del kept_idle
+    else:
+        kept = states
+        idle_kept_count = len(idle)
+        idle_kept_visits = analyzer.idle_visits
+        events = whole_events
+    scans = _scans(kept)
+    scans.not_due += idle_kept_visits
+    migrations = _migrations(kept)
+    busy = [st for st in kept if not st.idle]
+    kept_count = len(kept) + idle_kept_count
     acc = analyzer.accounting(sum((unhandled or {}).values()))
     report = Report(events=events, other_events=dict(analyzer.other_events),
                     bad_events=dict(analyzer.bad_events), unhandled=dict(unhandled or {}),
@@ -433,11 +471,10 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
                     excluded_mms=analyzer.lifetime_count() - kept_count,
                     duplicate_exits=analyzer.duplicate_exits, busy_mms=busy,
                     accounting=Accounting(**acc))
-    if isinstance(analyzer, FilteredAnalyzer):
-        report.trace_first_ns = analyzer.seen_first_ns
-        report.trace_last_ns = analyzer.seen_last_ns
-    else:
-        report.trace_first_ns, report.trace_last_ns = analyzer.first_ns, analyzer.last_ns
+    report.trace_first_ns, report.trace_last_ns = analyzer.trace_times()
+    if selection.active() or dropping_filters(analyzer):
+        report.selection = _selection(selection, analyzer, sum(events.values()),
+                                      sum(whole_events.values()), acc)
     odd = report.oddities
     odd.duplicates = dict(sorted(analyzer.duplicates.items()))
     odd.ends_before_start = sum(st.ends.backwards for st in states if st.ends is not None)
@@ -474,6 +511,37 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
     return report
 
 
+def _selection(selection: Selection, analyzer: Analyzer, kept_events: int,
+               analysed: int, acc: Dict[str, int]) -> SelectionSummary:
+    """The JSON's ``selection``: ``events_in`` is the recording's kscand events (of the
+    five tracepoints, whatever became of them), ``kept_events`` those the report counts."""
+    time_ns: Optional[Tuple[Optional[int], Optional[int]]] = None
+    config = analyzer.config
+    if config.time_window_ns is not None:
+        window = analyzer.window_ns if isinstance(analyzer, FilteredAnalyzer) else None
+        if window is not None:
+            lo, hi = window
+            time_ns = (lo if lo > 0 or config.time_relative[0] else None,
+                       hi if hi < 1 << 63 else None)
+        else:  # relative times and no event to count from
+            time_ns = (None, None)
+    filtered_kscand = acc["filtered"] - (analyzer.filtered_other
+                                         if isinstance(analyzer, FilteredAnalyzer) else 0)
+    events_in = (analysed + filtered_kscand + acc["duplicates"]
+                 + sum(n for name, n in analyzer.bad_events.items()
+                       if name.startswith("kmem__")))
+    args = selection.args or tuple(dropping_filters(analyzer)) + tuple(
+        flag for flag, given in (("--pid", selection.pids), ("--comm", selection.comm),
+                                 ("--mm", selection.mms)) if given is not None)
+    return SelectionSummary(
+        args=args, time_ns=time_ns,
+        pids=list(selection.pids) if selection.pids is not None else None,
+        comms=[selection.comm.pattern] if selection.comm is not None else None,
+        mms=list(selection.mms) if selection.mms is not None else None,
+        nodes=[config.node] if config.node is not None else None,
+        kept_events=kept_events, events_in=events_in)
+
+
 # -- over time (--interval) -------------------------------------------------------
 
 @dataclasses.dataclass
@@ -482,9 +550,9 @@ class TimeToPromotion:
     its successful promotions (those after that start) were done."""
 
     from_ns: int
-    promoted: int  # successes after from_ns
-    before: int  # successes before it (their pages were found before the recording)
-    percentiles: Dict[int, int]  # 50, 90, 99 -> ns since from_ns
+    promoted: int  # successes at or after from_ns
+    before: int  # successes before it
+    percentiles: Dict[int, Optional[int]]  # 50, 90, 99 -> ns since from_ns (None: none)
 
 
 @dataclasses.dataclass
@@ -523,10 +591,9 @@ def over_time(analyzer: TimelineAnalyzer, selection: Selection = Selection()) ->
             continue
         ttp = None
         h = t.promotion_offsets
-        if t.first_found_ns is not None and (h.count or t.promoted_before):
+        if t.first_found_ns is not None:
             ttp = TimeToPromotion(t.first_found_ns, h.count, t.promoted_before,
-                                  {p: v for p in PERCENTILES
-                                   for v in [h.percentile(p)] if v is not None})
+                                  {p: h.percentile(p) for p in PERCENTILES})
         mms.append(MmOverTime(
             st.mm, st.generation, st.pid, st.comm, t.ends_seen, t.stride, list(t.points),
             t.bin_ns, [(k * t.bin_ns, a, s) for k, (a, s) in sorted(t.bins.items())], ttp))
@@ -584,17 +651,24 @@ def _notes(report: Report, analyzer: Analyzer, selection: Selection) -> List[str
                      "scan during the recording, or the events were filtered by task (perf's "
                      "--pid/--tid/--comm, or perf record -p/-t): kscand's events come from "
                      "the kscand and kmigrated threads, so filter with -- --pid/--comm")
+    window = analyzer.window_ns if isinstance(analyzer, FilteredAnalyzer) else None
     if config.time_window_ns is not None:
-        lo, hi = config.time_window_ns
-        notes.append("--time kept events from %s s to %s; the trace runs from %s to %s s" % (
-            _secs(lo), "the end" if hi >= 1 << 63 else _secs(hi) + " s",
-            _secs(report.trace_first_ns), _secs(report.trace_last_ns)))
+        if window is None:
+            notes.append("--time: the recording has no event to count relative times from")
+        else:
+            lo, hi = window
+            kept = ("%s <= t < %s s" % (_secs(lo), _secs(hi)) if hi < 1 << 63
+                    else "t >= %s s" % _secs(lo))
+            notes.append("--time kept the events at %s; the trace runs from %s to %s s" % (
+                kept, _secs(report.trace_first_ns), _secs(report.trace_last_ns)))
     if config.node is not None and isinstance(analyzer, FilteredAnalyzer):
         if config.node not in analyzer.seen_nodes:
             notes.append("--node %d: no scan end targeted node %d and no migration went to "
                          "it; nodes in the trace: %s" % (
                              config.node, config.node,
                              ", ".join(str(n) for n in sorted(analyzer.seen_nodes)) or "none"))
+        notes.append("--node %d keeps every not-due visit (%d here): a start that no end "
+                     "followed names no node" % (config.node, report.scans.not_due))
     if report.filtered_events:
         notes.append("%s events were dropped by %s%s" % (
             _n(report.filtered_events), " and ".join(dropping_filters(analyzer)),

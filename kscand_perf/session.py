@@ -175,9 +175,11 @@ class Session:
         key = self._name(name)
         self.unhandled[key] = self.unhandled.get(key, 0) + 1
 
-    def bad(self, name: str, exc: Optional[BaseException] = None) -> None:
-        """An event whose data the analyzer could not use, named ``system:event``."""
-        self.analyzer.bad(self._name(name), exc)
+    def bad(self, name: str, exc: Optional[BaseException] = None,
+            t: Optional[int] = None) -> None:
+        """An event whose data the analyzer could not use, named ``system:event``; ``t``
+        its time where the front end knows it."""
+        self.analyzer.bad(self._name(name), exc, t)
 
     def note(self, text: str) -> None:
         """A remark of the front end for the report's notes (e.g. events perf lost)."""

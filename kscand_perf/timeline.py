@@ -10,7 +10,8 @@ callbacks (``on_row``, ``on_scan``), which the core calls and nothing more.
 How intervals count (docs/report.md, "Over time"):
 
 * Intervals are ``[origin + k * length, origin + (k + 1) * length)``, origin the time
-  of the first event the analysis keeps; every interval up to the last event is a row,
+  of the first kscand event the analysis keeps (sched events move no interval); every
+  interval up to the last event is a row,
   empty or not (a run of more than :data:`EMPTY_RUN_LIMIT` empty intervals, a pause or a
   bogus timestamp, is one row spanning them). An event whose time is before the current
   interval (time going backwards) counts in the current one.
@@ -19,6 +20,10 @@ How intervals count (docs/report.md, "Over time"):
   interval may still be paired with an end: its row waits (is not handed to ``on_row``)
   until the next event of that kscand thread tells, a few ms later.
 * Promotion attempts count in the interval of their migrate event.
+* Rates are per second of the time an interval covers: its length, except for the last
+  one, which covers up to the last kept event (``IntervalRow.covered_ns``).
+* Time to promotion counts from the start of a lifetime's first completed scan that found
+  pages: successes during that scan count, although its end comes after them.
 
 Memory: an open interval holds a log-linear histogram (percentiles within 1%, bounded
 by the range of the values); a closed row keeps a handful of integers and its log2
@@ -66,10 +71,17 @@ class IntervalRow:
     duration_p99: Optional[int] = None
     duration_max: Optional[int] = None
     cumulative_succeeded: int = 0
+    # the time the interval covers, min(end, time_ns.last) - start (set at the end of
+    # the trace for the intervals that reach past the last kept event; None: its length)
+    covered_ns: Optional[int] = None
 
     @property
     def length_ns(self) -> int:
         return self.end_ns - self.start_ns
+
+    @property
+    def covered(self) -> int:
+        return self.length_ns if self.covered_ns is None else self.covered_ns
 
     @property
     def not_due(self) -> int:
@@ -85,8 +97,10 @@ class IntervalRow:
             return None
         return min(self.failed_rc.items(), key=lambda kv: (-kv[1], kv[0]))
 
-    def per_second(self, n: int) -> float:
-        return n * 1e9 / self.length_ns
+    def per_second(self, n: int) -> Optional[float]:
+        """``n`` per second of the time the interval covers (None when it covers none)."""
+        covered = self.covered
+        return n * 1e9 / covered if covered > 0 else None
 
     def close(self, cumulative: int) -> None:
         h = self.histogram
@@ -119,7 +133,8 @@ class MmTimeline:
     """The bounded timeline of one mm lifetime."""
 
     __slots__ = ("mm", "generation", "points", "stride", "ends_seen", "bin_ns", "bins",
-                 "first_found_ns", "promotion_offsets", "promoted_before")
+                 "first_found_ns", "promotion_offsets", "promoted_before", "candidate",
+                 "candidate_from")
 
     def __init__(self, mm: int, generation: int, bin_ns: int) -> None:
         self.mm = mm
@@ -133,6 +148,12 @@ class MmTimeline:
         self.first_found_ns: Optional[int] = None  # start of its first scan that found pages
         self.promotion_offsets = LogLinearHistogram()  # successes: time since first_found_ns
         self.promoted_before = 0  # successes before that scan (or with none)
+        # until a scan has found pages: the successes since the mm's last start (kmigrated
+        # promotes during the scan that finds the pages, before its end says so), as
+        # offsets from that start; they move to promoted_before when another scan starts
+        # or this one ends without pages
+        self.candidate: Optional[LogLinearHistogram] = None
+        self.candidate_from: Optional[int] = None
 
     def add_end(self, t: int, period: int, size: int, pages: int) -> None:
         n = self.ends_seen
@@ -144,7 +165,8 @@ class MmTimeline:
             self.points = self.points[::2]
             self.stride *= 2
 
-    def add_migrate(self, t: int, ok: bool) -> None:
+    def add_migrate(self, t: int, ok: bool, started: Optional[int] = None) -> None:
+        """A migrate event at ``t``; ``started``: the time of the mm's last scan start."""
         key = t // self.bin_ns
         b = self.bins.get(key)
         if b is None:
@@ -157,10 +179,43 @@ class MmTimeline:
         b[0] += 1
         if ok:
             b[1] += 1
-            if self.first_found_ns is None or t < self.first_found_ns:
+            if self.first_found_ns is not None:
+                if t < self.first_found_ns:
+                    self.promoted_before += 1
+                else:
+                    self.promotion_offsets.add(t - self.first_found_ns)
+                return
+            if started != self.candidate_from:
+                self._drop_candidate()
+                self.candidate_from = started
+            if started is None or t < started:
                 self.promoted_before += 1
             else:
-                self.promotion_offsets.add(t - self.first_found_ns)
+                if self.candidate is None:
+                    self.candidate = LogLinearHistogram()
+                self.candidate.add(t - started)
+
+    def _drop_candidate(self) -> None:
+        if self.candidate is not None:
+            self.promoted_before += self.candidate.count
+        self.candidate = None
+        self.candidate_from = None
+
+    def scan_end(self, began: Optional[int], total: int) -> None:
+        """A scan end (``began``: its start, None without one) that found ``total`` pages."""
+        if self.first_found_ns is not None or began is None or began != self.candidate_from:
+            if began is not None and total > 0 and self.first_found_ns is None:
+                self._drop_candidate()
+                self.first_found_ns = began
+            return
+        if total > 0:
+            self.first_found_ns = began
+            if self.candidate is not None:
+                self.promotion_offsets = self.candidate
+            self.candidate = None
+            self.candidate_from = None
+        else:
+            self._drop_candidate()
 
     def _coarsen(self) -> None:
         self.bin_ns *= 2
@@ -244,18 +299,6 @@ class TimelineAnalyzer(Analyzer):
     def mm_exit(self, t: int, pid: int, comm: str, mm: int) -> None:
         self.tl.tick(t)
         Analyzer.mm_exit(self, t, pid, comm, mm)
-
-    def sched_fork(self, t: int, pid: int, child_pid: int, child_comm: str) -> None:
-        self.tl.tick(t)
-        Analyzer.sched_fork(self, t, pid, child_pid, child_comm)
-
-    def sched_exec(self, t: int, pid: int, filename: str, exec_pid: int) -> None:
-        self.tl.tick(t)
-        Analyzer.sched_exec(self, t, pid, filename, exec_pid)
-
-    def sched_exit(self, t: int, pid: int) -> None:
-        self.tl.tick(t)
-        Analyzer.sched_exit(self, t, pid)
 
     def _start_dropped(self, st: MmState) -> None:
         self.tl.start_dropped(st)
@@ -439,7 +482,8 @@ class Timeline:
             row.succeeded += 1
         else:
             row.failed_rc[rc] = row.failed_rc.get(rc, 0) + 1
-        self._timeline(st).add_migrate(t, rc == 0)
+        self._timeline(st).add_migrate(
+            t, rc == 0, st.start_s * 1000000000 + st.start_ns if st.visits else None)
 
     def scan_end(self, st: MmState, visits: int, pid: int, began: Optional[int], t: int,
                  start: int, total: int, scan_period: int, scan_size: int,
@@ -465,8 +509,7 @@ class Timeline:
             self._owner_row(st, visits).completed_from += 1
         tl = self._timeline(st)
         tl.add_end(t, scan_period, scan_size, total)
-        if began is not None and total > 0 and tl.first_found_ns is None:
-            tl.first_found_ns = began
+        tl.scan_end(began, total)
         if self.on_scan is not None:
             self.on_scan(ScanRow(st.mm, st.generation, began, t, duration, total,
                                  scan_period, scan_size, target_node, start))
@@ -486,6 +529,11 @@ class Timeline:
         if self.current is not None:
             self._close_current()
             self.current = None
+        last = self.analyzer.kept_last_ns()
+        if last is not None:
+            for row in self.rows:
+                if row.end_ns > last:  # the last interval: it covers up to the last event
+                    row.covered_ns = max(0, last - row.start_ns)
         self._release(everything=True)
         self._finished = True
         self.next_ns = 1 << 127

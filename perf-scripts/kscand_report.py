@@ -158,9 +158,12 @@ def trace_end():
         sys.exit(1)
 
 
-def _bad(event_name, exc=None):
+def _bad(event_name, exc=None, secs=None, nsecs=None):
     if _session is not None:
-        _session.bad(event_name, exc)
+        t = None
+        if isinstance(secs, int) and isinstance(nsecs, int):
+            t = secs * 1000000000 + nsecs  # for trace_time_ns: every event's time
+        _session.bad(event_name, exc, t)
 
 
 def kmem__kmem_mm_enter(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -168,7 +171,7 @@ def kmem__kmem_mm_enter(event_name, context, common_cpu, common_secs, common_nse
     try:
         _core.mm_enter(common_secs * 1000000000 + common_nsecs, common_pid, common_comm, mm)
     except Exception as e:
-        _bad(event_name, e)
+        _bad(event_name, e, common_secs, common_nsecs)
 
 
 def kmem__kmem_mm_exit(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -176,7 +179,7 @@ def kmem__kmem_mm_exit(event_name, context, common_cpu, common_secs, common_nsec
     try:
         _core.mm_exit(common_secs * 1000000000 + common_nsecs, common_pid, common_comm, mm)
     except Exception as e:
-        _bad(event_name, e)
+        _bad(event_name, e, common_secs, common_nsecs)
 
 
 def kmem__kmem_scan_mm_start(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -184,7 +187,7 @@ def kmem__kmem_scan_mm_start(event_name, context, common_cpu, common_secs, commo
     try:
         _scan_start(common_secs, common_nsecs, common_pid, mm)
     except Exception as e:
-        _bad(event_name, e)
+        _bad(event_name, e, common_secs, common_nsecs)
 
 
 def kmem__kmem_scan_mm_end(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -197,7 +200,7 @@ def kmem__kmem_scan_mm_end(event_name, context, common_cpu, common_secs, common_
         _core.scan_end(common_secs * 1000000000 + common_nsecs, common_pid, mm, start, total,
                        scan_period, scan_size, target_node)
     except Exception as e:
-        _bad(event_name, e)
+        _bad(event_name, e, common_secs, common_nsecs)
 
 
 def kmem__kmem_scan_mm_migrate(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -216,7 +219,7 @@ def kmem__kmem_scan_mm_migrate(event_name, context, common_cpu, common_secs, com
                 mfailed -= 0x100000000
         _migrate(common_secs, common_nsecs, common_pid, mm, rc, target_node, msuccess, mfailed)
     except Exception as e:
-        _bad(event_name, e)
+        _bad(event_name, e, common_secs, common_nsecs)
 
 
 def sched__sched_process_fork(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -226,7 +229,7 @@ def sched__sched_process_fork(event_name, context, common_cpu, common_secs, comm
         _core.sched_fork(common_secs * 1000000000 + common_nsecs, common_pid, child_pid,
                          child_comm)
     except Exception as e:
-        _bad(event_name, e)
+        _bad(event_name, e, common_secs, common_nsecs)
 
 
 def sched__sched_process_exec(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -235,7 +238,7 @@ def sched__sched_process_exec(event_name, context, common_cpu, common_secs, comm
     try:
         _core.sched_exec(common_secs * 1000000000 + common_nsecs, common_pid, filename, pid)
     except Exception as e:
-        _bad(event_name, e)
+        _bad(event_name, e, common_secs, common_nsecs)
 
 
 def sched__sched_process_exit(event_name, context, common_cpu, common_secs, common_nsecs,
@@ -243,12 +246,14 @@ def sched__sched_process_exit(event_name, context, common_cpu, common_secs, comm
     try:
         _core.sched_exit(common_secs * 1000000000 + common_nsecs, common_pid)
     except Exception as e:
-        _bad(event_name, e)
+        _bad(event_name, e, common_secs, common_nsecs)
 
 
 def trace_unhandled(event_name, context, event_fields_dict, *perf_sample_dict):
     try:
         _session.count_unhandled(event_name)
+        _core.unhandled_event(event_fields_dict["common_s"] * 1000000000
+                              + event_fields_dict["common_ns"])
     except Exception:
         pass
 
@@ -257,7 +262,8 @@ def process_event(param_dict):
     # perf calls this for samples of non-tracepoint events (cpu-clock, cycles...),
     # which never reach trace_unhandled: counted, so none is dropped silently.
     try:
-        _core.non_tracepoint_sample(str(param_dict.get("ev_name", "?")))
+        sample = param_dict.get("sample") or {}
+        _core.non_tracepoint_sample(str(param_dict.get("ev_name", "?")), sample.get("time"))
     except Exception:
         pass
 

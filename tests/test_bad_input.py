@@ -341,7 +341,8 @@ def test_14_time_window_before_the_trace() -> None:
     assert any(n.startswith("no kscand event is left: --time dropped all 2") for n in j["notes"])
     assert j["trace_time_ns"] == {"first": 19600000000, "last": 87 * S}
     out = text(report)
-    assert out.startswith("kscand report: 0 kscand events\n(the trace runs from 19.600000")
+    assert out.startswith("kscand report: 0 of 2 kscand events kept by --time\n"
+                          "(the trace runs from 19.600000")
 
 
 # 15. perf's own --pid/--comm --------------------------------------------------------------------

@@ -15,7 +15,8 @@ from ..compare import OUTPUT_OPTIONS
 from ..events import KSCAND_EVENTS, rc_name
 from ..histogram import LogLinearHistogram, bucket_bounds
 from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, OverTime, Report,
-                      RunMeta, Scans, Spread, Values, idle_report, log2_rows, mm_key)
+                      RunMeta, Scans, SelectionSummary, Spread, Values, idle_report,
+                      log2_rows, mm_key)
 from ..timeline import IntervalRow, ScanRow
 from ..vmstat import KernelCounters
 
@@ -72,6 +73,7 @@ def migrations_json(m: Migrations) -> Dict[str, Any]:
         "batch_size": _spread_json(m.batch_size),
         "sequence_breaks": m.sequence_breaks,
         "latency_ns": _spread_json(m.latency_ns),
+        "not_attempted": m.not_attempted,
     }
 
 
@@ -171,8 +173,19 @@ def _json_fields(report: Report) -> List[Tuple[str, Any]]:
         ("oddities", oddities_json(report.oddities)),
         ("histograms", histograms_json(report)),
         ("run", run_json(report.run)),
+        ("selection", selection_json(report.selection)),
     ] + ([("over_time", over_time_json(report.over_time))]
          if report.over_time is not None else [])
+
+
+def selection_json(sel: Optional[SelectionSummary]) -> Optional[Dict[str, Any]]:
+    """What the filters kept (null: no filter was given)."""
+    if sel is None:
+        return None
+    return {"time_ns": None if sel.time_ns is None else list(sel.time_ns),
+            "pids": sel.pids, "comms": sel.comms,
+            "mms": None if sel.mms is None else [mm_key(m) for m in sel.mms],
+            "nodes": sel.nodes, "kept_events": sel.kept_events, "events_in": sel.events_in}
 
 
 def to_json(report: Report) -> Dict[str, Any]:
@@ -429,8 +442,9 @@ def csv_tables(report: Report, unit_ns: int = 1000) -> Dict[str, str]:
 
 # -- over time (--interval) ----------------------------------------------------------
 
-def _rate(n: int, row: IntervalRow) -> float:
-    return round(row.per_second(n), 3)
+def _rate(n: int, row: IntervalRow) -> Optional[float]:
+    rate = row.per_second(n)
+    return None if rate is None else round(rate, 3)
 
 
 def interval_json(row: IntervalRow) -> Dict[str, Any]:
@@ -466,7 +480,8 @@ def over_time_json(over: OverTime) -> Dict[str, Any]:
             "promotions": [list(b) for b in m.bins],
             "time_to_promotion": None if t is None else {
                 "from_ns": t.from_ns, "promoted": t.promoted, "before": t.before,
-                **{"p%d_ns" % p: v for p, v in sorted(t.percentiles.items())}},
+                "p50_ns": t.percentiles.get(50), "p90_ns": t.percentiles.get(90),
+                "p99_ns": t.percentiles.get(99)},
         })
     return {"interval_ns": over.interval_ns,
             "intervals": [interval_json(r) for r in over.rows],

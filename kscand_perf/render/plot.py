@@ -49,8 +49,8 @@ def promotions(over: OverTime) -> Figure:
     fig, ax = _figure()
     x, origin = _times(over)
     width = over.interval_ns / 1e9
-    ok = [r.per_second(r.succeeded) for r in over.rows]
-    failed = [r.per_second(r.failed) for r in over.rows]
+    ok = [r.per_second(r.succeeded) or 0.0 for r in over.rows]  # (None: covers no time)
+    failed = [r.per_second(r.failed) or 0.0 for r in over.rows]
     ax.bar(x, ok, width=width, align="edge", label="succeeded", color="tab:green")
     ax.bar(x, failed, width=width, align="edge", bottom=ok, label="failed", color="tab:red")
     ax.set_title("Promotion attempts per second, by outcome")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import textwrap
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -80,11 +81,16 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
 
 def _headline(report: Report) -> str:
     total = count(sum(report.events.values()))
+    what = "kscand events"
+    sel = report.selection
+    if sel is not None:  # "N of M kscand events kept by --pid 137"
+        total = "%s of %s" % (count(sel.kept_events), count(sel.events_in))
+        what += " kept by %s," % " ".join(shlex.quote(a) for a in sel.args)
     if report.first_ns is None or report.last_ns is None:
-        line = "kscand report: %s kscand events" % total
+        line = "kscand report: %s %s" % (total, what.rstrip(","))
     else:
-        line = "kscand report: %s kscand events over %.3f s (perf time %.6f to %.6f s)" % (
-            total, (report.last_ns - report.first_ns) / 1e9, report.first_ns / 1e9,
+        line = "kscand report: %s %s over %.3f s (perf time %.6f to %.6f s)" % (
+            total, what, (report.last_ns - report.first_ns) / 1e9, report.first_ns / 1e9,
             report.last_ns / 1e9)
     first, last = report.trace_first_ns, report.trace_last_ns
     if first is not None and last is not None and (first, last) != (report.first_ns,
@@ -240,12 +246,15 @@ def _migrations_text(report: Report, unit_ns: int, top: int) -> str:
                      % count(m.sequence_breaks))
     if m.latency_ns is not None:
         lat = m.latency_ns
-        facts.append("detection to first promotion attempt (from the start of the scan "
-                     "that found pages):")
+        facts.append("detection to first promotion attempt (scans that found pages, "
+                     "begun with no backlog):")
         u = UNIT_NAME[unit_ns]
         facts.append("  %s, mean %s %s, min %s %s, max %s %s" % (
             _plural(lat.count, "scan", "scans"), in_unit(lat.mean, unit_ns), u,
             in_unit(lat.min, unit_ns), u, in_unit(lat.max, unit_ns), u))
+    if m.not_attempted:
+        facts.append("pages found and queued, never attempted: %s"
+                     % count(m.not_attempted))
     if facts:
         out += "\n\n" + "\n".join(facts)
     by_mm = _mms_migrations_text(report, top)
@@ -345,9 +354,13 @@ def interval_line(row: IntervalRow, origin_ns: int, interval_ns: int, unit_ns: i
     cells = [start, count(row.scans), count(row.not_due), in_unit(row.duration_mean, unit_ns),
              in_unit(row.duration_max, unit_ns), count(row.pages_found),
              count(row.attempted), count(row.succeeded),
-             "{:,.1f}".format(row.per_second(row.succeeded)),
+             _rate(row.per_second(row.succeeded)),
              "-" if top is None else str(top[0])]
     return _interval_cells(cells) + "\n"
+
+
+def _rate(x: Optional[float]) -> str:
+    return "-" if x is None else "{:,.1f}".format(x)
 
 
 def interval_footer(rows: int) -> str:
@@ -381,7 +394,8 @@ def promotion_text(over: OverTime, unit_ns: int, top: int) -> str:
         t = m.time_to_promotion
         if t is None:
             continue
-        pct = [human_ns(t.percentiles[p]) if p in t.percentiles else "-" for p in (50, 90, 99)]
+        pct = [human_ns(v) if v is not None else "-"
+               for v in (t.percentiles.get(p) for p in (50, 90, 99))]
         row = [mm_key(m.mm), m.generation, "-" if m.pid is None else str(m.pid),
                m.comm or "?", count(t.promoted)] + pct
         found.append((t.promoted, row, t.before))
