@@ -119,7 +119,7 @@ def test_r3_rates_divide_by_the_time_the_interval_covers() -> None:
     assert [r["attempted_per_s"] for r in rows] == [10.0, 0.0, 0.0]
     (row,) = run(script, ["--interval", "1000"])["over_time"]["intervals"]
     assert row["succeeded_per_s"] == 4.0  # 10 in 2.5 s, not in 1000 s (issue 19, item 3)
-    (row,) = run(script, ["--interval", "1e6"])["over_time"]["intervals"]
+    (row,) = run(script, ["--interval", "604800"])["over_time"]["intervals"]
     assert row["succeeded_per_s"] == 4.0
 
 
@@ -248,7 +248,7 @@ def test_r6_selection_member_and_header() -> None:
                               "nodes": [0], "kept_events": 3, "events_in": 8}
     assert sum(j["events"].values()) == 3  # the Events table is the selection's too
     head = text(report).splitlines()[0]
-    assert head.startswith("kscand report: 3 of 8 kscand events kept by --pid 12 --node 0,")
+    assert head == "kscand report: 3 of 8 kscand events kept by --pid 12 --node 0"
 
 
 # -- item 13: --node and not-due visits (documented) ---------------------------------------
@@ -324,7 +324,7 @@ def test_r4_trace_time_of_events_the_report_does_not_read_perf_handlers() -> Non
     mod.process_event({"ev_name": "cpu-clock", "sample": {"time": 9 * S}})
     call(mod, "kmem__kmem_scan_mm_end", 10, 0, KSCAND, "kscand", A, 0, 0, 2000, GIB, None)
     j = finish(mod)
-    assert j["bad_events"] == {"kmem__kmem_scan_mm_end": 1}
+    assert j["bad_events"] == {"kmem:kmem_scan_mm_end": 1}
     assert j["trace_time_ns"] == {"first": 1 * S + 5, "last": 10 * S}
     assert j["time_ns"] == {"first": 5 * S, "last": 5 * S}
 

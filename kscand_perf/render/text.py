@@ -80,18 +80,20 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
 
 
 def _headline(report: Report) -> str:
-    total = count(sum(report.events.values()))
-    what = "kscand events"
+    """The first line: how many kscand events over what time; a filtered report says what
+    its filters kept ("N of M kscand events kept by --pid 137") and gives the time on the
+    next line, so that the line stays within 100 columns."""
+    line = "kscand report: %s kscand events" % count(sum(report.events.values()))
     sel = report.selection
-    if sel is not None:  # "N of M kscand events kept by --pid 137"
-        total = "%s of %s" % (count(sel.kept_events), count(sel.events_in))
-        what += " kept by %s," % " ".join(shlex.quote(a) for a in sel.args)
-    if report.first_ns is None or report.last_ns is None:
-        line = "kscand report: %s %s" % (total, what.rstrip(","))
-    else:
-        line = "kscand report: %s %s over %.3f s (perf time %.6f to %.6f s)" % (
-            total, what, (report.last_ns - report.first_ns) / 1e9, report.first_ns / 1e9,
-            report.last_ns / 1e9)
+    if sel is not None:
+        line = "kscand report: %s of %s kscand events kept by %s\n" % (
+            count(sel.kept_events), count(sel.events_in),
+            " ".join(shlex.quote(a) for a in sel.args))
+    if report.first_ns is not None and report.last_ns is not None:
+        line += "%sover %.3f s (perf time %.6f to %.6f s)" % (
+            "" if sel is not None else " ", (report.last_ns - report.first_ns) / 1e9,
+            report.first_ns / 1e9, report.last_ns / 1e9)
+    line = line.rstrip("\n")
     first, last = report.trace_first_ns, report.trace_last_ns
     if first is not None and last is not None and (first, last) != (report.first_ns,
                                                                     report.last_ns):
