@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import BinaryIO, List
 
-from . import feed, options, perfmodule
+from . import feed, interpreter, options, perfmodule
 from .errors import CommandError, UsageError, one_line, write_stdout
 from .session import Session
 
@@ -63,8 +63,9 @@ def main(args: argparse.Namespace) -> int:
     perf = perfmodule.session_api() if args.via != "reader" else None
     if args.via == "perf-module":
         if perf is None:
-            raise UsageError("--via perf-module: perf's Python module with its session API "
-                             "(perf 7.3 and later) is not importable here")
+            raise UsageError(interpreter.missing(
+                "--via perf-module", "perf", "perf's Python module with its session API "
+                "(perf 7.3 and later)"))
         if not perfmodule.readable(args.input):
             raise UsageError("--via perf-module: %s is not a perf.data file: perf's module "
                              "reads no pipe streams (perf 7.3 skips their tracing data); "

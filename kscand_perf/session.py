@@ -11,11 +11,10 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime
-import importlib.util
 import os
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from . import __version__, render, timeline, vmstat
+from . import __version__, interpreter, render, timeline, vmstat
 from .analysis import Analyzer, make_analyzer
 from .errors import CommandError, UsageError
 from .options import Options, parse
@@ -33,9 +32,8 @@ class Session:
         each interval closes (the front end's stdout); without it they come with the rest
         of the report, the same text."""
         self.options = options
-        if options.plot_dir is not None and importlib.util.find_spec("matplotlib") is None:
-            raise UsageError("--plot: needs matplotlib, which is not installed "
-                             "(apt-get install python3-matplotlib)")
+        if options.plot_dir is not None and not interpreter.has("matplotlib"):
+            raise UsageError(interpreter.missing("--plot", "matplotlib"))
         self.live = live if options.interval is not None and not options.json \
             and options.csv_dir is None else None
         self._live_origin: Optional[int] = None

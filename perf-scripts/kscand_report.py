@@ -265,6 +265,9 @@ def process_event(param_dict):
 def _standalone():
     """Run as a program (python3 kscand_report.py, or perf 7.4's perf script NAME.py)."""
     from kscand_perf.cli import run_command
+    from kscand_perf.interpreter import switch_if_needed
+    # --plot under a python3 without matplotlib: /usr/bin/python3 where it has it
+    switch_if_needed(sys.argv[1:], _SCRIPT_PATH)
     return run_command("report", ["--via", "auto"] + sys.argv[1:], prog="kscand_report.py")
 
 
