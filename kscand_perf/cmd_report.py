@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import BinaryIO, List
 
-from . import feed, interpreter, options, perfmodule
+from . import feed, interpreter, options, perfmodule, strict
 from .errors import CommandError, UsageError, one_line, write_stdout
 from .session import Session
 
@@ -78,7 +78,8 @@ def main(args: argparse.Namespace) -> int:
         except Exception as e:  # perf's own errors (a file it cannot read)
             raise CommandError("perf's module could not read %s: %s"
                                % (args.input, one_line(e))) from None
-        return write_stdout(session.output())
+        write_stdout(session.output())
+        return strict_status(session, args, 0)
     source = _open(args.input)
     try:
         reader, problem = feed.feed(session, source)
@@ -96,8 +97,17 @@ def main(args: argparse.Namespace) -> int:
     if damage:
         sys.stderr.write("%s: warning: %s: %s\n" % (args_prog(args), args.input,
                                                     "; ".join(damage)))
-        return 1
-    return 0
+        return strict_status(session, args, 1)
+    return strict_status(session, args, 0)
+
+
+def strict_status(session: Session, args: argparse.Namespace, status: int) -> int:
+    """``status``, or with --strict 2 (when it is 0) after one line on stderr for each
+    thing found that a test pipeline should stop on."""
+    found = session.strict_failures()
+    for line in found:
+        sys.stderr.write("%s: strict: %s\n" % (args_prog(args), line))
+    return strict.EXIT_STRICT if found and status == 0 else status
 
 
 def args_prog(args: argparse.Namespace) -> str:

@@ -14,7 +14,7 @@ import datetime
 import os
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from . import __version__, interpreter, render, timeline, vmstat
+from . import __version__, interpreter, render, strict, timeline, vmstat
 from .analysis import Analyzer, make_analyzer
 from .errors import CommandError, UsageError
 from .options import Options, parse
@@ -146,7 +146,16 @@ class Session:
         if self.options.interval_ns is None:
             report.over_time = None  # (a timeline analyzer for --csv's scans.csv only)
         report.run = run_meta(self.input)
+        self.built = report
         return report
+
+    def strict_failures(self) -> List[str]:
+        """With --strict, after the output: what the report found that a test pipeline
+        should stop on (exit 2); empty without --strict or when nothing was found."""
+        built = getattr(self, "built", None)
+        if not self.options.strict or built is None:
+            return []
+        return strict.problems(built, self.lost_events)
 
     def render(self, report: Report) -> Iterator[str]:
         """What goes to standard output, in pieces to write as they come (the JSON of a

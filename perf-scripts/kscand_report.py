@@ -142,6 +142,9 @@ def trace_end():
         for piece in pieces:
             sys.stdout.write(piece)
         sys.stdout.flush()
+        found = _session.strict_failures()  # --strict: one line each, exit 2
+        for line in found:
+            sys.stderr.write("kscand_report.py: strict: %s\n" % line)
     except CommandError as e:
         sys.stderr.write("kscand_report.py: error: %s\n" % e)
         sys.exit(1)
@@ -156,6 +159,8 @@ def trace_end():
                          "(please report it with the perf.data file)\n"
                          % (type(e).__name__, e))
         sys.exit(1)
+    if found:
+        sys.exit(2)
 
 
 def _bad(event_name, exc=None):
