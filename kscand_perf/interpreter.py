@@ -31,6 +31,7 @@ PACKAGES: Dict[str, Tuple[str, str, str]] = {
     "matplotlib": ("python3-matplotlib", "matplotlib", "plot"),
     "tabulate": ("python3-tabulate", "tabulate", ""),
     "perf": ("linux-perf (7.3 or later)", "", ""),
+    "zstandard": ("python3-zstandard", "zstandard", ""),
 }
 
 

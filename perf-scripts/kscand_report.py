@@ -32,8 +32,20 @@ _here = os.path.dirname(os.path.abspath(__file__))
 if os.path.isdir(os.path.join(_here, "..", "kscand_perf")):
     sys.path.insert(0, os.path.join(_here, ".."))
 
-from kscand_perf.errors import CommandError, UsageError, quiet_stdout  # noqa: E402
-from kscand_perf.session import Session  # noqa: E402
+try:
+    from kscand_perf.errors import CommandError, UsageError, quiet_stdout  # noqa: E402
+    from kscand_perf.session import Session  # noqa: E402
+except ImportError as _e:
+    if "perf_trace_context" in sys.builtin_module_names:  # inside perf script -s
+        _python = "the Python %d.%d that perf embeds (prefix %s)" % (
+            sys.version_info[0], sys.version_info[1], sys.prefix)
+    else:
+        _python = "%s (Python %d.%d)" % (sys.executable, sys.version_info[0],
+                                         sys.version_info[1])
+    sys.stderr.write("kscand_report.py: error: %s cannot import the kscand_perf package (%s): "
+                     "install kscand-perf (make install, its .deb) or run the script from a "
+                     "checkout\n" % (_python, _e))
+    sys.exit(1)
 
 # perf removes __file__ once the script's body has run.
 _SCRIPT_PATH = os.path.abspath(__file__)
