@@ -113,6 +113,13 @@ readme: deps readme-plot
 readme-plot: deps
 	$(PYTHON) tools/readme-plot
 
+.PHONY: deb
+# The Debian package, ../kscand-perf_VERSION_all.deb (debian/; docs/install.md), then lintian.
+deb:
+	@$(APT_ENSURE) $(PACKAGING_DEPS)
+	dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning ../kscand-perf_*_$$(dpkg --print-architecture).changes
+
 .PHONY: install uninstall intree-check
 # Install where perf users look (docs/install.md): afterwards `perf script -l` lists
 # kscand-report. PERF_EXEC_PATH: perf's exec path (default `perf --exec-path`).
