@@ -206,6 +206,7 @@ def page_name(command: str) -> str:
 
 
 def command_page(name: str, summary: str, date: str) -> str:
+    summary = re.sub(r"\s*\(as bin/[^)]*\)", "", summary)  # (a checkout's name of it)
     parser, epilog = command_parser(name)
     examples, rest = split_epilog(epilog)
     lines = header(page_name(name), summary, date)
