@@ -4,7 +4,11 @@ PYTHON ?= /usr/bin/python3
 PERF ?= perf
 APT_ENSURE = tools/apt-ensure
 DEPS = linux-perf python3-tabulate python3-pytest flake8 python3-mypy python3-matplotlib \
-	python3-jsonschema
+	python3-jsonschema $(PACKAGING_DEPS)
+# What tests/test_deb.py, test_pip_install.py and test_manpages.py need: the .deb's build
+# tools and lintian, a venv with pip, groff and man.
+PACKAGING_DEPS = dpkg-dev debhelper dh-python pybuild-plugin-pyproject python3-all \
+	python3-setuptools python3-wheel lintian python3-venv groff-base man-db
 
 .PHONY: all deps test lint
 
@@ -53,11 +57,21 @@ sample: deps
 	$(PYTHON) e2e/harness.py sample
 
 # The report on the sample recorded from a real kernel, then its plots over time
-# (--plot: PNG and SVG files) in demo-plots/.
+# (--plot: PNG and SVG files) in demo-plots/ where matplotlib is installed. demo does not
+# install matplotlib: on a minimal Debian 12 it alone pulls 160 packages, 177 MB of
+# archives, 881 MB on disk (numpy, scipy, a compiler) against 34 packages, 17.5 MB and
+# 63.5 MB for perf and tabulate; demo-plots installs it and draws them.
 DEMO_PLOTS ?= demo-plots
+.PHONY: demo-plots
 demo:
-	@$(APT_ENSURE) linux-perf python3-tabulate python3-matplotlib
+	@$(APT_ENSURE) linux-perf python3-tabulate
 	@$(PERF) script -s perf-scripts/kscand_report.py -i samples/kscand-sample.data
+	@if $(PYTHON) -c 'import matplotlib' 2>/dev/null; then $(MAKE) -s demo-plots; else \
+		echo "(plots: python3-matplotlib is not installed; make demo-plots installs it," \
+		"about 180 MB of downloads, and draws them into $(DEMO_PLOTS)/)"; fi
+
+demo-plots:
+	@$(APT_ENSURE) linux-perf python3-tabulate python3-matplotlib
 	@$(PERF) script -s perf-scripts/kscand_report.py -i samples/kscand-sample.data -- \
 		--interval 0.2 --plot $(DEMO_PLOTS) | tail -n 1
 
@@ -99,6 +113,13 @@ readme: deps readme-plot
 readme-plot: deps
 	$(PYTHON) tools/readme-plot
 
+.PHONY: deb
+# The Debian package, ../kscand-perf_VERSION_all.deb (debian/; docs/install.md), then lintian.
+deb:
+	@$(APT_ENSURE) $(PACKAGING_DEPS)
+	dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning ../kscand-perf_*_$$(dpkg --print-architecture).changes
+
 .PHONY: install uninstall intree-check
 # Install where perf users look (docs/install.md): afterwards `perf script -l` lists
 # kscand-report. PERF_EXEC_PATH: perf's exec path (default `perf --exec-path`).
@@ -112,6 +133,14 @@ PYTHON_SITE ?= $(shell $(PYTHON) -c 'import sys; p = [d for d in sys.path if \
 	key=lambda d: "/python3/" not in d) or [sys.argv[1] + "/lib/python3/dist-packages"])[0])' \
 	'$(PREFIX)')
 PERF_PY = $(DESTDIR)$(PERF_EXEC_PATH)/scripts/python
+# Man pages and bash completion, generated from the argument parsers at install time
+# (kscand_perf/manpage.py, kscand_perf/completion.py); man and bash-completion look in
+# these folders under /usr/local and /usr.
+MANDIR ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+GENERATED = build/generated
+MAN_PAGES = kscand-perf kscand-perf-report kscand-perf-record kscand-perf-compare \
+	kscand-perf-merge kscand-record
 # The commands installed into PREFIX/bin. The test machinery (kscand_testkit) is never
 # installed: tests/test_install.py lists every installed file.
 COMMANDS = kscand-perf kscand-record kscand-report
@@ -128,13 +157,23 @@ install:
 		sed '1s|^#!.*python.*|#!$(PYTHON)|' bin/$$cmd > '$(DESTDIR)$(PREFIX)/bin/'$$cmd && \
 		chmod 755 '$(DESTDIR)$(PREFIX)/bin/'$$cmd || exit 1; \
 	done
+	rm -rf $(GENERATED)
+	$(PYTHON) -m kscand_perf.manpage $(GENERATED)/man1
+	$(PYTHON) -m kscand_perf.completion $(GENERATED)/kscand-perf.bash
+	install -d '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(COMPLETIONDIR)'
+	install -m 644 $(foreach p,$(MAN_PAGES),$(GENERATED)/man1/$(p).1) '$(DESTDIR)$(MANDIR)/man1/'
+	install -m 644 $(GENERATED)/kscand-perf.bash '$(DESTDIR)$(COMPLETIONDIR)/kscand-perf'
+	ln -sf kscand-perf '$(DESTDIR)$(COMPLETIONDIR)/kscand-record'
+	rm -rf $(GENERATED)
 
 uninstall:
 	@test -n "$(PERF_EXEC_PATH)" && test -n "$(PYTHON_SITE)" || { echo "make uninstall:" \
 		"no perf exec path or Python folder: set PERF_EXEC_PATH and PYTHON_SITE" >&2; exit 1; }
 	rm -f '$(PERF_PY)/kscand-report.py' '$(PERF_PY)/bin/kscand-report-record' \
 		'$(PERF_PY)/bin/kscand-report-report' \
-		$(foreach cmd,$(COMMANDS),'$(DESTDIR)$(PREFIX)/bin/$(cmd)')
+		$(foreach cmd,$(COMMANDS),'$(DESTDIR)$(PREFIX)/bin/$(cmd)') \
+		$(foreach p,$(MAN_PAGES),'$(DESTDIR)$(MANDIR)/man1/$(p).1') \
+		'$(DESTDIR)$(COMPLETIONDIR)/kscand-perf' '$(DESTDIR)$(COMPLETIONDIR)/kscand-record'
 	rm -rf '$(DESTDIR)$(PYTHON_SITE)/kscand_perf'
 
 # The in-tree series (patch/perf/; docs/install.md): apply it to Debian's

@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import BinaryIO, List
 
-from . import feed, options, perfmodule
+from . import feed, interpreter, options, perfmodule, strict
 from .errors import CommandError, UsageError, one_line, write_stdout
 from .session import Session
 
@@ -67,8 +67,9 @@ def main(args: argparse.Namespace) -> int:
     perf = perfmodule.session_api() if args.via != "reader" else None
     if args.via == "perf-module":
         if perf is None:
-            raise UsageError("--via perf-module: perf's Python module with its session API "
-                             "(perf 7.3 and later) is not importable here")
+            raise UsageError(interpreter.missing(
+                "--via perf-module", "perf", "perf's Python module with its session API "
+                "(perf 7.3 and later)"))
         if not perfmodule.readable(args.input):
             raise UsageError("--via perf-module: %s is not a perf.data file: perf's module "
                              "reads no pipe streams (perf 7.3 skips their tracing data); "
@@ -81,7 +82,8 @@ def main(args: argparse.Namespace) -> int:
         except Exception as e:  # perf's own errors (a file it cannot read)
             raise CommandError("perf's module could not read %s: %s"
                                % (args.input, one_line(e))) from None
-        return write_stdout(session.output())
+        write_stdout(session.output())
+        return strict_status(session, args, 0)
     source = _open(args.input)
     try:
         reader, problem = feed.feed(session, source)
@@ -100,8 +102,17 @@ def main(args: argparse.Namespace) -> int:
     if damage:
         sys.stderr.write("%s: warning: %s: %s\n" % (args_prog(args), args.input,
                                                     "; ".join(damage)))
-        return 1
-    return 0
+        return strict_status(session, args, 1)
+    return strict_status(session, args, 0)
+
+
+def strict_status(session: Session, args: argparse.Namespace, status: int) -> int:
+    """``status``, or with --strict 2 (when it is 0) after one line on stderr for each
+    thing found that a test pipeline should stop on."""
+    found = session.strict_failures()
+    for line in found:
+        sys.stderr.write("%s: strict: %s\n" % (args_prog(args), line))
+    return strict.EXIT_STRICT if found and status == 0 else status
 
 
 def args_prog(args: argparse.Namespace) -> str:

@@ -60,6 +60,7 @@ class Options:
     vmstat: Optional[Tuple[str, str]] = None
     interval: Optional[float] = None  # seconds of trace time per row (--interval)
     plot_dir: Optional[str] = None
+    strict: bool = False  # exit 2 on what a test pipeline should stop on (strict.py)
 
     @property
     def unit_ns(self) -> int:
@@ -199,6 +200,10 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
     chk = p.add_argument_group("kernel counters")
     chk.add_argument("--vmstat", nargs=2, metavar=("BEFORE", "AFTER"),
                      help="compare with /proc/vmstat snapshots taken around the recording")
+    chk.add_argument("--strict", action="store_true",
+                     help="exit 2 after the report when the counters disagree with the trace, "
+                     "perf lost events, or the report found sequence breaks, duplicate "
+                     "samples or events it could not use (one line each on stderr)")
 
 
 def parse(argv: Sequence[str], prog: str = "kscand_report.py") -> Options:
@@ -236,7 +241,8 @@ def from_args(ns: argparse.Namespace) -> Options:
         time_relative=window[1] if window is not None else (False, False),
         time_text=ns.time,
         vmstat=tuple(ns.vmstat) if ns.vmstat else None,  # type: ignore[arg-type]
-        interval=interval, plot_dir=getattr(ns, "plot_dir", None))
+        interval=interval, plot_dir=getattr(ns, "plot_dir", None),
+        strict=bool(getattr(ns, "strict", False)))
 
 
 def usage(prog: str = "kscand_report.py") -> str:

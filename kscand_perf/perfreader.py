@@ -1111,9 +1111,11 @@ class PerfReader:
         if self._zstd is None:
             self._zstd = _zstd_factory()
             if self._zstd is None:
-                raise _Damage(at, "the recording is compressed (perf record -z) and no zstd "
-                              "module is installed (python3-zstandard): install it, or "
-                              "record without -z")
+                from .interpreter import missing  # (names this interpreter and the fix)
+                raise _Damage(at, "the recording is compressed (perf record -z): %s, or "
+                              "record without -z" % missing(
+                                  "reading it", "zstandard", "a zstd module (zstandard, or "
+                                  "Python 3.14's compression.zstd)"))
             self._zstd_obj = self._zstd()
         factory = self._zstd
         obj = self._zstd_obj

@@ -12,7 +12,6 @@ import csv
 import dataclasses
 import datetime
 import hashlib
-import importlib.util
 import math
 import os
 import re
@@ -20,7 +19,7 @@ import stat
 import tempfile
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from . import __version__, render, timeline, vmstat
+from . import __version__, interpreter, render, strict, timeline, vmstat
 from .analysis import Analyzer, make_analyzer
 from .errors import CommandError, UsageError
 from .options import Options, parse
@@ -51,9 +50,8 @@ class Session:
         self.options = options
         check_folder("--csv", options.csv_dir)
         check_folder("--plot", options.plot_dir)
-        if options.plot_dir is not None and importlib.util.find_spec("matplotlib") is None:
-            raise UsageError("--plot: needs matplotlib, which is not installed "
-                             "(apt-get install python3-matplotlib)")
+        if options.plot_dir is not None and not interpreter.has("matplotlib"):
+            raise UsageError(interpreter.missing("--plot", "matplotlib"))
         self.live = live if options.interval is not None and not options.json \
             and options.csv_dir is None else None
         self._live_origin: Optional[int] = None
@@ -191,7 +189,16 @@ class Session:
         if self.options.interval_ns is None:
             report.over_time = None  # (a timeline analyzer for --csv's scans.csv only)
         report.run = run_meta(self.input, self.options)
+        self.built = report
         return report
+
+    def strict_failures(self) -> List[str]:
+        """With --strict, after the output: what the report found that a test pipeline
+        should stop on (exit 2); empty without --strict or when nothing was found."""
+        built = getattr(self, "built", None)
+        if not self.options.strict or built is None:
+            return []
+        return strict.problems(built, self.lost_events)
 
     def render(self, report: Report) -> Iterator[str]:
         """What goes to standard output, in pieces to write as they come (the JSON of a

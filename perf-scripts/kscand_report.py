@@ -32,8 +32,20 @@ _here = os.path.dirname(os.path.abspath(__file__))
 if os.path.isdir(os.path.join(_here, "..", "kscand_perf")):
     sys.path.insert(0, os.path.join(_here, ".."))
 
-from kscand_perf.errors import CommandError, UsageError, quiet_stdout  # noqa: E402
-from kscand_perf.session import Session  # noqa: E402
+try:
+    from kscand_perf.errors import CommandError, UsageError, quiet_stdout  # noqa: E402
+    from kscand_perf.session import Session  # noqa: E402
+except ImportError as _e:
+    if "perf_trace_context" in sys.builtin_module_names:  # inside perf script -s
+        _python = "the Python %d.%d that perf embeds (prefix %s)" % (
+            sys.version_info[0], sys.version_info[1], sys.prefix)
+    else:
+        _python = "%s (Python %d.%d)" % (sys.executable, sys.version_info[0],
+                                         sys.version_info[1])
+    sys.stderr.write("kscand_report.py: error: %s cannot import the kscand_perf package (%s): "
+                     "install kscand-perf (make install, its .deb) or run the script from a "
+                     "checkout\n" % (_python, _e))
+    sys.exit(1)
 
 # perf removes __file__ once the script's body has run.
 _SCRIPT_PATH = os.path.abspath(__file__)
@@ -142,6 +154,9 @@ def trace_end():
         for piece in pieces:
             sys.stdout.write(piece)
         sys.stdout.flush()
+        found = _session.strict_failures()  # --strict: one line each, exit 2
+        for line in found:
+            sys.stderr.write("kscand_report.py: strict: %s\n" % line)
     except CommandError as e:
         sys.stderr.write("kscand_report.py: error: %s\n" % e)
         sys.exit(1)
@@ -156,6 +171,8 @@ def trace_end():
                          "(please report it with the perf.data file)\n"
                          % (type(e).__name__, e))
         sys.exit(1)
+    if found:
+        sys.exit(2)
 
 
 def _bad(event_name, exc=None, secs=None, nsecs=None):
@@ -271,6 +288,9 @@ def process_event(param_dict):
 def _standalone():
     """Run as a program (python3 kscand_report.py, or perf 7.4's perf script NAME.py)."""
     from kscand_perf.cli import run_command
+    from kscand_perf.interpreter import switch_if_needed
+    # --plot under a python3 without matplotlib: /usr/bin/python3 where it has it
+    switch_if_needed(sys.argv[1:], _SCRIPT_PATH)
     return run_command("report", ["--via", "auto"] + sys.argv[1:], prog="kscand_report.py")
 
 

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Set
 import pytest
 
 from conftest import ROOT, require, tracefs_root
-from kscand_perf import record
+from kscand_perf import completion, manpage, record
 from kscand_testkit.perfdata import write_trace
 from kscand_testkit.synth import SynthConfig, scenario
 
@@ -140,7 +140,12 @@ def test_install_puts_each_file_where_perf_and_python_look(installed: Installed)
                 "perf-core/scripts/python/bin/kscand-report-record",
                 "perf-core/scripts/python/bin/kscand-report-report",
                 "usr/local/bin/kscand-perf", "usr/local/bin/kscand-record",
-                "usr/local/bin/kscand-report"} | package
+                "usr/local/bin/kscand-report",
+                "usr/local/share/bash-completion/completions/kscand-perf",
+                "usr/local/share/bash-completion/completions/kscand-record"} | package
+    expected |= {"usr/local/share/man/man1/%s.1" % page for page in (
+        "kscand-perf", "kscand-perf-report", "kscand-perf-record", "kscand-perf-compare",
+        "kscand-perf-merge", "kscand-record")}
     assert added == expected
     # the product only: no simulator, perf.data writer or event layouts of the tests
     names = {os.path.basename(p) for p in added}
@@ -154,6 +159,15 @@ def test_install_puts_each_file_where_perf_and_python_look(installed: Installed)
         assert f.read() == open(SCRIPT).read()
     with open(os.path.join(installed.root, "usr/local/bin/kscand-record")) as f:
         assert f.readline() == "#!/usr/bin/python3\n"
+    # the man pages and the completion, generated from the parsers at install time
+    man1 = os.path.join(installed.root, "usr/local/share/man/man1")
+    assert manpage.pages("x").keys() == set(os.listdir(man1))
+    with open(os.path.join(man1, "kscand-perf-report.1")) as f:
+        assert "\\-\\-vmstat" in f.read()
+    completions = os.path.join(installed.root, "usr/local/share/bash-completion/completions")
+    assert os.readlink(os.path.join(completions, "kscand-record")) == "kscand-perf"
+    with open(os.path.join(completions, "kscand-perf")) as f:
+        assert f.read() == completion.script()
 
 
 def test_default_python_folder_is_on_perfs_sys_path(perf: str, tmp_path: Any) -> None:
