@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import collections
 import math
 import re
@@ -179,20 +180,24 @@ class Life:
         return sizes, breaks, begun_before
 
     def latencies(self) -> List[int]:
-        """R2: completed scans that found pages and start with no backlog."""
+        """R2: completed scans that found pages and start with no backlog: the lifetime's
+        migrate events before the start are at least the pages its ends before the start
+        found. The latency: its first migrate event at or after the start, minus the start."""
+        ends = sorted((s.end.sample.time, s.end.values["total"] or 0) for s in self.ends)
+        end_times = [t for t, _ in ends]
+        found_before = [0]
+        for _, total in ends:
+            found_before.append(found_before[-1] + total)
+        migrates = sorted(m.sample.time for m in self.migrates)
         out = []
         for scan in self.ends:
             if scan.start is None or (scan.end.values["total"] or 0) <= 0:
                 continue
             t0 = scan.start.sample.time
-            queued = sum(s.end.values["total"] or 0 for s in self.ends
-                         if s.end.sample.time < t0)
-            attempted = sum(1 for m in self.migrates if m.sample.time < t0)
-            if attempted < queued:
-                continue
-            after = [m.sample.time for m in self.migrates if m.sample.time >= t0]
-            if after:
-                out.append(min(after) - t0)
+            queued = found_before[bisect.bisect_left(end_times, t0)]
+            attempted = bisect.bisect_left(migrates, t0)
+            if attempted >= queued and attempted < len(migrates):
+                out.append(migrates[attempted] - t0)
         return out
 
     def pages_found(self) -> int:

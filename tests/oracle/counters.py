@@ -58,4 +58,6 @@ def kernel_counters(an: "Analysis", opts: "Options",
             "causes": Prose(None if all_agree is None or opts.pids is not None
                             or opts.comm is not None or opts.mms is not None
                             else not all_agree),
-            "unattempted_pages": max(0, found - ok - failed)}   # DOCS? undocumented key
+            # DOCS? an undocumented key: pages found minus migrate events, null when the
+            # filters prevent the comparison
+            "unattempted_pages": max(0, found - ok - failed) if comparable else None}
