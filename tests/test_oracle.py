@@ -37,8 +37,9 @@ from conftest import ROOT, require
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from oracle import Options, SCRIPT_FIELDS, oracle_report, parse_script  # noqa: E402
-from oracle.compare import Diff, compare, exempt, leaves, pending  # noqa: E402
+from oracle.compare import compare, exempt, leaves, pending  # noqa: E402
 from oracle.lifetimes import Recording  # noqa: E402
+from oracle_pending import F1, PENDING, R1, R2, R3, R4, R5, R6, check  # noqa: E402
 
 ORACLE_DIR = os.path.join(ROOT, "tests", "oracle")
 KSCAND_PERF = os.path.join(ROOT, "bin", "kscand-perf")
@@ -48,54 +49,8 @@ VMSTAT = (os.path.join(SHARED, "kscand-real-1.vmstat-before.txt"),
           os.path.join(SHARED, "kscand-real-1.vmstat-after.txt"))
 TIMEOUT = 300
 
-# Known, pending disagreements: "CASE-GLOB:PATH-GLOB" (or "PATH-GLOB") -> reason. Paths
-# name list members by their index, mms by "MM/GENERATION". Empty this as the branches
-# of issue 19 land; an entry that no longer matches anything is harmless (xfail is not
-# strict), test_pending_entries_still_needed lists them.
-R1 = ("R1: time to promotion counts from the start of the first completed scan that found "
-      "pages; successes during that scan are promoted, not 'before'; p50/p90/p99_ns null "
-      "(present) when nothing was promoted")
-R2 = ("R2: detection latency only for a scan that starts with no backlog; "
-      "migrations.not_attempted is new")
-R3 = "R3: a rate divides by the time the interval covers, min(end, time_ns.last) - start"
-R4 = "R4: trace_time_ns covers every event perf hands the report, any type, before filters"
-R5 = ("R5: --time is half-open and takes '+' times relative to the first event; owners, "
-      "lifetimes (generations, enter/exit) come from the whole recording")
-R6 = ("R6: the top-level 'selection'; the Events table counts the events the filters kept "
-      "(issue 19 item 11)")
-F1 = ("FOUND (not R1-R6): with --node, the report lists a lifetime all of whose events the "
-      "filter dropped (corners: 0xff11000003279f80, whose start was dropped with its end), "
-      "and orders lifetimes by their first event only when that event was a start (a "
-      "lifetime whose first event is a dropped end without a start moves down); the docs "
-      "say mms lists every lifetime the filters keep, in order of first appearance")
-PENDING: Dict[str, str] = {
-    "*node*:mms_order": F1,
-    "*node*:mms.*": F1,
-    "*node*:oddities.unknown_owner.*": F1,
-    "over_time.mms.*.time_to_promotion*": R1,
-    "migrations.latency_ns*": R2,
-    "mms.*.migrations.latency_ns*": R2,
-    "migrations.not_attempted": R2,
-    "mms.*.migrations.not_attempted": R2,
-    "over_time.intervals.*_per_s": R3,
-    "trace_time_ns.last": R4,
-    "selection": R6,
-    "*pid*:events.*": R6,
-    "*comm*:events.*": R6,
-    "*mm*:events.*": R6,
-    # '+' times and an event on the window's end: every figure may move
-    "*time-rel*:*": R5,
-    "*time-edge*:*": R5,
-    # a selection by owner within a window: the owner is learnt outside it
-    "*time-pid*:*": R5,
-    # other windows: who owns a lifetime and which lifetime an event belongs to
-    "*time*:mms*": R5,
-    "*time*:over_time.mms*": R5,
-    "*time*:oddities.unknown_owner.*": R5,
-}
-
-
 # -- traces ---------------------------------------------------------------------------------
+
 
 class Trace(NamedTuple):
     path: str
@@ -267,36 +222,6 @@ def _cases() -> List[Case]:
 CASES = _cases()
 
 
-def _sorted_mms(value: Any) -> Any:
-    """mms lists by identity (mm/generation), so that one missing lifetime shows as one
-    difference; the order becomes one leaf of its own."""
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if k == "mms" and isinstance(v, list) and all(isinstance(m, dict) and "mm" in m
-                                                          for m in v):
-                out[k] = {"%s/%s" % (m["mm"], m["generation"]): _sorted_mms(m) for m in v}
-                out["mms_order"] = ["%s/%s" % (m["mm"], m["generation"]) for m in v]
-            else:
-                out[k] = _sorted_mms(v)
-        return out
-    return value
-
-
-def check(case: Case, got: Dict[str, Any], want: Dict[str, Any]) -> Tuple[List[Diff],
-                                                                          List[Tuple[Diff, str]]]:
-    diffs, unchecked = compare(_sorted_mms(got), _sorted_mms(want))
-    diffs += [Diff(p, "<in the report>", "<not computed>") for p in unchecked if not exempt(p)]
-    failing, known = [], []
-    for d in diffs:
-        reason = pending(case.name, d.path, PENDING)
-        if reason is None:
-            failing.append(d)
-        else:
-            known.append((d, reason))
-    return failing, known
-
-
 @pytest.fixture(scope="session")
 def results(trace: Callable[[str], Trace], recording: Callable[[str], Recording]
             ) -> Callable[[Case], Tuple[Dict[str, Any], Dict[str, Any]]]:
@@ -315,7 +240,7 @@ def test_report_equals_oracle(case: Case, results: Callable[[Case], Tuple[Dict[s
                                                                           Dict[str, Any]]]
                               ) -> None:
     got, want = results(case)
-    failing, known = check(case, got, want)
+    failing, known = check(case.name, got, want)
     if os.environ.get("ORACLE_DUMP"):     # every difference, for whoever empties PENDING
         with open(os.environ["ORACLE_DUMP"], "a", encoding="utf-8") as f:
             for d, why in [(d, "FAILS") for d in failing] + known:
