@@ -4,7 +4,7 @@ CORNERS: two kscand threads, an end without a start, wraps (a pass time), a batc
 before the recording, an unknown rc, a duplicated sample, a negative msuccess (bad data), a
 sequence break, a scan with the mm's exit inside it and a migrate after the exit, pointer
 reuse, owners by fork, exec and exit, node -1, a start left open at the end, events on an
-interval's boundary.
+interval's boundary, a tracepoint the report does not read (the last event).
 
 BOUNDS: one mm with 2,100 scan ends and migrations 1 ms apart (with --interval 0.001: more
 than 1,024 timeline points and 512 promotion bins), then 3 s of nothing but a visit (more
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import List
 
+from kscand_testkit import formats
 from kscand_testkit.stream import Emitted as E
 
 S = 1_000_000_000
@@ -36,12 +37,20 @@ def _start(t: int, tid: int, mm: int) -> E:
     return E(t, 0 if tid == K1 else 2, tid, "kscand", "kmem_scan_mm_start", (mm,))
 
 
+# a tracepoint the report does not read (it counts it in unhandled_events)
+SCHED_WAKEUP = formats._event("sched", "sched_wakeup",
+                              (("comm", "char[16]"), ("pid", "pid_t"), ("prio", "int"),
+                               ("target_cpu", "int")),
+                              "comm=%s pid=%d prio=%d target_cpu=%03d")
+CORNER_EVENTS = formats.ALL_EVENTS + (SCHED_WAKEUP,)
+
 CORNERS: List[E] = [
     _end(S, K1, MM_A, 0, 5, 2000, 1 << 30, 0),                   # end without a start
     _mig(S + 1 * MS, MM_A, 0, 0, 5, 0),                          # batch begun before
     _mig(S + 2 * MS, MM_A, 0, 0, 6, 0),
     _mig(S + 3 * MS, MM_A, 12, 0, 6, 1),                         # unknown rc
     _mig(S + 3 * MS, MM_A, 12, 0, 6, 1),                         # perf's duplicate
+    E(S + 4 * MS, 3, 100, "bash", "sched_wakeup", ("kscand", K1, 120, 0)),
     E(S + 10 * MS, 3, 100, "bash", "kmem_mm_enter", (MM_B,)),
     E(S + 11 * MS, 3, 100, "bash", "sched_process_fork", ("bash", 100, "bash", 101)),
     _start(S + 20 * MS, K1, MM_B),
@@ -72,6 +81,7 @@ CORNERS: List[E] = [
     _mig(2 * S + 6 * MS, MM_C, 0, 0, 1, 0),
     _mig(3 * S, MM_C, 0, 0, 2, 0),                               # on a boundary
     _start(3 * S + 200 * MS, K1, MM_A),                          # open at the end
+    E(3 * S + 300 * MS, 3, 100, "bash", "sched_wakeup", ("kmigrated", KM, 120, 1)),
 ]
 
 

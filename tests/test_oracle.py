@@ -61,12 +61,12 @@ def _simulated(folder: str, name: str) -> Trace:
     from kscand_testkit import formats
     from kscand_testkit.perfdata import write_trace
     from kscand_testkit.synth import scenario
-    from oracle_traces import CORNERS, bounds
+    from oracle_traces import CORNER_EVENTS, CORNERS, bounds
     path = os.path.join(folder, name + ".data")
     pipe = name.endswith("-pipe")
     base = name[:-len("-pipe")] if pipe else name
     if base == "corners":
-        write_trace(path, CORNERS, pipe=pipe)
+        write_trace(path, CORNERS, pipe=pipe, events=CORNER_EVENTS)
     elif base == "bounds":
         write_trace(path, bounds(), pipe=pipe)
     else:
@@ -196,6 +196,7 @@ def _cases() -> List[Case]:
     add("sample", "time-rel", time="+0.5,+1.5")
     add("sample", "ms", interval=0.25, unit="ms")
     add("sample", "ns", unit="ns")
+    add("sample", "linear", linear="1000")
     # the real recording: every filter, rates over a partial interval, the counters
     add("real", "vmstat", interval=1.0, vmstat=VMSTAT)
     add("real", "pid", pids=(137,), vmstat=VMSTAT)
@@ -205,7 +206,7 @@ def _cases() -> List[Case]:
     add("real", "time-pid", time="20,25", pids=(137,))
     add("real", "time-rel", time="+0,+5")
     add("real", "time-open", time="30,", vmstat=VMSTAT)
-    add("real", "interval1000", interval=1000.0)
+    add("real", "interval1000", interval=1000.0, unit="ms", linear="2")
     # simulations and hand-made corners, with filters
     add("sim", "comm", comm="a", interval=2.0)
     add("sim", "node0", node=0)
@@ -256,7 +257,7 @@ def test_report_equals_oracle(case: Case, results: Callable[[Case], Tuple[Dict[s
 
 # -- coverage -------------------------------------------------------------------------------
 
-LEAF_CASES = [c for c in CASES if c.name in ("real-vmstat", "sample-interval",
+LEAF_CASES = [c for c in CASES if c.name in ("real-vmstat", "sample-interval", "sample-linear",
                                              "corners-interval", "bounds-interval",
                                              "sim-reuse-time-rel", "real-time-open")]
 

@@ -29,6 +29,7 @@ class Options(NamedTuple):
     time: Optional[str] = None          # "START,END" as given to --time
     interval: Optional[float] = None    # seconds
     unit: str = "us"
+    linear: Optional[str] = None        # --linear WIDTH, in the unit
     vmstat: Optional[Tuple[str, str]] = None
 
     def args(self) -> List[str]:
@@ -47,6 +48,8 @@ class Options(NamedTuple):
             out += ["--interval", repr(self.interval)]
         if self.unit != "us":
             out += ["--" + self.unit]
+        if self.linear is not None:
+            out += ["--linear", self.linear]
         if self.vmstat is not None:
             out += ["--vmstat", self.vmstat[0], self.vmstat[1]]
         return out
@@ -104,6 +107,20 @@ def log2_rows(values: Sequence[int], unit: int) -> List[List[int]]:
         return []
     return [[0 if k == 0 else 1 << k, (1 << (k + 1)) - 1, rows.get(k, 0)]
             for k in range(min(rows), max(rows) + 1)]
+
+
+LINEAR_LIMIT = 1000
+
+
+def linear(values: Sequence[int], width: str, unit: int) -> Dict[str, Any]:
+    """--linear WIDTH: buckets WIDTH units wide from 0, non-empty ones listed; durations
+    past LINEAR_LIMIT buckets count as overflow (DOCS? the limit is not documented)."""
+    w = int(Decimal(width) * unit)
+    buckets = collections.Counter(v // w for v in values)
+    return {"width_ns": w, "limit": LINEAR_LIMIT,
+            "rows": [[k * w, (k + 1) * w - 1, n] for k, n in sorted(buckets.items())
+                     if k < LINEAR_LIMIT],
+            "overflow": sum(n for k, n in buckets.items() if k >= LINEAR_LIMIT)}
 
 
 def parse_time(text: str, first: Optional[int]) -> Tuple[Optional[int], Optional[int]]:
@@ -469,7 +486,8 @@ def oracle_report(recording: Any, opts: Options = Options(),
         "histograms": {"scan_duration_ns": {
             "log_linear": log_linear(durations),
             "log2": {"unit_ns": unit, "rows": log2_rows(durations, unit)},
-            "linear": None}},
+            "linear": (None if opts.linear is None
+                       else linear(durations, opts.linear, unit))}},
         "run": {"tool": "kscand-perf", "input": input_name, "merged_from": None},
         # a pipe has no header to read again (a file's header: exempt, see compare.py)
         "selection": None if not filtering(opts) else {
