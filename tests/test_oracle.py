@@ -355,3 +355,38 @@ def test_pending_matching() -> None:
     assert pending("real-time", "mms.x/0.pid", PENDING) == R5
     assert pending("real-plain", "scans.completed", PENDING) is None
     assert pending("sample-plain", "over_time.intervals.3.attempted_per_s", PENDING) == R3
+
+
+# -- the text against the JSON ---------------------------------------------------------------
+
+TEXT_CASES = [c for c in CASES if c.name in ("sample-interval", "real-vmstat",
+                                             "corners-interval", "sim-reuse-plain",
+                                             "sample-ms", "bounds-interval")]
+
+
+@pytest.mark.parametrize("case", TEXT_CASES, ids=[c.name for c in TEXT_CASES])
+def test_every_figure_of_the_text_agrees_with_the_json(
+        case: Case, trace: Callable[[str], Trace],
+        results: Callable[[Case], Tuple[Dict[str, Any], Dict[str, Any]]]) -> None:
+    """The text's tables (events, scans, durations, target nodes, migrations, rc codes,
+    every process row, every interval row, kernel counters) say what the JSON of the same
+    run says, and the JSON is the oracle's (above)."""
+    from oracle_text import mismatches
+    t = trace(case.trace)
+    proc = _run([sys.executable, KSCAND_PERF, "report", "-i", "-" if t.pipe else t.path,
+                 "--top", "0"] + case.opts.args(), t)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    got, _ = results(case)
+    text = proc.stdout.decode("utf-8")
+    bad = list(mismatches(text, got))
+    assert not bad, "\n".join(bad[:40])
+    # and it does see a wrong figure
+    for path in (("scans", "not_due"), ("migrations", "by_rc", "0", "count"),
+                 ("mms", 0, "scans", "pages_found"), ("over_time", "intervals", 0, "failed")):
+        wrong = json.loads(json.dumps(got))
+        node = wrong
+        for key in path[:-1]:
+            node = node[key] if isinstance(node, list) or key in node else {}
+        if path[-1] in node:
+            node[path[-1]] += 1
+            assert list(mismatches(text, wrong)), path
