@@ -344,6 +344,39 @@ def test_oracle_time_to_promotion_counts_from_the_scan_start() -> None:
                    "p50_ns": 100_000_000, "p90_ns": 200_000_000, "p99_ns": 200_000_000}
 
 
+def _mig_line(t: str, rc: int, seq: int) -> str:
+    return ("kmigrated 36/36 [001] %s: kmem:kmem_scan_mm_migrate: mm=0x1000 rc=%d node=0 "
+            "msuccess=%d mfailed=0" % (t, rc, seq))
+
+
+def test_oracle_latency_skips_a_scan_started_behind_a_backlog() -> None:
+    """R2: the second scan starts while 1 of the first scan's 2 pages is still queued:
+    no latency for it; the first scan's latency runs from its start."""
+    lines = ["kscand 35/35 [000] 1.000000000: kmem:kmem_scan_mm_start: mm=0x1000",
+             _mig_line("1.001000000", 0, 1),
+             "kscand 35/35 [000] 1.002000000: kmem:kmem_scan_mm_end: mm=0x1000 start=0x0 "
+             "total=2 scan_period=2000 scan_size=1073741824 node=0",
+             "kscand 35/35 [000] 2.000000000: kmem:kmem_scan_mm_start: mm=0x1000",
+             _mig_line("2.000010000", 0, 2),
+             "kscand 35/35 [000] 2.002000000: kmem:kmem_scan_mm_end: mm=0x1000 start=0x0 "
+             "total=1 scan_period=2000 scan_size=1073741824 node=0"]
+    mig = _oracle_on(lines)["migrations"]
+    assert mig["latency_ns"] == {"count": 1, "min": 1_000_000, "mean": 1_000_000.0,
+                                 "max": 1_000_000, "total": 1_000_000}
+    assert mig["not_attempted"] == 1
+
+
+def test_oracle_rates_divide_by_the_time_covered() -> None:
+    """R3: one interval of 10 s covering 2 s of events: 3 attempts are 1.5 per second; an
+    interval whose only event is at its start covers 0 s: null rates."""
+    lines = [_mig_line("1.000000000", 0, 1), _mig_line("2.000000000", 0, 2),
+             _mig_line("3.000000000", 10, 3)]
+    rows = _oracle_on(lines, interval=10.0)["over_time"]["intervals"]
+    assert [r["attempted_per_s"] for r in rows] == [1.5]
+    rows = _oracle_on(lines, interval=1.0)["over_time"]["intervals"]
+    assert [r["succeeded_per_s"] for r in rows] == [1.0, 1.0, None]
+
+
 def test_compare_tolerances() -> None:
     assert compare({"p99": 1009}, {"p99": 1000})[0] == []
     assert compare({"p99": 1011}, {"p99": 1000})[0] != []
