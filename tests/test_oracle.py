@@ -446,3 +446,30 @@ def test_the_oracle_gives_the_figures_the_lead_expects(
     _, want = results(by_case["real-vmstat"])
     assert want["migrations"]["latency_ns"]["count"] == 2
     assert want["migrations"]["latency_ns"]["min"] > 1_000_000
+
+
+@pytest.mark.parametrize("name", ["sample-interval", "real-vmstat", "corners-interval"])
+def test_compare_a_report_with_itself_shows_no_difference(
+        name: str, tmp_path: Any,
+        results: Callable[[Case], Tuple[Dict[str, Any], Dict[str, Any]]]) -> None:
+    """Issue 19 section 3: `kscand-perf compare A A` shows no difference: every figure's
+    A and B are the same text and every B - A is a zero."""
+    got, _ = results({c.name: c for c in CASES}[name])
+    path = str(tmp_path / "a.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(got, f)
+    proc = subprocess.run([sys.executable, KSCAND_PERF, "compare", path, path],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    t = [t for t in oracle_text_tables(proc.stdout.decode("utf-8")) if "B - A" in t.headers]
+    assert t and t[0].rows, proc.stdout
+    cols = t[0].headers
+    for row in t[0].rows:
+        cells = dict(zip(cols, row))
+        assert cells["A"] == cells["B"], row
+        assert re.fullmatch(r"[+-]?0(\.0+)?( ?\S+)?", cells["B - A"]), row
+
+
+def oracle_text_tables(text: str) -> List[Any]:
+    from oracle_text import tables
+    return tables(text)
