@@ -1,4 +1,4 @@
-"""kscand_perf.perfreader on its own: formats, values, order, comms, damage.
+"""kscand_perf.read (the perf.data reader) on its own: formats, values, order, comms, damage.
 
 Expected values come from what the writer was given (kscand_testkit), never from the
 reader's own output.
@@ -17,7 +17,7 @@ import pytest
 
 from kscand_perf import cli, feed
 from kscand_perf.options import Options
-from kscand_perf.perfreader import PerfReader, parse_format, parse_tracing_data
+from kscand_perf.read import PerfReader, parse_format, parse_tracing_data
 from kscand_perf.session import Session
 from kscand_testkit import formats as schema
 from kscand_testkit.perfdata import tracing_data, write_trace
@@ -313,8 +313,8 @@ def _compressed(data: bytes, pieces: int) -> bytes:
 
 
 def test_compressed_records_decode_like_the_plain_stream(monkeypatch: Any) -> None:
-    import kscand_perf.perfreader as perfreader
-    monkeypatch.setattr(perfreader, "_zstd_factory", lambda: _Identity)
+    import kscand_perf.read.records as records
+    monkeypatch.setattr(records, "_zstd_factory", lambda: _Identity)
     data = _tiny(True)
     spec = {"kmem:kmem_scan_mm_start": ("mm",), "kmem:kmem_mm_exit": ("@comm", "mm"),
             "kmem:kmem_scan_mm_migrate": ("rc", "msuccess")}
@@ -325,8 +325,8 @@ def test_compressed_records_decode_like_the_plain_stream(monkeypatch: Any) -> No
 
 
 def test_compressed_without_zstd_is_one_problem(monkeypatch: Any) -> None:
-    import kscand_perf.perfreader as perfreader
-    monkeypatch.setattr(perfreader, "_zstd_factory", lambda: None)
+    import kscand_perf.read.records as records
+    monkeypatch.setattr(records, "_zstd_factory", lambda: None)
     reader = PerfReader(io.BytesIO(_compressed(_tiny(True), 3)), {})
     problem = reader.read()
     assert problem is not None and "record without -z" in problem.reason
