@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import struct
 import subprocess
 import sys
 from typing import Any, Dict, List, Sequence
@@ -246,13 +247,24 @@ def test_truncated_file_reports_what_was_read(tmp_path: Any) -> None:
     with open(SMALL, "rb") as f:
         data = f.read()
     path = tmp_path / "cut.data"
-    path.write_bytes(data[:len(data) // 2])
+    # a record of 0 bytes half-way: reading stops there (a cut file lacks its formats)
+    at = _record_start(data, len(data) // 2)
+    path.write_bytes(data[:at + 6] + b"\0\0" + data[at + 8:])
     proc = ours(str(path), ["--json"])
     assert proc.returncode == 1
     lines = proc.stderr.decode().splitlines()
     assert len(lines) == 1 and "warning" in lines[0] and "byte" in lines[0], lines
     report = json.loads(proc.stdout)
     assert any("damaged" in n for n in report["notes"])
+
+
+def _record_start(data: bytes, near: int) -> int:
+    """The offset of the first record of a perf.data file's data section at or after
+    ``near`` (walked from the header's data offset)."""
+    pos = struct.unpack_from("<Q", data, 40)[0]
+    while pos < near:
+        pos += struct.unpack_from("<H", data, pos + 6)[0]
+    return pos
 
 
 def test_compressed_without_zstd_says_how(tmp_path: Any) -> None:

@@ -280,9 +280,41 @@ def test_the_command_on_damage_prints_one_line(tmp_path: Any, capsys: Any) -> No
         status = cli.main(["report", "--json", "-i", str(path)])
         out, err = capsys.readouterr()
         assert status in (0, 1)
-        json.loads(out)
+        if "before its event formats" in err:
+            assert status == 1 and out == ""   # nothing decodable: no report of zeros
+        else:
+            json.loads(out)
         assert err.count("\n") == (1 if status else 0), err
         assert "Traceback" not in err
+
+
+def test_a_file_cut_before_its_formats_says_so(tmp_path: Any, capsys: Any) -> None:
+    """perf writes the formats after the data: a file cut anywhere before them has
+    samples that nothing decodes. One line that says so, with the byte; no report that
+    blames the recording's events (issue 19, item 8)."""
+    data = _tiny(False)
+    cut = data.index(b"name: kmem_scan_mm_end")   # inside the tracing data
+    path = tmp_path / "cut.data"
+    for end in (cut, len(data) // 2, 200):
+        path.write_bytes(data[:end])
+        for args in (["-i", str(path)], ["--json", "-i", str(path)]):
+            status = cli.main(["report"] + args)
+            out, err = capsys.readouterr()
+            assert status == 1 and out == "", (end, out)
+            assert err.count("\n") == 1, err
+            assert "cut at byte %s, before its event formats" % format(end, ",") in err, err
+            assert ("none of its 5 samples can be decoded" if end > 1528 else
+                    "nothing can be decoded") in err and "kmem" not in err, err
+    reader = PerfReader(io.BytesIO(data[:cut]), {})
+    problem = reader.read()
+    assert problem is not None and problem.fatal and problem.offset == cut
+    assert reader.warnings == []
+    # the formats whole, the file cut after them (in a feature perf writes later): read
+    calls = Calls()
+    tail = PerfReader(io.BytesIO(data[:len(data) - 200]), calls.table(
+        {"kmem:kmem_scan_mm_start": ("mm",)}))
+    assert tail.read() is None and tail.warnings
+    assert [c[2] for c in calls.calls] == [(MM,), (MM2,)]
 
 
 # -- compressed records (perf record -z) -------------------------------------------------

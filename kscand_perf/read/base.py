@@ -104,6 +104,7 @@ class Problem:
 
     offset: int
     reason: str
+    fatal: bool = False   # nothing of the recording's events can be decoded
 
     def __str__(self) -> str:
         return "at byte %d: %s" % (self.offset, self.reason)

@@ -110,6 +110,7 @@ class FileHeader:
     data_size: int
     attrs: List[Attr]
     features: List[Tuple[int, int, int]]
+    formats_end: int   # where the tracing data ends (or the feature table, without it)
 
 
 def file_header(src: BinaryIO, head: bytes, size: int, warnings: List[Problem]) -> FileHeader:
@@ -159,7 +160,11 @@ def file_header(src: BinaryIO, head: bytes, size: int, warnings: List[Problem]) 
             for i, bit in enumerate(bits):
                 off, fsize = struct.unpack_from("<QQ", raw, 16 * i)
                 table.append((bit, off, fsize))
-    return FileHeader(data_off, data_size, attrs, table)
+    formats_end = feat_at + 16 * nfeat
+    for bit, off, fsize in table:
+        if bit == F_TRACING_DATA:
+            formats_end = max(formats_end, off + fsize)
+    return FileHeader(data_off, data_size, attrs, table, formats_end)
 
 
 def read_file_features(src: BinaryIO, table: List[Tuple[int, int, int]], size: int,

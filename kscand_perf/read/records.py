@@ -16,7 +16,8 @@ from .base import (BLOCK, F_EVENT_DESC, FILE_HEADER_SIZE, MAX_TRACING_DATA, NO_T
                    PIPE_HEADER_SIZE, REC_AUXTRACE, REC_COMM, REC_COMPRESSED,
                    REC_FINISHED_ROUND, REC_FORK, REC_HEADER_ATTR, REC_HEADER_FEATURE,
                    REC_HEADER_TRACING_DATA, REC_LOST, REC_LOST_SAMPLES, REC_SAMPLE,
-                   REC_USER_MAX, U32, U64, Damage, Handler, HandlerError, Problem, ReadStats)
+                   REC_USER_MAX, TYPE_TRACEPOINT, U32, U64, Damage, Handler, HandlerError,
+                   Problem, ReadStats)
 from .formats import EventFormat, parse_tracing_data
 from .header import Attr, RunInfo, attr_from, file_header, read_feature, read_file_features
 from .rounds import OrderedEvents, Threads
@@ -79,6 +80,7 @@ class PerfReader:
         self._zstd: Optional[Callable[[], Any]] = None
         self._zstd_obj: Any = None
         self._decomp_left = b""
+        self._cut_formats: Optional[Tuple[int, int]] = None   # (file size, formats' end)
 
     # -- public -----------------------------------------------------------------------
 
@@ -120,6 +122,16 @@ class PerfReader:
             raise e.inner from None
         finally:
             self.stats.samples = self.stats.delivered - self._internal
+        if self._cut_formats is not None:
+            size, data_end = self._cut_formats
+            n = self.stats.samples
+            self.problem = Problem(size, "the recording is cut at byte %s, before its event "
+                                   "formats (perf writes them after the data, which ends at "
+                                   "byte %s): %s (perf record interrupted, or the file "
+                                   "copied in part?)" % (
+                                       "{:,}".format(size), "{:,}".format(data_end),
+                                       "none of its {:,} samples can be decoded".format(n)
+                                       if n else "nothing can be decoded"), fatal=True)
         return self.problem
 
     # -- the header -------------------------------------------------------------------
@@ -158,12 +170,25 @@ class PerfReader:
         here = src.tell()
         size = src.seek(0, os.SEEK_END)
         src.seek(here)
-        header = file_header(src, head, size, self.warnings)
+        data_end = sum(struct.unpack_from("<QQ", head, 40))
+        try:
+            header = file_header(src, head, size, self.warnings)
+        except Damage:
+            if size < data_end:   # cut before its attrs: the formats are gone as well
+                self._cut_formats = (size, data_end)
+            raise
         for attr in header.attrs:
             self._dec.add_attr(attr)
         read_file_features(src, header.features, size, self.info, self._dec.formats,
                            self._dec.names, self.warnings)
         self._dec.rebuild()
+        tracepoints = [a for a in header.attrs if a.type == TYPE_TRACEPOINT]
+        if (size < header.formats_end and tracepoints
+                and not any(a.config in self._dec.formats for a in tracepoints)):
+            # perf writes the formats last: a file cut anywhere before has samples that
+            # nothing can decode (read on, to count them; the warnings say it again)
+            self._cut_formats = (size, data_end)
+            self.warnings.clear()
         # the data section
         data_off, data_size = header.data_off, header.data_size
         if data_off > size or data_size > 1 << 62:
