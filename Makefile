@@ -3,7 +3,8 @@
 PYTHON ?= /usr/bin/python3
 PERF ?= perf
 APT_ENSURE = tools/apt-ensure
-DEPS = linux-perf python3-tabulate python3-pytest flake8 python3-mypy python3-matplotlib
+DEPS = linux-perf python3-tabulate python3-pytest flake8 python3-mypy python3-matplotlib \
+	python3-zstandard
 
 .PHONY: all deps test lint
 

@@ -329,9 +329,11 @@ class _Identity:
         return data
 
 
-def _compressed(data: bytes, pieces: int) -> bytes:
+def _compressed(data: bytes, pieces: int, typ: int = 81) -> bytes:
     """The pipe stream ``data`` with its records after the tracing data wrapped in
-    COMPRESSED records (type 81), cut at arbitrary bytes so records span them."""
+    COMPRESSED records (type 81: header and data) or COMPRESSED2 records (83, perf 7.x:
+    header, the data's size, the data, zeros to a multiple of 8 bytes), cut at arbitrary
+    bytes so records span them."""
     ends = sorted(_record_ends(data))
     head_end = next(e for e in ends if e > 16 and b"Dtracing" in data[16:e])
     body = data[head_end:]
@@ -340,11 +342,17 @@ def _compressed(data: bytes, pieces: int) -> bytes:
     out = [data[:head_end]]
     for a, b in zip([0] + cuts, cuts + [len(body)]):
         chunk = body[a:b]
-        out.append(struct.pack("<IHH", 81, 0, 8 + len(chunk)) + chunk)
+        if typ == 81:
+            out.append(struct.pack("<IHH", 81, 0, 8 + len(chunk)) + chunk)
+        else:
+            pad = -len(chunk) % 8
+            out.append(struct.pack("<IHHQ", 83, 0, 16 + len(chunk) + pad, len(chunk))
+                       + chunk + bytes(pad))
     return b"".join(out)
 
 
-def test_compressed_records_decode_like_the_plain_stream(monkeypatch: Any) -> None:
+@pytest.mark.parametrize("typ", [81, 83], ids=["COMPRESSED", "COMPRESSED2"])
+def test_compressed_records_decode_like_the_plain_stream(monkeypatch: Any, typ: int) -> None:
     import kscand_perf.read.records as records
     monkeypatch.setattr(records, "_zstd_factory", lambda: _Identity)
     data = _tiny(True)
@@ -352,8 +360,65 @@ def test_compressed_records_decode_like_the_plain_stream(monkeypatch: Any) -> No
             "kmem:kmem_scan_mm_migrate": ("rc", "msuccess")}
     plain, _ = read(data, spec)
     for pieces in (1, 5, 40):
-        calls, reader = read(_compressed(data, pieces), spec)
+        calls, reader = read(_compressed(data, pieces, typ), spec)
         assert calls.calls == plain.calls and reader.stats.compressed == pieces
+        assert reader.warnings == []
+
+
+def test_compressed2_with_a_size_past_its_record_is_damage(monkeypatch: Any) -> None:
+    import kscand_perf.read.records as records
+    monkeypatch.setattr(records, "_zstd_factory", lambda: _Identity)
+    data = bytearray(_compressed(_tiny(True), 3, 83))
+    at = data.index(struct.pack("<IH", 83, 0))
+    size = struct.unpack_from("<H", data, at + 6)[0]
+    struct.pack_into("<Q", data, at + 8, size - 15)     # one byte more than it holds
+    reader = PerfReader(io.BytesIO(bytes(data)), {})
+    problem = reader.read()
+    assert problem is not None and problem.offset == at and "COMPRESSED2" in problem.reason
+
+
+def _head_end(data: bytes) -> int:
+    """Where the records after the tracing data of the pipe stream ``data`` begin."""
+    return next(e for e in sorted(_record_ends(data)) if e > 16 and b"Dtracing" in data[16:e])
+
+
+def _insert_after_header(data: bytes, records: bytes) -> bytes:
+    """The pipe stream ``data`` with ``records`` after its tracing data."""
+    return data[:_head_end(data)] + records + data[_head_end(data):]
+
+
+def test_record_types_the_reader_does_not_know_are_counted_and_named(
+        tmp_path: Any, capsys: Any) -> None:
+    data = _tiny(True)
+    spec = {"kmem:kmem_scan_mm_start": ("mm",)}
+    plain, _ = read(data, spec)
+    unknown = struct.pack("<IHH", 40, 0, 16) + bytes(8)       # no kernel writes type 40
+    newer = struct.pack("<IHH", 90, 0, 8)                      # nor perf 90, yet
+    known = (struct.pack("<IHH", 84, 0, 24) + bytes(16)        # BPF_METADATA: known, unused
+             + struct.pack("<IHH", 22, 0, 16) + bytes(8))      # CALLCHAIN_DEFERRED
+    calls, reader = read(_insert_after_header(data, unknown * 3 + newer + known), spec)
+    assert calls.calls == plain.calls        # the rest is read as before
+    at = _head_end(data)
+    assert reader.stats.unknown_records == {40: (3, at), 90: (1, at + 48)}
+    assert [str(w) for w in reader.warnings] == [
+        "at byte %d: 3 records of type 40, which this reader does not know (a newer "
+        "perf's?), skipped" % at,
+        "at byte %d: 1 record of type 90, which this reader does not know (a newer "
+        "perf's?), skipped" % (at + 48)]
+    # the command says so: one warning line, exit 1, and the report has every event
+    path = tmp_path / "u.data"
+    path.write_bytes(_insert_after_header(data, unknown))
+    status = cli.main(["report", "--json", "-i", str(path)])
+    out, err = capsys.readouterr()
+    assert status == 1 and err.count("\n") == 1 and "1 record of type 40" in err, err
+    assert json.loads(out)["events"]["kmem_scan_mm_start"] == 2
+
+
+def test_every_record_type_perf_writes_is_known() -> None:
+    """The table of record types: the kernel's 1 to 22 and perf's own 64 to 86."""
+    from kscand_perf.read.base import RECORD_NAMES
+    assert sorted(RECORD_NAMES) == list(range(1, 23)) + list(range(64, 87))
+    assert RECORD_NAMES[83] == "COMPRESSED2" and RECORD_NAMES[9] == "SAMPLE"
 
 
 def test_compressed_without_zstd_is_one_problem(monkeypatch: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from typing import Any, Callable
+from typing import Any, Callable, Dict, Tuple
 
 # perf_event_header types written by the kernel
 REC_MMAP = 1
@@ -30,7 +30,23 @@ REC_AUXTRACE = 71
 REC_HEADER_FEATURE = 80
 REC_COMPRESSED = 81
 REC_FINISHED_INIT = 82
+REC_COMPRESSED2 = 83      # perf 7.x -z: COMPRESSED with the data's size, padded to 8 bytes
 REC_USER_MAX = 100   # above what any perf writes: a damaged header
+
+# Every record type perf 6.1 to 7.3 writes or reads. A type outside this table is counted
+# and named in a warning (a newer perf's, or damage); those above REC_USER_MAX stop reading.
+RECORD_NAMES = {
+    1: "MMAP", 2: "LOST", 3: "COMM", 4: "EXIT", 5: "THROTTLE", 6: "UNTHROTTLE", 7: "FORK",
+    8: "READ", 9: "SAMPLE", 10: "MMAP2", 11: "AUX", 12: "ITRACE_START", 13: "LOST_SAMPLES",
+    14: "SWITCH", 15: "SWITCH_CPU_WIDE", 16: "NAMESPACES", 17: "KSYMBOL", 18: "BPF_EVENT",
+    19: "CGROUP", 20: "TEXT_POKE", 21: "AUX_OUTPUT_HW_ID", 22: "CALLCHAIN_DEFERRED",
+    64: "HEADER_ATTR", 65: "HEADER_EVENT_TYPE", 66: "HEADER_TRACING_DATA",
+    67: "HEADER_BUILD_ID", 68: "FINISHED_ROUND", 69: "ID_INDEX", 70: "AUXTRACE_INFO",
+    71: "AUXTRACE", 72: "AUXTRACE_ERROR", 73: "THREAD_MAP", 74: "CPU_MAP", 75: "STAT_CONFIG",
+    76: "STAT", 77: "STAT_ROUND", 78: "EVENT_UPDATE", 79: "TIME_CONV", 80: "HEADER_FEATURE",
+    81: "COMPRESSED", 82: "FINISHED_INIT", 83: "COMPRESSED2", 84: "BPF_METADATA",
+    85: "SCHEDSTAT_CPU", 86: "SCHEDSTAT_DOMAIN",
+}
 
 # sample_type bits
 S_IP = 1 << 0
@@ -92,10 +108,11 @@ class HandlerError(Exception):
 class Damage(Exception):
     """Raised inside the reader where data cannot be trusted; becomes a Problem."""
 
-    def __init__(self, offset: int, reason: str) -> None:
+    def __init__(self, offset: int, reason: str, fatal: bool = False) -> None:
         super().__init__(reason)
         self.offset = offset
         self.reason = reason
+        self.fatal = fatal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,5 +176,7 @@ class ReadStats:
     unknown_ids: int = 0        # samples whose id names no attr (perf skips them too)
     unordered: int = 0          # events queued after a flush had passed their time
     rounds: int = 0
-    compressed: int = 0         # COMPRESSED records decoded
+    compressed: int = 0         # COMPRESSED and COMPRESSED2 records decoded
     bytes: int = 0              # bytes of input consumed
+    # records of a type outside RECORD_NAMES, skipped: type -> (how many, first offset)
+    unknown_records: Dict[int, Tuple[int, int]] = dataclasses.field(default_factory=dict)

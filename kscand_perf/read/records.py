@@ -9,11 +9,13 @@ import importlib
 import os
 import shutil
 import struct
+import sys
 import tempfile
 from typing import Any, BinaryIO, Callable, List, Mapping, Optional, Sequence, Tuple
 
 from .base import (BLOCK, F_EVENT_DESC, FILE_HEADER_SIZE, MAX_TRACING_DATA, NO_TIME,
                    PIPE_HEADER_SIZE, REC_AUXTRACE, REC_COMM, REC_COMPRESSED,
+                   REC_COMPRESSED2, RECORD_NAMES,
                    REC_FINISHED_ROUND, REC_FORK, REC_HEADER_ATTR, REC_HEADER_FEATURE,
                    REC_HEADER_TRACING_DATA, REC_LOST, REC_LOST_SAMPLES, REC_SAMPLE,
                    REC_USER_MAX, TYPE_TRACEPOINT, U32, U64, Damage, Handler, HandlerError,
@@ -107,7 +109,7 @@ class PerfReader:
         except HandlerError as e:
             raise e.inner from None
         except Damage as e:
-            self.problem = Problem(e.offset, e.reason)
+            self.problem = Problem(e.offset, e.reason, e.fatal)
         except OSError as e:
             self.problem = Problem(self.stats.bytes, "read error: %s" % (e.strerror or e))
         except MemoryError:
@@ -122,6 +124,10 @@ class PerfReader:
             raise e.inner from None
         finally:
             self.stats.samples = self.stats.delivered - self._internal
+        for typ, (n, first) in sorted(self.stats.unknown_records.items()):
+            self.warnings.append(Problem(first, "%d record%s of type %d, which this reader "
+                                         "does not know (a newer perf's?), skipped"
+                                         % (n, "s" if n > 1 else "", typ)))
         if self._cut_formats is not None:
             size, data_end = self._cut_formats
             n = self.stats.samples
@@ -393,8 +399,20 @@ class PerfReader:
                 return int(extra)
         elif typ == REC_COMPRESSED:
             self._decompress(bytes(buf[pos + 8:pos + size]), base + pos)
+        elif typ == REC_COMPRESSED2:
+            # header, the compressed data's size, the data, zeros up to 8-byte alignment
+            if size < 16:
+                raise Damage(base + pos, "COMPRESSED2 record of %d bytes" % size)
+            data_size: int = U64.unpack_from(buf, pos + 8)[0]
+            if data_size > size - 16:
+                raise Damage(base + pos, "COMPRESSED2 record of %d bytes with %d bytes of "
+                             "data" % (size, data_size))
+            self._decompress(bytes(buf[pos + 16:pos + 16 + data_size]), base + pos)
         elif typ >= REC_USER_MAX:
             raise Damage(base + pos, "unknown record type %d" % typ)
+        elif typ not in RECORD_NAMES:
+            n, first = stats.unknown_records.get(typ, (0, base + pos))
+            stats.unknown_records[typ] = (n + 1, first)
         # everything else (MMAP, EXIT, BUILD_ID, FINISHED_INIT, ...) does not matter here
         return 0
 
@@ -402,9 +420,9 @@ class PerfReader:
         if self._zstd is None:
             self._zstd = _zstd_factory()
             if self._zstd is None:
-                raise Damage(at, "the recording is compressed (perf record -z) and no zstd "
-                             "module is installed (python3-zstandard): install it, or "
-                             "record without -z")
+                raise Damage(at, "the recording is compressed (perf record -z) and %s has "
+                             "no zstd module (Debian's python3-zstandard): install it, or "
+                             "record without -z" % (sys.executable or "python3"), fatal=True)
             self._zstd_obj = self._zstd()
         factory = self._zstd
         obj = self._zstd_obj
