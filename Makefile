@@ -24,6 +24,15 @@ lint: deps
 	$(PYTHON) -m flake8 $(LINT_PY)
 	$(PYTHON) -m mypy kscand_perf kscand_testkit
 
+.PHONY: fuzz
+# The reader's fuzz target (tests/test_fuzz_reader.py) with N mutated recordings from SEED
+# (make test runs 2,000 from 0); a failure names the seed that replays it.
+N ?= 20000
+SEED ?= 0
+fuzz:
+	KSCAND_PERF_FUZZ_N=$(N) KSCAND_PERF_FUZZ_SEED=$(SEED) $(PYTHON) -m pytest -q -ra \
+		tests/test_fuzz_reader.py
+
 .PHONY: e2e sample demo checkpatch
 # A real kernel emits the tracepoints: Debian's stock kernel under QEMU runs a test module
 # built from patch/'s TRACE_EVENTs, the real perf records the scenarios (e2e/harness.py),
