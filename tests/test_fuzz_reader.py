@@ -312,5 +312,22 @@ def test_a_huge_claimed_size_allocates_nothing_of_it() -> None:
 
 
 @pytest.mark.skipif(not zstd_available(), reason="no zstd module (python3-zstandard)")
+def test_a_zstd_bomb_is_stopped_early() -> None:
+    """A compressed record of a few KB that inflates to 256 MB (zeros) stops the reading
+    with its byte, after a bounded amount of memory."""
+    zstandard = pytest.importorskip("zstandard")
+    pipe = _write(True)
+    head = next(e for s, e in _walk(pipe, 16, len(pipe)) if b"Dtracing" in pipe[s:e])
+    comp = zstandard.ZstdCompressor().compressobj()
+    z = b"".join(comp.compress(bytes(1 << 20)) for _ in range(256)) + comp.flush()
+    assert len(z) < 60000
+    pad = -len(z) % 8
+    bomb = struct.pack("<IHHQ", 83, 0, 16 + len(z) + pad, len(z)) + z + bytes(pad)
+    out, peak = report_of(pipe[:head] + bomb + pipe[head:])
+    assert "inflates to more than" in out and "at byte %d" % head in out
+    assert peak <= MEMORY_LIMIT, peak
+
+
+@pytest.mark.skipif(not zstd_available(), reason="no zstd module (python3-zstandard)")
 def test_compressed_recordings_are_in_the_mix() -> None:
     assert {"pipe-z81", "pipe-z83"} <= set(recordings())

@@ -377,6 +377,19 @@ def test_compressed2_with_a_size_past_its_record_is_damage(monkeypatch: Any) -> 
     assert problem is not None and problem.offset == at and "COMPRESSED2" in problem.reason
 
 
+def test_compressed_data_cut_inside_a_record_is_damage(monkeypatch: Any) -> None:
+    import kscand_perf.read.records as records
+    monkeypatch.setattr(records, "_zstd_factory", lambda: _Identity)
+    data = _tiny(True)
+    body = data[_head_end(data):-5]
+    cut = data[:_head_end(data)] + struct.pack("<IHH", 81, 0, 8 + len(body)) + body
+    calls = Calls()
+    reader = PerfReader(io.BytesIO(cut), calls.table({"kmem:kmem_scan_mm_start": ("mm",)}))
+    problem = reader.read()
+    assert problem is not None and "compressed data ends inside a record" in problem.reason
+    assert [c[2] for c in calls.calls] == [(MM,), (MM2,)]   # what was whole is delivered
+
+
 def _head_end(data: bytes) -> int:
     """Where the records after the tracing data of the pipe stream ``data`` begin."""
     return next(e for e in sorted(_record_ends(data)) if e > 16 and b"Dtracing" in data[16:e])

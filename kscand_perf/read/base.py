@@ -88,6 +88,7 @@ PIPE_HEADER_SIZE = 16
 BLOCK = 1 << 22                 # bytes read at a time
 MAX_TRACING_DATA = 1 << 28      # larger than any real one; a bigger size is damage
 MAX_FEATURE = 1 << 24
+MAX_INFLATED = 1 << 25          # bytes out of one compressed record (perf's: its ring buffer)
 MAX_ATTRS = 1 << 16
 
 U16 = struct.Struct("<H")

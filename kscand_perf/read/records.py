@@ -13,13 +13,12 @@ import sys
 import tempfile
 from typing import Any, BinaryIO, Callable, List, Mapping, Optional, Sequence, Tuple
 
-from .base import (BLOCK, F_EVENT_DESC, FILE_HEADER_SIZE, MAX_TRACING_DATA, NO_TIME,
-                   PIPE_HEADER_SIZE, REC_AUXTRACE, REC_COMM, REC_COMPRESSED,
-                   REC_COMPRESSED2, RECORD_NAMES,
-                   REC_FINISHED_ROUND, REC_FORK, REC_HEADER_ATTR, REC_HEADER_FEATURE,
-                   REC_HEADER_TRACING_DATA, REC_LOST, REC_LOST_SAMPLES, REC_SAMPLE,
-                   REC_USER_MAX, TYPE_TRACEPOINT, U32, U64, Damage, Handler, HandlerError,
-                   Problem, ReadStats)
+from .base import (BLOCK, F_EVENT_DESC, FILE_HEADER_SIZE, MAX_INFLATED, MAX_TRACING_DATA,
+                   NO_TIME, PIPE_HEADER_SIZE, REC_AUXTRACE, REC_COMM, REC_COMPRESSED,
+                   REC_COMPRESSED2, RECORD_NAMES, REC_FINISHED_ROUND, REC_FORK,
+                   REC_HEADER_ATTR, REC_HEADER_FEATURE, REC_HEADER_TRACING_DATA, REC_LOST,
+                   REC_LOST_SAMPLES, REC_SAMPLE, REC_USER_MAX, TYPE_TRACEPOINT, U32, U64,
+                   Damage, Handler, HandlerError, Problem, ReadStats)
 from .formats import EventFormat, parse_tracing_data
 from .header import Attr, RunInfo, attr_from, file_header, read_feature, read_file_features
 from .rounds import OrderedEvents, Threads
@@ -27,6 +26,7 @@ from .samples import Decoders
 
 _HEAD = struct.Struct("<I2xHQ")        # type, size, and the next u64 (a sample's identifier)
 _PAD = bytes(16)                       # appended to every buffer so _HEAD never reads past it
+_ZSTD_SLICE = 1 << 8      # compressed bytes per call: at most 8 MB out (zstd's RLE blocks)
 
 
 def zstd_available() -> bool:
@@ -106,6 +106,9 @@ class PerfReader:
     def _read_all(self) -> Optional[Problem]:
         try:
             self._read()
+            if self._decomp_left:
+                raise Damage(self.stats.bytes, "the compressed data ends inside a record "
+                             "(%d bytes of it)" % len(self._decomp_left))
         except HandlerError as e:
             raise e.inner from None
         except Damage as e:
@@ -427,14 +430,27 @@ class PerfReader:
         factory = self._zstd
         obj = self._zstd_obj
         out: List[bytes] = []
+        total = 0
         try:
-            while data:
-                out.append(obj.decompress(data))
-                if getattr(obj, "eof", False):
-                    data = obj.unused_data
-                    obj = factory()
-                else:
-                    data = b""
+            # in slices, so that a record that inflates without bound (damage, or a zstd
+            # bomb) is stopped after a few MB more than MAX_INFLATED, not at the end
+            for i in range(0, len(data), _ZSTD_SLICE):
+                piece = data[i:i + _ZSTD_SLICE]
+                while piece:
+                    chunk = obj.decompress(piece)
+                    out.append(chunk)
+                    total += len(chunk)
+                    if getattr(obj, "eof", False):
+                        piece = obj.unused_data
+                        obj = factory()
+                    else:
+                        piece = b""
+                if total > MAX_INFLATED:
+                    raise Damage(at, "a compressed record of %d bytes inflates to more than "
+                                 "%d (perf's ring buffers are smaller)"
+                                 % (len(data), MAX_INFLATED))
+        except Damage:
+            raise
         except Exception as e:    # zstd raises its own error types
             raise Damage(at, "compressed record does not decompress: %s" % e) from None
         self._zstd_obj = obj
