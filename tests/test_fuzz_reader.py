@@ -131,18 +131,18 @@ def _data_section(data: bytes) -> Tuple[int, int]:
 def _moved(data: bytes, at: int, delta: int) -> bytes:
     """A file-mode recording whose data section grew by ``delta`` bytes at ``at``:
     the header's data size and the feature offsets follow (pipe streams: as is)."""
-    if struct.unpack_from("<Q", data, 8)[0] == 16 or len(data) < 104:
+    if len(data) < 104 or struct.unpack_from("<Q", data, 8)[0] == 16:
         return data
     out = bytearray(data)
     off, size = struct.unpack_from("<QQ", data, 40)
-    struct.pack_into("<Q", out, 48, max(size + delta, 0))
+    struct.pack_into("<Q", out, 48, (size + delta) % (1 << 64))   # (sizes may be damaged)
     table = off + size + delta
     nfeat = bin(int.from_bytes(data[72:104], "little")).count("1")
     for i in range(nfeat):
-        if table + 16 * i + 8 <= len(out):
+        if 0 <= table + 16 * i <= len(out) - 8:
             foff = struct.unpack_from("<Q", out, table + 16 * i)[0]
             if foff >= at:
-                struct.pack_into("<Q", out, table + 16 * i, foff + delta)
+                struct.pack_into("<Q", out, table + 16 * i, (foff + delta) % (1 << 64))
     return bytes(out)
 
 
