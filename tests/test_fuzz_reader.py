@@ -3,13 +3,16 @@
 Small recordings (file mode, pipe streams, pipe streams of COMPRESSED and COMPRESSED2
 records) are mutated: bits flipped, 2-, 4- and 8-byte words overwritten with huge or
 odd values (record sizes, section offsets and sizes, blob sizes), records dropped,
-duplicated, inserted (copies, or made up of a random type and size) and the input cut.
-In file mode, records dropped or inserted move the feature sections, and the header's
-data size and feature offsets are moved with them, so that damage reaches the records
-and not only the header. Each input is fed to the reader and the report made, as the
-command does; it must end with a report (the damage in its notes) or the reader's own
-problem, never an exception, and allocate at most MEMORY_LIMIT bytes (tracemalloc's
-peak) whatever sizes it claims.
+duplicated, swapped, inserted (copies, or made up of a random type and size) and the
+input cut. In file mode, records dropped or inserted move the feature sections, and the
+header's data size and feature offsets are moved with them, so that damage reaches the
+records and not only the header; compressed recordings are mutated as they are, or
+before compression (damaged records inside the compressed ones). One input in eight
+comes through a pipe (not seekable, short reads: a file-mode recording is spooled).
+Each input is fed to the reader and the report made, as the command does; it must end
+with a report (the damage in its notes) or the reader's own problem, never an
+exception, and allocate at most MEMORY_LIMIT bytes (tracemalloc's peak) whatever sizes
+it claims.
 
 Deterministic: input i of a run is made by random.Random(SEED + i). N inputs (2,000 by
 default) in the test run; ``make fuzz N=20000 SEED=...`` for more. A failure names
@@ -96,7 +99,7 @@ def _compress(pipe_stream: bytes, typ: int, pieces: int) -> bytes:
     recs = _walk(pipe_stream, 16, len(pipe_stream))
     head_end = next(e for s, e in recs if b"Dtracing" in pipe_stream[s:e])
     body = pipe_stream[head_end:]
-    step = -(-len(body) // pieces)
+    step = max(-(-len(body) // pieces), 1)
     out = [pipe_stream[:head_end]]
     for a in range(0, len(body), step):
         z = zstandard.ZstdCompressor().compress(body[a:a + step])
@@ -211,20 +214,45 @@ def _cut(rnd: random.Random, data: bytes) -> bytes:
 MUTATIONS: List[Callable[[random.Random, bytes], bytes]] = [_flip, _huge, _records, _cut]
 
 
-def mutant(seed: int, originals: Dict[str, bytes]) -> Tuple[str, bytes]:
-    """(name of the recording, the mutated input) of ``seed``: one to three mutations."""
+def mutant(seed: int, originals: Dict[str, bytes]) -> Tuple[str, bytes, bool]:
+    """(name of the recording, the mutated input, whether it comes through a pipe) of
+    ``seed``: one to three mutations. A compressed recording is mutated either as it is
+    or, half the time, before compression (damage inside the compressed records)."""
     rnd = random.Random(seed)
     name = rnd.choice(sorted(originals))
     data = originals[name]
+    recompress = name.startswith("pipe-z") and rnd.random() < 0.5
+    if recompress:
+        data = originals["pipe"]
     for _ in range(rnd.choice([1, 1, 1, 2, 3])):
         if data:
             data = rnd.choice(MUTATIONS)(rnd, data)
-    return name, data
+    if recompress:
+        try:
+            data = _compress(data, int(name[-2:]), rnd.randrange(1, 5))
+        except StopIteration:   # no tracing data left to find: as it is, uncompressed
+            pass
+    return name, data, rnd.random() < 0.125
+
+
+class _Pipe(io.RawIOBase):
+    """``data`` through a pipe: not seekable, a few hundred bytes per read."""
+
+    def __init__(self, data: bytes) -> None:
+        self._src = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        chunk = self._src.read(min(len(b), 300))
+        b[:len(chunk)] = chunk
+        return len(chunk)
 
 
 # -- the run -------------------------------------------------------------------------------
 
-def report_of(data: bytes) -> Tuple[str, int]:
+def report_of(data: bytes, pipe: bool = False) -> Tuple[str, int]:
     """What the command does with the input: read it into a session and make the JSON
     report (the problem and warnings in its notes). Returns the report ("" where the
     command refuses in one line: nothing decodable) and the peak of memory allocated
@@ -232,7 +260,8 @@ def report_of(data: bytes) -> Tuple[str, int]:
     session = Session(Options(json=True))
     tracemalloc.start()
     try:
-        reader, problem = feed.feed(session, io.BytesIO(data))
+        source = io.BufferedReader(_Pipe(data)) if pipe else io.BytesIO(data)
+        reader, problem = feed.feed(session, source)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -257,9 +286,9 @@ def run(seeds: range) -> Dict[str, int]:
         assert reader.stats.samples == len(_events()), name
     counts = {"clean": 0, "damaged": 0, "refused": 0}
     for seed in seeds:
-        name, data = mutant(seed, originals)
+        name, data, pipe = mutant(seed, originals)
         try:
-            out, peak = report_of(data)
+            out, peak = report_of(data, pipe)
         except Exception as e:   # the point: nothing may escape
             raise AssertionError("seed %d (%s, %d bytes): %s: %s"
                                  % (seed, name, len(data), type(e).__name__, e)) from e
@@ -307,8 +336,13 @@ def test_a_huge_claimed_size_allocates_nothing_of_it() -> None:
     at = pipe.index(b"\x17\x08Dtracing") - 8         # the tracing data record's blob size
     bad = bytearray(pipe)
     struct.pack_into("<I", bad, at, (1 << 28) - 8)
-    out, peak = report_of(bytes(bad))
-    assert out and peak <= MEMORY_LIMIT, peak
+    head = next(e for s, e in _walk(pipe, 16, len(pipe)) if b"Dtracing" in pipe[s:e])
+    # an AUXTRACE record: 4 GB of trace data said to follow it
+    aux = pipe[:head] + struct.pack("<IHHQ", 71, 0, 48, 1 << 32) + bytes(32) + pipe[head:]
+    for data in (bytes(bad), aux):
+        for through_a_pipe in (False, True):   # read1(n) of a pipe allocates n bytes
+            out, peak = report_of(data, through_a_pipe)
+            assert out and peak <= MEMORY_LIMIT, (through_a_pipe, peak)
 
 
 @pytest.mark.skipif(not zstd_available(), reason="no zstd module (python3-zstandard)")

@@ -228,18 +228,27 @@ class PerfReader:
         base = offset          # input offset of buf[0]
         need = 0
         while True:
+            # a block, or as many as the incomplete record needs: read in blocks and
+            # joined once, so that memory follows what the input holds, never the size
+            # a record claims (read1(n) would allocate n bytes first)
+            parts = [buf]
+            have = len(buf)
             chunk = b""
-            if left is None or left > 0:
-                want = max(BLOCK, need - len(buf))
-                if left is not None:
-                    want = min(want, left)
-                chunk = read(want)
+            while left is None or left > 0:
+                chunk = read(BLOCK if left is None else min(BLOCK, left))
                 if left is not None:
                     left -= len(chunk)
-            if not chunk and not buf:
+                if not chunk:
+                    break
+                parts.append(chunk)
+                have += len(chunk)
+                if have >= need:
+                    break
+            if not have:
                 return
-            data = b"".join((buf, chunk, _PAD))
-            end = len(data) - len(_PAD)
+            parts.append(_PAD)
+            data = b"".join(parts)
+            end = have
             pos, need = self._scan(data, 0, end, base)
             buf = data[pos:end]
             base += pos
@@ -416,7 +425,7 @@ class PerfReader:
         elif typ not in RECORD_NAMES:
             n, first = stats.unknown_records.get(typ, (0, base + pos))
             stats.unknown_records[typ] = (n + 1, first)
-        # everything else (MMAP, EXIT, BUILD_ID, FINISHED_INIT, ...) does not matter here
+        # every other type of RECORD_NAMES (MMAP, EXIT, BUILD_ID, ID_INDEX, ...): not needed
         return 0
 
     def _decompress(self, data: bytes, at: int) -> None:
