@@ -427,6 +427,38 @@ def test_record_types_the_reader_does_not_know_are_counted_and_named(
     assert json.loads(out)["events"]["kmem_scan_mm_start"] == 2
 
 
+def test_many_attrs_cost_one_decoder_each(monkeypatch: Any) -> None:
+    """A pipe stream of thousands of HEADER_ATTR records (or attrs between samples) makes
+    one decoder per attr, not one per attr for each attr that follows (quadratic)."""
+    from kscand_perf.read.samples import Decoders
+    made = []
+    real = Decoders._decoder
+
+    def counting(self: Any, attr: Any) -> Any:
+        made.append(attr)
+        return real(self, attr)
+    monkeypatch.setattr(Decoders, "_decoder", counting)
+    data = _tiny(True)
+    first = data[16:16 + struct.unpack_from("<H", data, 22)[0]]    # a HEADER_ATTR record
+    assert struct.unpack_from("<I", first)[0] == 64
+    nattrs = len(schema.KSCAND_EVENTS)
+    spec = {"kmem:kmem_scan_mm_start": ("mm",)}
+    plain, _ = read(data, spec)
+    assert len(made) == nattrs
+    made.clear()
+    calls, reader = read(_insert_after_header(data, first * 3000), spec)
+    assert calls.calls == plain.calls and len(reader.attrs) == nattrs + 3000
+    assert len(made) == nattrs + 3000
+    # attrs and samples taking turns: still one decoder per attr
+    at = _head_end(data)
+    while struct.unpack_from("<I", data, at)[0] != 9:                # the first sample
+        at += struct.unpack_from("<H", data, at + 6)[0]
+    sample = data[at:at + struct.unpack_from("<H", data, at + 6)[0]]
+    made.clear()
+    read(_insert_after_header(data, (first + sample) * 500), spec)
+    assert len(made) == nattrs + 500
+
+
 def test_every_record_type_perf_writes_is_known() -> None:
     """The table of record types: the kernel's 1 to 22 and perf's own 64 to 86."""
     from kscand_perf.read.base import RECORD_NAMES

@@ -11,9 +11,9 @@ import shutil
 import struct
 import sys
 import tempfile
-from typing import Any, BinaryIO, Callable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, BinaryIO, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .base import (BLOCK, F_EVENT_DESC, FILE_HEADER_SIZE, MAX_INFLATED, MAX_TRACING_DATA,
+from .base import (BLOCK, FILE_HEADER_SIZE, MAX_ATTRS, MAX_INFLATED, MAX_TRACING_DATA,
                    NO_TIME, PIPE_HEADER_SIZE, REC_AUXTRACE, REC_COMM, REC_COMPRESSED,
                    REC_COMPRESSED2, RECORD_NAMES, REC_FINISHED_ROUND, REC_FORK,
                    REC_HEADER_ATTR, REC_HEADER_FEATURE, REC_HEADER_TRACING_DATA, REC_LOST,
@@ -106,6 +106,7 @@ class PerfReader:
     def _read_all(self) -> Optional[Problem]:
         try:
             self._read()
+            self._dec.settle()   # (names, for attrs that arrived after the last sample)
             if self._decomp_left:
                 raise Damage(self.stats.bytes, "the compressed data ends inside a record "
                              "(%d bytes of it)" % len(self._decomp_left))
@@ -188,9 +189,13 @@ class PerfReader:
             raise
         for attr in header.attrs:
             self._dec.add_attr(attr)
-        read_file_features(src, header.features, size, self.info, self._dec.formats,
-                           self._dec.names, self.warnings)
-        self._dec.rebuild()
+        formats: Dict[int, EventFormat] = {}
+        names: Dict[int, str] = {}
+        read_file_features(src, header.features, size, self.info, formats, names,
+                           self.warnings)
+        self._dec.formats_arrived(formats)
+        self._dec.names_arrived(names)
+        self._dec.settle()
         tracepoints = [a for a in header.attrs if a.type == TYPE_TRACEPOINT]
         if (size < header.formats_end and tracepoints
                 and not any(a.config in self._dec.formats for a in tracepoints)):
@@ -317,6 +322,8 @@ class PerfReader:
         if nxt > end:
             return -size
         if typ == REC_SAMPLE:
+            if self._dec.pending:
+                self._dec.settle()
             dec = self._dec.decs.get(ident)
             if dec is None:
                 dec = self._dec.sample_slow(buf, pos, size)
@@ -375,8 +382,9 @@ class PerfReader:
                 raise Damage(base + pos, "HEADER_ATTR with an attr of %d bytes" % own)
             n = (size - 8 - own) // 8
             ids = list(struct.unpack_from("<%dQ" % n, buf, pos + 8 + own))
+            if len(self.attrs) >= MAX_ATTRS:
+                raise Damage(base + pos, "more than %d attrs" % MAX_ATTRS)
             self._dec.add_attr(attr_from(bytes(buf[pos + 8:pos + 8 + own]), ids))
-            self._dec.rebuild()
         elif typ == REC_HEADER_TRACING_DATA:
             if size < 16:
                 raise Damage(base + pos, "TRACING_DATA record of %d bytes" % size)
@@ -388,19 +396,20 @@ class PerfReader:
             blob = bytes(buf[pos + size:pos + size + blob_size])
             formats: dict[int, EventFormat]
             formats, problem = parse_tracing_data(blob, base + pos + size)
-            self._dec.formats.update(formats)
+            self._dec.formats_arrived(formats)
             if problem is not None:
                 raise Damage(problem.offset, problem.reason)
-            self._dec.rebuild()
             return blob_size
         elif typ == REC_HEADER_FEATURE:
             if size >= 16:
                 bit = U64.unpack_from(buf, pos + 8)[0]
                 if bit < 256:
+                    formats = {}
+                    names: Dict[int, str] = {}
                     read_feature(int(bit), bytes(buf[pos + 16:pos + size]), base + pos + 16,
-                                 self.info, self._dec.formats, self._dec.names, self.warnings)
-                    if bit == F_EVENT_DESC:
-                        self._dec.rebuild()
+                                 self.info, formats, names, self.warnings)
+                    self._dec.formats_arrived(formats)
+                    self._dec.names_arrived(names)
         elif typ == REC_AUXTRACE:
             if size >= 16:
                 extra: int = U64.unpack_from(buf, pos + 8)[0]

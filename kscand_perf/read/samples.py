@@ -124,8 +124,11 @@ class Decoders:
 
     ``decs`` maps a sample id to its decoder (when every attr has IDENTIFIER); ``hot``
     maps the first 16 bytes of a sample record (type, misc, size, identifier) to
-    (its size, decode, handler): the reader's hot path fills and uses it. Both are
-    emptied whenever attrs or formats change (:meth:`rebuild`)."""
+    (its size, decode, handler): the reader's hot path fills and uses it, and it is
+    emptied whenever attrs, formats or names arrive. The attrs they concern are
+    ``pending`` until :meth:`settle` makes their decoders (before the next sample): the
+    work follows what arrived, so a stream of many attrs costs linear time, not
+    quadratic."""
 
     def __init__(self, handlers: Mapping[str, Tuple[Handler, Sequence[str]]],
                  unhandled: Optional[Callable[[str], None]],
@@ -144,12 +147,39 @@ class Decoders:
         self.layouts: Dict[int, Layout] = {}   # id(attr) -> layout
         self.decs: Dict[int, Decoder] = {}
         self.hot: Dict[bytes, Decoder] = {}
+        self.pending: Dict[int, Attr] = {}     # id(attr) -> attr whose decoder is to make
+        self._by_config: Dict[int, List[Attr]] = {}
+        self._without_identifier = 0
 
     def add_attr(self, attr: Attr) -> None:
         self.attrs.append(attr)
         self.layouts[id(attr)] = Layout(attr)
         for i in attr.ids:
             self.by_id[i] = attr
+        self._by_config.setdefault(attr.config, []).append(attr)
+        if not attr.sample_type & S_IDENTIFIER:
+            self._without_identifier += 1
+            if self._without_identifier == 1:
+                self.decs.clear()     # samples find their attr the slow way from now on
+        self.pending[id(attr)] = attr
+        self.hot.clear()
+
+    def formats_arrived(self, found: Mapping[int, EventFormat]) -> None:
+        self.formats.update(found)
+        for config in found:
+            for attr in self._by_config.get(config, ()):
+                if attr.type == TYPE_TRACEPOINT:
+                    self.pending[id(attr)] = attr
+        self.hot.clear()
+
+    def names_arrived(self, found: Mapping[int, str]) -> None:
+        """Event names by sample id (EVENT_DESC): they name the attrs that have none."""
+        self.names.update(found)
+        for i in found:
+            attr = self.by_id.get(i)
+            if attr is not None and not attr.name:
+                self.pending[id(attr)] = attr
+        self.hot.clear()
 
     def event_name(self, attr: Attr) -> str:
         if attr.type == TYPE_TRACEPOINT:
@@ -174,22 +204,25 @@ class Decoders:
             return NO_TIME
         return int(U64.unpack_from(buf, pos + size - lay.trailer + lay.trailer_time)[0])
 
-    def rebuild(self) -> None:
-        """(Re)make the sample decoders, after attrs or formats arrived."""
-        for attr in self.attrs:
+    def settle(self) -> None:
+        """Make the decoders of the pending attrs (after attrs, formats or names arrived);
+        an id names the last attr that listed it."""
+        pending = list(self.pending.values())
+        self.pending.clear()
+        for attr in pending:
             if not attr.name:
                 for i in attr.ids:
                     if i in self.names:
                         attr.name = self.names[i]
                         break
-        self.decs.clear()
-        self.hot.clear()
-        if not self.attrs or not all(a.sample_type & S_IDENTIFIER for a in self.attrs):
+            self.decs.pop(-1 - id(attr), None)   # sample_slow's, made before
+        if self._without_identifier:
             return      # samples find their attr the slow way (sample_slow)
-        for attr in self.attrs:
+        for attr in pending:
             dec = self._decoder(attr)
             for i in attr.ids:
-                self.decs[i] = dec
+                if self.by_id.get(i) is attr:
+                    self.decs[i] = dec
 
     def _decoder(self, attr: Attr) -> Decoder:
         """(minimum record size, decode(buf, pos) -> (time, *values), handler)."""
