@@ -390,6 +390,31 @@ def test_compressed_data_cut_inside_a_record_is_damage(monkeypatch: Any) -> None
     assert [c[2] for c in calls.calls] == [(MM,), (MM2,)]   # what was whole is delivered
 
 
+def test_a_big_record_in_compressed_data_is_joined_once(monkeypatch: Any) -> None:
+    """A record inside the compressed data that spans many compressed records (a claimed
+    1 MB) is decoded when whole, not rescanned (and copied) at each compressed record."""
+    import kscand_perf.read.records as records
+    monkeypatch.setattr(records, "_zstd_factory", lambda: _Identity)
+    scans = []
+    real = records.PerfReader._scan
+
+    def counting(self: Any, buf: bytes, pos: int, end: int, base: int) -> Any:
+        scans.append(base)
+        return real(self, buf, pos, end, base)
+    monkeypatch.setattr(records.PerfReader, "_scan", counting)
+    data = _tiny(True)
+    big = struct.pack("<IHH", 71, 0, 16) + struct.pack("<Q", 1 << 20) + bytes(1 << 20)
+    inner = big + data[_head_end(data):]     # an AUXTRACE record with 1 MB of data
+    pieces = [inner[a:a + 512] for a in range(0, len(inner), 512)]
+    stream = data[:_head_end(data)] + b"".join(
+        struct.pack("<IHH", 81, 0, 8 + len(p)) + p for p in pieces)
+    calls = Calls()
+    reader = PerfReader(io.BytesIO(stream), calls.table({"kmem:kmem_scan_mm_start": ("mm",)}))
+    assert reader.read() is None and reader.stats.compressed == len(pieces) > 2000
+    assert [c[2] for c in calls.calls] == [(MM,), (MM2,)]
+    assert len(scans) < 20, len(scans)     # (the stream's own scans among them)
+
+
 def _head_end(data: bytes) -> int:
     """Where the records after the tracing data of the pipe stream ``data`` begin."""
     return next(e for e in sorted(_record_ends(data)) if e > 16 and b"Dtracing" in data[16:e])

@@ -81,7 +81,10 @@ class PerfReader:
         self._internal = 0      # COMM and FORK records queued (not samples)
         self._zstd: Optional[Callable[[], Any]] = None
         self._zstd_obj: Any = None
-        self._decomp_left = b""
+        # decompressed bytes not decoded yet (an incomplete record), and what it needs
+        self._decomp_left: List[bytes] = []
+        self._decomp_have = 0
+        self._decomp_need = 0
         self._cut_formats: Optional[Tuple[int, int]] = None   # (file size, formats' end)
 
     # -- public -----------------------------------------------------------------------
@@ -107,9 +110,9 @@ class PerfReader:
         try:
             self._read()
             self._dec.settle()   # (names, for attrs that arrived after the last sample)
-            if self._decomp_left:
+            if self._decomp_have:
                 raise Damage(self.stats.bytes, "the compressed data ends inside a record "
-                             "(%d bytes of it)" % len(self._decomp_left))
+                             "(%d bytes of it)" % self._decomp_have)
         except HandlerError as e:
             raise e.inner from None
         except Damage as e:
@@ -473,6 +476,14 @@ class PerfReader:
             raise Damage(at, "compressed record does not decompress: %s" % e) from None
         self._zstd_obj = obj
         self.stats.compressed += 1
-        buf = self._decomp_left + b"".join(out)
-        pos, _need = self._scan(buf + _PAD, 0, len(buf), at)
-        self._decomp_left = buf[pos:]
+        left = self._decomp_left
+        left += out
+        self._decomp_have += total
+        if self._decomp_have < self._decomp_need:
+            return      # joined once the record is whole, not at every compressed record
+        left.append(_PAD)
+        buf = b"".join(left)
+        end = len(buf) - len(_PAD)
+        pos, self._decomp_need = self._scan(buf, 0, end, at)
+        self._decomp_left = [buf[pos:end]] if pos < end else []
+        self._decomp_have = end - pos
