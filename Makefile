@@ -29,7 +29,7 @@ lint: deps
 # (make test runs 2,000 from 0); a failure names the seed that replays it.
 N ?= 20000
 SEED ?= 0
-fuzz:
+fuzz: deps
 	KSCAND_PERF_FUZZ_N=$(N) KSCAND_PERF_FUZZ_SEED=$(SEED) $(PYTHON) -m pytest -q -ra \
 		tests/test_fuzz_reader.py
 
