@@ -31,7 +31,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
 
-from kscand_perf import feed
+from kscand_perf import cli, feed
 from kscand_perf.options import Options
 from kscand_perf.read import zstd_available
 from kscand_perf.session import Session
@@ -321,6 +321,25 @@ def test_the_reader_survives_every_mutant(request: Any) -> None:
     counts = run(range(SEED, SEED + N))
     request.node.user_properties.append(("fuzz", counts))
     assert sum(counts.values()) == N
+
+
+def test_the_command_on_mutants(tmp_path: Any, capsys: Any) -> None:
+    """Through the command itself (kscand-perf report --json -i FILE): a report and at
+    most one warning line (exit 1 with it), or one error line and no report."""
+    originals = recordings()
+    path = os.path.join(str(tmp_path), "m.data")
+    for seed in range(SEED + 20_000, SEED + 20_000 + 150):
+        _name, data, _pipe = mutant(seed, originals)
+        with open(path, "wb") as f:
+            f.write(data)
+        status = cli.main(["report", "--json", "-i", path])
+        out, err = capsys.readouterr()
+        assert "Traceback" not in err and err.count("\n") == (1 if status else 0), (seed, err)
+        assert status in (0, 1), (seed, status, err)
+        if out:
+            json.loads(out)
+        else:
+            assert status == 1 and "error" in err, (seed, err)
 
 
 def test_a_huge_claimed_size_allocates_nothing_of_it() -> None:
