@@ -415,6 +415,30 @@ def test_a_big_record_in_compressed_data_is_joined_once(monkeypatch: Any) -> Non
     assert len(scans) < 20, len(scans)     # (the stream's own scans among them)
 
 
+def test_damage_inside_compressed_data_is_told_at_the_compressed_record(
+        monkeypatch: Any) -> None:
+    import kscand_perf.read.records as records
+    monkeypatch.setattr(records, "_zstd_factory", lambda: _Identity)
+    data = _tiny(True)
+    head = _head_end(data)
+    body = data[head:]
+    n0 = struct.unpack_from("<H", body, 6)[0]
+    assert n0 > 30
+    bad = body[:n0] + struct.pack("<IHH", 3, 0, 4) + body[n0:]   # a record of 4 bytes...
+    at = head + 8 + 30              # ...decoded in the second compressed record of two
+    stream = data[:head] + b"".join(struct.pack("<IHH", 81, 0, 8 + len(p)) + p
+                                    for p in (bad[:30], bad[30:]))
+    problem = PerfReader(io.BytesIO(stream), {}).read()
+    assert problem is not None and problem.offset == at, (problem, at)
+    assert problem.reason.startswith("record of 4 bytes (in the data of a compressed record")
+    # perf never puts a compressed record inside another
+    inner = struct.pack("<IHH", 81, 0, 8 + len(body)) + body
+    nested = data[:head] + struct.pack("<IHH", 81, 0, 8 + len(inner)) + inner
+    problem = PerfReader(io.BytesIO(nested), {}).read()
+    assert problem is not None and "inside compressed data" in problem.reason
+    assert problem.offset == head
+
+
 def _head_end(data: bytes) -> int:
     """Where the records after the tracing data of the pipe stream ``data`` begin."""
     return next(e for e in sorted(_record_ends(data)) if e > 16 and b"Dtracing" in data[16:e])

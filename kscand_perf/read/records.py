@@ -85,6 +85,8 @@ class PerfReader:
         self._decomp_left: List[bytes] = []
         self._decomp_have = 0
         self._decomp_need = 0
+        self._decomp_off = 0     # offset in the decompressed stream of what is left
+        self._inflating: Optional[int] = None   # the compressed record being decoded
         self._cut_formats: Optional[Tuple[int, int]] = None   # (file size, formats' end)
 
     # -- public -----------------------------------------------------------------------
@@ -121,6 +123,8 @@ class PerfReader:
             self.problem = Problem(self.stats.bytes, "read error: %s" % (e.strerror or e))
         except MemoryError:
             self.problem = Problem(self.stats.bytes, "out of memory")
+        except RecursionError:   # (no record nests today: a safety net, not a path)
+            self.problem = Problem(self.stats.bytes, "records nested too deep")
         except (struct.error, ValueError, OverflowError, IndexError) as e:
             # a size or offset no check above caught: still one line, not a traceback
             self.problem = Problem(self.stats.bytes, "undecodable input: %s" % e)
@@ -435,12 +439,15 @@ class PerfReader:
         elif typ >= REC_USER_MAX:
             raise Damage(base + pos, "unknown record type %d" % typ)
         elif typ not in RECORD_NAMES:
-            n, first = stats.unknown_records.get(typ, (0, base + pos))
+            where = base + pos if self._inflating is None else self._inflating
+            n, first = stats.unknown_records.get(typ, (0, where))
             stats.unknown_records[typ] = (n + 1, first)
         # every other type of RECORD_NAMES (MMAP, EXIT, BUILD_ID, ID_INDEX, ...): not needed
         return 0
 
     def _decompress(self, data: bytes, at: int) -> None:
+        if self._inflating is not None:
+            raise Damage(at, "a compressed record inside compressed data")
         if self._zstd is None:
             self._zstd = _zstd_factory()
             if self._zstd is None:
@@ -484,6 +491,16 @@ class PerfReader:
         left.append(_PAD)
         buf = b"".join(left)
         end = len(buf) - len(_PAD)
-        pos, self._decomp_need = self._scan(buf, 0, end, at)
+        # offsets inside are of the decompressed stream: damage there is told at the
+        # compressed record's byte, with how far into the decompressed data it lies
+        outer, self._inflating = self._inflating, at
+        try:
+            pos, self._decomp_need = self._scan(buf, 0, end, self._decomp_off)
+        except Damage as e:
+            raise Damage(at, "%s (in the data of a compressed record, byte %d of the "
+                         "decompressed stream)" % (e.reason, e.offset), e.fatal) from None
+        finally:
+            self._inflating = outer
+        self._decomp_off += pos
         self._decomp_left = [buf[pos:end]] if pos < end else []
         self._decomp_have = end - pos
