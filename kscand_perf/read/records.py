@@ -207,7 +207,8 @@ class PerfReader:
         if (size < header.formats_end and tracepoints
                 and not any(a.config in self._dec.formats for a in tracepoints)):
             # perf writes the formats last: a file cut anywhere before has samples that
-            # nothing can decode (read on, to count them; the warnings say it again)
+            # nothing can decode (read on, to count them); one problem at the end says
+            # so, instead of the warnings on missing features
             self._cut_formats = (size, data_end)
             self.warnings.clear()
         # the data section
