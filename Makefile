@@ -4,7 +4,7 @@ PYTHON ?= /usr/bin/python3
 PERF ?= perf
 APT_ENSURE = tools/apt-ensure
 DEPS = linux-perf python3-tabulate python3-pytest flake8 python3-mypy python3-matplotlib \
-	python3-jsonschema $(PACKAGING_DEPS)
+	python3-jsonschema python3-zstandard $(PACKAGING_DEPS)
 # What tests/test_deb.py, test_pip_install.py and test_manpages.py need: the .deb's build
 # tools and lintian, a venv with pip, groff and man.
 PACKAGING_DEPS = dpkg-dev debhelper dh-python pybuild-plugin-pyproject python3-all \
@@ -27,6 +27,15 @@ LINT_PY = kscand_perf kscand_testkit perf-scripts bin/kscand-perf bin/kscand-rec
 lint: deps
 	$(PYTHON) -m flake8 $(LINT_PY)
 	$(PYTHON) -m mypy kscand_perf kscand_testkit
+
+.PHONY: fuzz
+# The reader's fuzz target (tests/test_fuzz_reader.py) with N mutated recordings from SEED
+# (make test runs 2,000 from 0); a failure names the seed that replays it.
+N ?= 20000
+SEED ?= 0
+fuzz: deps
+	KSCAND_PERF_FUZZ_N=$(N) KSCAND_PERF_FUZZ_SEED=$(SEED) $(PYTHON) -m pytest -q -ra \
+		tests/test_fuzz_reader.py
 
 .PHONY: e2e sample demo checkpatch
 # A real kernel emits the tracepoints: Debian's stock kernel under QEMU runs a test module

@@ -90,6 +90,8 @@ def main(args: argparse.Namespace) -> int:
     finally:
         if source is not sys.stdin.buffer:
             source.close()
+    if problem is not None and problem.fatal:  # nothing to report: no zero tables
+        raise CommandError("%s: %s" % (args.input, problem.reason))
     damage: List[str] = []
     if problem is not None:
         damage.append("reading stopped at byte %d: %s" % (problem.offset, problem.reason))

@@ -128,3 +128,19 @@ def test_no_function_takes_untyped_options() -> None:
                     ann = ast.unparse(arg.annotation) if arg.annotation else ""
                     assert not (arg.arg in ("options", "opts") and ann in ("", "Any")), \
                         "%s.%s takes %s: %r" % (m, node.name, arg.arg, ann)
+
+
+def test_the_reader_stands_alone() -> None:
+    """kscand_perf.read knows perf.data and nothing of kscand: it imports no other module
+    of the product (perfreader, its old name, only re-exports it), and each of its
+    modules stays readable (800 lines at most)."""
+    g = graph(PACKAGE)
+    readers = {m for m in g if m == "kscand_perf.read" or m.startswith("kscand_perf.read.")}
+    assert "kscand_perf.read.records" in readers
+    for m in readers:
+        outside = {i for i in g[m] if i not in readers}
+        assert not outside, "%s imports %s" % (m, sorted(outside))
+        with open(modules(PACKAGE)[m], encoding="utf-8") as f:
+            lines = sum(1 for _ in f)
+        assert lines <= 800, "%s has %d lines" % (m, lines)
+    assert g["kscand_perf.perfreader"] <= readers

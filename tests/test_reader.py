@@ -1,4 +1,4 @@
-"""kscand_perf.perfreader on its own: formats, values, order, comms, damage.
+"""kscand_perf.read (the perf.data reader) on its own: formats, values, order, comms, damage.
 
 Expected values come from what the writer was given (kscand_testkit), never from the
 reader's own output.
@@ -18,7 +18,7 @@ import pytest
 from kscand_perf import cli, feed
 from kscand_perf.errors import CommandError
 from kscand_perf.options import Options
-from kscand_perf.perfreader import PerfReader, parse_format, parse_tracing_data
+from kscand_perf.read import PerfReader, parse_format, parse_tracing_data
 from kscand_perf.session import Session
 from kscand_testkit import formats as schema
 from kscand_testkit.perfdata import tracing_data, write_trace
@@ -285,10 +285,41 @@ def test_the_command_on_damage_prints_one_line(tmp_path: Any, capsys: Any) -> No
         status = cli.main(["report", "--json", "-i", str(path)])
         out, err = capsys.readouterr()
         assert status in (0, 1)
+        if "before its event formats" in err:
+            assert status == 1 and out == ""   # nothing decodable: no report of zeros
         if out or not status:  # a report (nothing read: only the one line, issue 19)
             json.loads(out)
         assert err.count("\n") == (1 if status else 0), err
         assert "Traceback" not in err
+
+
+def test_a_file_cut_before_its_formats_says_so(tmp_path: Any, capsys: Any) -> None:
+    """perf writes the formats after the data: a file cut anywhere before them has
+    samples that nothing decodes. One line that says so, with the byte; no report that
+    blames the recording's events (issue 19, item 8)."""
+    data = _tiny(False)
+    cut = data.index(b"name: kmem_scan_mm_end")   # inside the tracing data
+    path = tmp_path / "cut.data"
+    for end in (cut, len(data) // 2, 200):
+        path.write_bytes(data[:end])
+        for args in (["-i", str(path)], ["--json", "-i", str(path)]):
+            status = cli.main(["report"] + args)
+            out, err = capsys.readouterr()
+            assert status == 1 and out == "", (end, out)
+            assert err.count("\n") == 1, err
+            assert "cut at byte %s, before its event formats" % format(end, ",") in err, err
+            assert ("none of its 5 samples can be decoded" if end > 1528 else
+                    "nothing can be decoded") in err and "kmem" not in err, err
+    reader = PerfReader(io.BytesIO(data[:cut]), {})
+    problem = reader.read()
+    assert problem is not None and problem.fatal and problem.offset == cut
+    assert reader.warnings == []
+    # the formats whole, the file cut after them (in a feature perf writes later): read
+    calls = Calls()
+    tail = PerfReader(io.BytesIO(data[:len(data) - 200]), calls.table(
+        {"kmem:kmem_scan_mm_start": ("mm",)}))
+    assert tail.read() is None and tail.warnings
+    assert [c[2] for c in calls.calls] == [(MM,), (MM2,)]
 
 
 # -- compressed records (perf record -z) -------------------------------------------------
@@ -303,9 +334,11 @@ class _Identity:
         return data
 
 
-def _compressed(data: bytes, pieces: int) -> bytes:
+def _compressed(data: bytes, pieces: int, typ: int = 81) -> bytes:
     """The pipe stream ``data`` with its records after the tracing data wrapped in
-    COMPRESSED records (type 81), cut at arbitrary bytes so records span them."""
+    COMPRESSED records (type 81: header and data) or COMPRESSED2 records (83, perf 7.x:
+    header, the data's size, the data, zeros to a multiple of 8 bytes), cut at arbitrary
+    bytes so records span them."""
     ends = sorted(_record_ends(data))
     head_end = next(e for e in ends if e > 16 and b"Dtracing" in data[16:e])
     body = data[head_end:]
@@ -314,25 +347,182 @@ def _compressed(data: bytes, pieces: int) -> bytes:
     out = [data[:head_end]]
     for a, b in zip([0] + cuts, cuts + [len(body)]):
         chunk = body[a:b]
-        out.append(struct.pack("<IHH", 81, 0, 8 + len(chunk)) + chunk)
+        if typ == 81:
+            out.append(struct.pack("<IHH", 81, 0, 8 + len(chunk)) + chunk)
+        else:
+            pad = -len(chunk) % 8
+            out.append(struct.pack("<IHHQ", 83, 0, 16 + len(chunk) + pad, len(chunk))
+                       + chunk + bytes(pad))
     return b"".join(out)
 
 
-def test_compressed_records_decode_like_the_plain_stream(monkeypatch: Any) -> None:
-    import kscand_perf.perfreader as perfreader
-    monkeypatch.setattr(perfreader, "_zstd_factory", lambda: _Identity)
+@pytest.mark.parametrize("typ", [81, 83], ids=["COMPRESSED", "COMPRESSED2"])
+def test_compressed_records_decode_like_the_plain_stream(monkeypatch: Any, typ: int) -> None:
+    import kscand_perf.read.records as records
+    monkeypatch.setattr(records, "_zstd_factory", lambda: _Identity)
     data = _tiny(True)
     spec = {"kmem:kmem_scan_mm_start": ("mm",), "kmem:kmem_mm_exit": ("@comm", "mm"),
             "kmem:kmem_scan_mm_migrate": ("rc", "msuccess")}
     plain, _ = read(data, spec)
     for pieces in (1, 5, 40):
-        calls, reader = read(_compressed(data, pieces), spec)
+        calls, reader = read(_compressed(data, pieces, typ), spec)
         assert calls.calls == plain.calls and reader.stats.compressed == pieces
+        assert reader.warnings == []
+
+
+def test_compressed2_with_a_size_past_its_record_is_damage(monkeypatch: Any) -> None:
+    import kscand_perf.read.records as records
+    monkeypatch.setattr(records, "_zstd_factory", lambda: _Identity)
+    data = bytearray(_compressed(_tiny(True), 3, 83))
+    at = data.index(struct.pack("<IH", 83, 0))
+    size = struct.unpack_from("<H", data, at + 6)[0]
+    struct.pack_into("<Q", data, at + 8, size - 15)     # one byte more than it holds
+    reader = PerfReader(io.BytesIO(bytes(data)), {})
+    problem = reader.read()
+    assert problem is not None and problem.offset == at and "COMPRESSED2" in problem.reason
+
+
+def test_compressed_data_cut_inside_a_record_is_damage(monkeypatch: Any) -> None:
+    import kscand_perf.read.records as records
+    monkeypatch.setattr(records, "_zstd_factory", lambda: _Identity)
+    data = _tiny(True)
+    body = data[_head_end(data):-5]
+    cut = data[:_head_end(data)] + struct.pack("<IHH", 81, 0, 8 + len(body)) + body
+    calls = Calls()
+    reader = PerfReader(io.BytesIO(cut), calls.table({"kmem:kmem_scan_mm_start": ("mm",)}))
+    problem = reader.read()
+    assert problem is not None and "compressed data ends inside a record" in problem.reason
+    assert [c[2] for c in calls.calls] == [(MM,), (MM2,)]   # what was whole is delivered
+
+
+def test_a_big_record_in_compressed_data_is_joined_once(monkeypatch: Any) -> None:
+    """A record inside the compressed data that spans many compressed records (a claimed
+    1 MB) is decoded when whole, not rescanned (and copied) at each compressed record."""
+    import kscand_perf.read.records as records
+    monkeypatch.setattr(records, "_zstd_factory", lambda: _Identity)
+    scans = []
+    real = records.PerfReader._scan
+
+    def counting(self: Any, buf: bytes, pos: int, end: int, base: int) -> Any:
+        scans.append(base)
+        return real(self, buf, pos, end, base)
+    monkeypatch.setattr(records.PerfReader, "_scan", counting)
+    data = _tiny(True)
+    big = struct.pack("<IHH", 71, 0, 16) + struct.pack("<Q", 1 << 20) + bytes(1 << 20)
+    inner = big + data[_head_end(data):]     # an AUXTRACE record with 1 MB of data
+    pieces = [inner[a:a + 512] for a in range(0, len(inner), 512)]
+    stream = data[:_head_end(data)] + b"".join(
+        struct.pack("<IHH", 81, 0, 8 + len(p)) + p for p in pieces)
+    calls = Calls()
+    reader = PerfReader(io.BytesIO(stream), calls.table({"kmem:kmem_scan_mm_start": ("mm",)}))
+    assert reader.read() is None and reader.stats.compressed == len(pieces) > 2000
+    assert [c[2] for c in calls.calls] == [(MM,), (MM2,)]
+    assert len(scans) < 20, len(scans)     # (the stream's own scans among them)
+
+
+def test_damage_inside_compressed_data_is_told_at_the_compressed_record(
+        monkeypatch: Any) -> None:
+    import kscand_perf.read.records as records
+    monkeypatch.setattr(records, "_zstd_factory", lambda: _Identity)
+    data = _tiny(True)
+    head = _head_end(data)
+    body = data[head:]
+    n0 = struct.unpack_from("<H", body, 6)[0]
+    assert n0 > 30
+    bad = body[:n0] + struct.pack("<IHH", 3, 0, 4) + body[n0:]   # a record of 4 bytes...
+    at = head + 8 + 30              # ...decoded in the second compressed record of two
+    stream = data[:head] + b"".join(struct.pack("<IHH", 81, 0, 8 + len(p)) + p
+                                    for p in (bad[:30], bad[30:]))
+    problem = PerfReader(io.BytesIO(stream), {}).read()
+    assert problem is not None and problem.offset == at, (problem, at)
+    assert problem.reason.startswith("record of 4 bytes (in the data of a compressed record")
+    # perf never puts a compressed record inside another
+    inner = struct.pack("<IHH", 81, 0, 8 + len(body)) + body
+    nested = data[:head] + struct.pack("<IHH", 81, 0, 8 + len(inner)) + inner
+    problem = PerfReader(io.BytesIO(nested), {}).read()
+    assert problem is not None and "inside compressed data" in problem.reason
+    assert problem.offset == head
+
+
+def _head_end(data: bytes) -> int:
+    """Where the records after the tracing data of the pipe stream ``data`` begin."""
+    return next(e for e in sorted(_record_ends(data)) if e > 16 and b"Dtracing" in data[16:e])
+
+
+def _insert_after_header(data: bytes, records: bytes) -> bytes:
+    """The pipe stream ``data`` with ``records`` after its tracing data."""
+    return data[:_head_end(data)] + records + data[_head_end(data):]
+
+
+def test_record_types_the_reader_does_not_know_are_counted_and_named(
+        tmp_path: Any, capsys: Any) -> None:
+    data = _tiny(True)
+    spec = {"kmem:kmem_scan_mm_start": ("mm",)}
+    plain, _ = read(data, spec)
+    unknown = struct.pack("<IHH", 40, 0, 16) + bytes(8)       # no kernel writes type 40
+    newer = struct.pack("<IHH", 90, 0, 8)                      # nor perf 90, yet
+    known = (struct.pack("<IHH", 84, 0, 24) + bytes(16)        # BPF_METADATA: known, unused
+             + struct.pack("<IHH", 22, 0, 16) + bytes(8))      # CALLCHAIN_DEFERRED
+    calls, reader = read(_insert_after_header(data, unknown * 3 + newer + known), spec)
+    assert calls.calls == plain.calls        # the rest is read as before
+    at = _head_end(data)
+    assert reader.stats.unknown_records == {40: (3, at), 90: (1, at + 48)}
+    assert [str(w) for w in reader.warnings] == [
+        "at byte %d: 3 records of type 40, which this reader does not know (a newer "
+        "perf's?), skipped" % at,
+        "at byte %d: 1 record of type 90, which this reader does not know (a newer "
+        "perf's?), skipped" % (at + 48)]
+    # the command says so: one warning line, exit 1, and the report has every event
+    path = tmp_path / "u.data"
+    path.write_bytes(_insert_after_header(data, unknown))
+    status = cli.main(["report", "--json", "-i", str(path)])
+    out, err = capsys.readouterr()
+    assert status == 1 and err.count("\n") == 1 and "1 record of type 40" in err, err
+    assert json.loads(out)["events"]["kmem_scan_mm_start"] == 2
+
+
+def test_many_attrs_cost_one_decoder_each(monkeypatch: Any) -> None:
+    """A pipe stream of thousands of HEADER_ATTR records (or attrs between samples) makes
+    one decoder per attr, not one per attr for each attr that follows (quadratic)."""
+    from kscand_perf.read.samples import Decoders
+    made = []
+    real = Decoders._decoder
+
+    def counting(self: Any, attr: Any) -> Any:
+        made.append(attr)
+        return real(self, attr)
+    monkeypatch.setattr(Decoders, "_decoder", counting)
+    data = _tiny(True)
+    first = data[16:16 + struct.unpack_from("<H", data, 22)[0]]    # a HEADER_ATTR record
+    assert struct.unpack_from("<I", first)[0] == 64
+    nattrs = len(schema.KSCAND_EVENTS)
+    spec = {"kmem:kmem_scan_mm_start": ("mm",)}
+    plain, _ = read(data, spec)
+    assert len(made) == nattrs
+    made.clear()
+    calls, reader = read(_insert_after_header(data, first * 3000), spec)
+    assert calls.calls == plain.calls and len(reader.attrs) == nattrs + 3000
+    assert len(made) == nattrs + 3000
+    # attrs and samples taking turns: still one decoder per attr
+    at = _head_end(data)
+    while struct.unpack_from("<I", data, at)[0] != 9:                # the first sample
+        at += struct.unpack_from("<H", data, at + 6)[0]
+    sample = data[at:at + struct.unpack_from("<H", data, at + 6)[0]]
+    made.clear()
+    read(_insert_after_header(data, (first + sample) * 500), spec)
+    assert len(made) == nattrs + 500
+
+
+def test_every_record_type_perf_writes_is_known() -> None:
+    """The table of record types: the kernel's 1 to 22 and perf's own 64 to 86."""
+    from kscand_perf.read.base import RECORD_NAMES
+    assert sorted(RECORD_NAMES) == list(range(1, 23)) + list(range(64, 87))
+    assert RECORD_NAMES[83] == "COMPRESSED2" and RECORD_NAMES[9] == "SAMPLE"
 
 
 def test_compressed_without_zstd_is_one_problem(monkeypatch: Any) -> None:
-    import kscand_perf.perfreader as perfreader
-    monkeypatch.setattr(perfreader, "_zstd_factory", lambda: None)
+    import kscand_perf.read.records as records
+    monkeypatch.setattr(records, "_zstd_factory", lambda: None)
     reader = PerfReader(io.BytesIO(_compressed(_tiny(True), 3)), {})
     problem = reader.read()
     assert problem is not None and "record without -z" in problem.reason
