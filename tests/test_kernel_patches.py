@@ -150,6 +150,8 @@ def test_0003_moves_the_reset_from_the_parent_to_the_new_mm() -> None:
     assert not [line for line in fair if line.startswith("+") and re.search(r"\bmm->\w+ =", line)]
     fork = changed_lines(SCHED[0], "kernel/fork.c")
     assert all(line.startswith("+") for line in fork), fork
+    # the changelog has the reproducer's figures before and after
+    assert "  before\n" in text and "  after\n" in text
 
 
 def test_0003_applies_to_6_12_in_the_series() -> None:
