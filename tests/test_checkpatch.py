@@ -48,3 +48,12 @@ def test_tracepoint_patch_has_no_warning_at_all(findings):
     """The tracepoint patch needs no accepted warning either."""
     r = findings[[p for p in PATCHES if p.startswith("0001-")][0]]
     assert r["errors"] == 0 and r["warnings"] == 0, r["findings"]
+
+
+def test_sched_patch_only_warns_on_its_fixes_id(findings):
+    """checkpatch cannot look the Fixes: id up outside a kernel repository; that is the
+    only warning 0003 may have, and on that line only."""
+    r = findings[[p for p in PATCHES if p.startswith("0003-sched-numa-")][0]]
+    assert r["errors"] == 0, r["findings"]
+    assert [f["type"] for f in r["findings"]] == ["UNKNOWN_COMMIT_ID"], r["findings"]
+    assert "'cbee9f88ec1b'" in r["findings"][0]["message"]

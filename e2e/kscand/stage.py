@@ -3,6 +3,7 @@
 
     e2e/kscand/stage.py run [--reuse]      boot, record, report, install, report again
     e2e/kscand/stage.py idle [--seconds N] only record an idle guest at the default knobs
+    e2e/kscand/stage.py forkscan [--fork-ms N ...]  NUMA balancing on a process that forks
 
 The kernel is ``$KSCAND_KERNEL`` or ../shared/kernels/kscand-v3-6.12/bzImage next to
 the checkout (6.12 with the kscand RFC V3 series and patch/0001; 9p, virtio and
@@ -236,6 +237,40 @@ def idle(seconds: float, accel: str = "tcg") -> Dict[str, Any]:
     return out
 
 
+def forkscan(fork_ms: Sequence[int], seconds: float, accel: str = "tcg") -> Dict[str, Any]:
+    """Boot once, kscand paused and kernel.numa_balancing=2, and run the forking
+    reproducer (e2e/kscand/forkscan.c, job-forkscan.sh) for ``seconds`` at each fork
+    interval; its counter deltas and page census per interval. Not cached, not tested:
+    figures for the kernel patch of patch/ (issue 24)."""
+    kernel = kernel_image()
+    harness.ensure_host_packages(HOST_PACKAGES)
+    run_dir = os.path.join(BUILD, "forkscan-%s" % _sha256(kernel)[:12])
+    shutil.rmtree(run_dir, ignore_errors=True)
+    results = os.path.join(run_dir, "results")
+    os.makedirs(results)
+    harness.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
+                 os.path.join(run_dir, "kscand-forkscan"), os.path.join(HERE, "forkscan.c")])
+    cpio = os.path.join(run_dir, "initramfs.cpio")
+    build_initramfs(cpio)
+    shutil.copyfile(os.path.join(HERE, "job-forkscan.sh"), os.path.join(run_dir, "job.sh"))
+    with open(os.path.join(run_dir, "job.env"), "w") as f:
+        f.write("FORK_MS_LIST='%s'\nFS_MIB=%d\nFS_HOT_MIB=%d\nFS_SECONDS=%g\n" % (
+            " ".join(str(ms) for ms in fork_ms), SETTINGS["WL_MIB"], SETTINGS["WL_HOT_MIB"],
+            seconds))
+    harness.run_guest(kernel, cpio, run_dir, os.path.join(run_dir, "console.log"),
+                      timeout=BOOT_TIMEOUT, accel=accel, cpus=GUEST_CPUS,
+                      memory_args=NUMA_ARGS, append=APPEND)
+    out: Dict[str, Any] = {"kernel": kernel, "seconds": seconds, "results": results}
+    for ms in fork_ms:
+        run: Dict[str, str] = {}
+        with open(os.path.join(results, "forkscan-%d.txt" % ms)) as f:
+            for line in f:
+                key, _, value = line.rstrip("\n").partition(" ")
+                run[key] = value
+        out["fork_ms=%d" % ms] = run
+    return out
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(prog="e2e/kscand/stage.py", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -247,8 +282,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                     "(figures for a kernel patch)")
     i.add_argument("--seconds", type=float, default=5.0)
     i.add_argument("--accel", choices=("tcg", "kvm"), default="tcg")
+    fs = sub.add_parser("forkscan", help="NUMA balancing alone on a process that forks "
+                                         "every N ms (figures for the kernel patch)")
+    fs.add_argument("--fork-ms", type=int, action="append",
+                    help="fork interval in ms, 0 for none (repeatable; default 700 and 5000)")
+    fs.add_argument("--seconds", type=float, default=20.0)
+    fs.add_argument("--accel", choices=("tcg", "kvm"), default="tcg")
     args = ap.parse_args(argv)
     try:
+        if args.cmd == "forkscan":
+            print(json.dumps(forkscan(args.fork_ms or [700, 5000], args.seconds, args.accel),
+                             indent=1))
+            return 0
         if args.cmd == "idle":
             print(json.dumps(idle(args.seconds, args.accel), indent=1))
             return 0
