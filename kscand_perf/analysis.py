@@ -263,8 +263,10 @@ class Analyzer:
         if old is None:
             st = self._silent_new(mm, t) if silent else self._new(mm, t)
         else:
-            # a start of the old lifetime that never got its end: a not-due visit
-            self._unpend(old)
+            # a start of the old lifetime that never got its end: a not-due visit (a kept
+            # event: time_ns covers it even when --time dropped this enter)
+            if self._unpend(old):
+                self._seen(old.start_s * 1000000000 + old.start_ns)
             self._retire(old)
             st = self.mms[mm] = MmState(mm, old.generation + 1, t, self._seq)
             self._seq += 1
@@ -729,6 +731,10 @@ class FilteredAnalyzer(Analyzer):
                 st.visits -= 1
                 self.filtered_events += 1
                 self._start_dropped(st)
+                if (st.visits == 0 and st.ends is None and st.migs is None
+                        and st.enter_ns is None and st.exits == 0):
+                    st.shown = False  # no event of it kept: not listed
+            self.scan_event_dropped(mm, t)  # first appearance, as in the whole recording
             return
         super().scan_end(t, pid, mm, start, total, scan_period, scan_size, target_node)
 
@@ -741,6 +747,8 @@ class FilteredAnalyzer(Analyzer):
             super().migrate(secs, nsecs, pid, mm, rc, target_node, msuccess, mfailed)
             if self.first_ns is None:
                 self.first_ns = t
+        else:
+            self.scan_event_dropped(mm, t)  # first appearance, as in the whole recording
 
     def _keep_sched(self, t: int) -> bool:
         if self._keep(t):

@@ -529,7 +529,7 @@ def _selection(selection: Selection, analyzer: Analyzer, kept_events: int,
                                          if isinstance(analyzer, FilteredAnalyzer) else 0)
     events_in = (analysed + filtered_kscand + acc["duplicates"]
                  + sum(n for name, n in analyzer.bad_events.items()
-                       if name.startswith("kmem__")))
+                       if name.startswith("kmem:")))
     args = selection.args or tuple(dropping_filters(analyzer)) + tuple(
         flag for flag, given in (("--pid", selection.pids), ("--comm", selection.comm),
                                  ("--mm", selection.mms)) if given is not None)

@@ -2,19 +2,16 @@
 
 The oracle reads ``perf script --ns`` text of the host's perf, never perf.data and never
 kscand_perf (test_the_oracle_imports_nothing_of_the_product reads its sources), and computes
-the whole JSON report from docs/report.md's rules and the lead's rules R1-R6 of issue 19.
+the whole JSON report from docs/report.md's rules (issue 19, section 3).
 Every case below runs ``bin/kscand-perf report --json`` (our own perf.data reader) on a
 recording, from the file or from a pipe, with or without a filter, and compares every leaf:
 exact, but percentiles within 1% (log-linear buckets), means within 0.001, rates within
 0.001, success ratios within 0.0001.
 
-Known disagreements that other branches of issue 19 fix are listed in ONE place, PENDING
-(case glob ":" path glob -> reason): a case whose only differences are pending is an xfail
-(not strict: it passes once the fix is merged, and then its PENDING entry goes). Any other
-difference fails, and so does a leaf of the report the oracle does not compute, but for
+Any difference fails, and so does a leaf of the report the oracle does not compute, but for
 EXEMPT (tests/oracle/compare.py: `run` metadata only, each with its reason);
 test_every_leaf_is_checked says so by kind of leaf. ORACLE_DUMP=FILE appends every
-difference to FILE (JSON lines).
+difference to FILE (JSON lines), to go through them when the two disagree.
 """
 
 from __future__ import annotations
@@ -37,9 +34,9 @@ from conftest import ROOT, require
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from oracle import Options, SCRIPT_FIELDS, oracle_report, parse_script  # noqa: E402
-from oracle.compare import compare, exempt, leaves, pending  # noqa: E402
+from oracle.compare import compare, exempt, leaves  # noqa: E402
 from oracle.lifetimes import Recording  # noqa: E402
-from oracle_pending import F1, PENDING, R1, R2, R3, R4, R5, R6, check  # noqa: E402
+from oracle_check import check, renamed  # noqa: E402
 
 ORACLE_DIR = os.path.join(ROOT, "tests", "oracle")
 KSCAND_PERF = os.path.join(ROOT, "bin", "kscand-perf")
@@ -243,18 +240,14 @@ def test_report_equals_oracle(case: Case, results: Callable[[Case], Tuple[Dict[s
                                                                           Dict[str, Any]]]
                               ) -> None:
     got, want = results(case)
-    failing, known = check(case.name, got, want)
-    if os.environ.get("ORACLE_DUMP"):     # every difference, for whoever empties PENDING
+    failing = check(got, want)
+    if os.environ.get("ORACLE_DUMP"):     # every difference, to go through them
         with open(os.environ["ORACLE_DUMP"], "a", encoding="utf-8") as f:
-            for d, why in [(d, "FAILS") for d in failing] + known:
+            for d in failing:
                 f.write(json.dumps({"case": case.name, "path": d.path, "report": repr(d.got),
-                                    "oracle": repr(d.want), "reason": why[:2]}) + "\n")
+                                    "oracle": repr(d.want)}) + "\n")
     assert not failing, "%s: %d differences from the oracle:\n%s" % (
         case.name, len(failing), "\n".join(str(d) for d in failing[:40]))
-    if known:
-        reasons = sorted({r for _, r in known})
-        pytest.xfail("%d pending differences (%s), e.g. %s" % (
-            len(known), "; ".join(r.split(":")[0] for r in reasons), known[0][0]))
 
 
 # -- coverage -------------------------------------------------------------------------------
@@ -271,7 +264,7 @@ def test_every_leaf_is_checked(case: Case, results: Callable[[Case], Tuple[Dict[
     """Every leaf of the report's JSON (here with --interval and --vmstat on the real
     recording) is one the oracle computes, or is in EXEMPT."""
     got, want = results(case)
-    computed = {_kind(p) for p in leaves(want)}
+    computed = {_kind(p) for p in leaves(renamed(want))}
     prefixes = {k.rsplit(".", i)[0] for k in computed for i in range(k.count(".") + 1)}
     left = sorted({k for k in (_kind(p) for p in leaves(got) if not exempt(p))
                    if k not in prefixes and not any(k.startswith(c + ".") for c in computed)})
@@ -306,12 +299,6 @@ def test_the_oracle_imports_nothing_of_the_product() -> None:
             for mod in mods:
                 top = mod.split(".")[0]
                 assert top in sys.stdlib_module_names, "%s imports %s" % (name, mod)
-
-
-def test_pending_disagreements_are_the_known_ones() -> None:
-    """Each PENDING entry names one of the lead's rules; the reasons are few (the list is
-    for the lead to empty, not a place to hide differences)."""
-    assert all(reason in (R1, R2, R3, R4, R5, R6, F1) for reason in PENDING.values())
 
 
 # -- the oracle's own rules on hand-made events --------------------------------------------
@@ -386,12 +373,6 @@ def test_compare_tolerances() -> None:
     assert compare({"a": 1, "b": 2}, {"a": 1})[1] == ["b"]
 
 
-def test_pending_matching() -> None:
-    assert pending("real-time", "mms.x/0.pid", PENDING) == R5
-    assert pending("real-plain", "scans.completed", PENDING) is None
-    assert pending("sample-plain", "over_time.intervals.3.attempted_per_s", PENDING) == R3
-
-
 # -- the text against the JSON ---------------------------------------------------------------
 
 TEXT_CASES = [c for c in CASES if c.name in ("sample-interval", "real-vmstat",
@@ -417,7 +398,7 @@ def test_every_figure_of_the_text_agrees_with_the_json(
     assert not bad, "\n".join(bad[:40])
     # and it does see a wrong figure
     for path in (("scans", "not_due"), ("migrations", "by_rc", "0", "count"),
-                 ("mms", 0, "scans", "pages_found"), ("over_time", "intervals", 0, "failed")):
+                 ("mms", 0, "scans", "pages_found"), ("over_time", "intervals", 0, "succeeded")):
         wrong = json.loads(json.dumps(got))
         node = wrong
         for key in path[:-1]:

@@ -22,6 +22,8 @@ EXEMPT: Dict[str, str] = {
     "run.knobs": "kscand's sysfs files saved beside the recording by kscand-record: "
                  "metadata, not a figure of the events",
     "run.knobs.*": "as run.knobs",
+    "run.options.*": "the report's options as parsed: an echo of its command line, not a "
+                     "figure of the events (what the filters select is `selection`, checked)",
 }
 
 
@@ -120,16 +122,5 @@ def _walk(got: Any, want: Any, path: str, diffs: List[Diff], unchecked: List[str
 def exempt(path: str) -> Optional[str]:
     for pattern, reason in EXEMPT.items():
         if fnmatch.fnmatchcase(path, pattern):
-            return reason
-    return None
-
-
-def pending(case: str, path: str, table: Dict[str, str]) -> Optional[str]:
-    """The reason a known disagreement is pending (patterns "CASE-GLOB:PATH-GLOB" or
-    "PATH-GLOB"), else None."""
-    for pattern, reason in table.items():
-        case_pat, _, path_pat = pattern.rpartition(":")
-        if fnmatch.fnmatchcase(path, path_pat) and (
-                not case_pat or fnmatch.fnmatchcase(case, case_pat)):
             return reason
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import collections
+import hashlib
 import math
 import re
 from decimal import Decimal
@@ -155,6 +156,8 @@ class Life:
         self.ends_before_start = 0
         self.migrates: List[Record] = []
         self.entered = False                    # its kmem_mm_enter was kept
+        self.enter_ns: Optional[int] = None     # time of its kept kmem_mm_enter
+        self.exit_ns: Optional[int] = None      # time of its first kept kmem_mm_exit
 
     def completed(self) -> List[int]:
         return [s.end.sample.time - s.start.sample.time for s in self.ends if s.start]
@@ -311,7 +314,7 @@ class Analysis:
             elif not reason:
                 self.duplicates[s.short] += 1
             else:
-                self.bad[s.event.replace(":", "__", 1)] += 1
+                self.bad[s.event] += 1
                 self.bad_reasons[reason] += 1
 
     def _in_window(self, t: int) -> bool:
@@ -385,6 +388,10 @@ class Analysis:
                 life.first_ns = r.sample.time
             if r.name == "kmem_mm_enter":
                 life.entered = True
+                life.enter_ns = r.sample.time
+            elif r.name == "kmem_mm_exit":
+                if life.exit_ns is None:
+                    life.exit_ns = r.sample.time
             elif r.name == "kmem_scan_mm_start":
                 if r.index in visit_ix:
                     life.not_due.append(r.sample.time)
@@ -421,6 +428,17 @@ class Analysis:
         return sorted(lives, key=lambda life: (first[life.key], life.key))
 
 
+def _sha256(path: Optional[str]) -> Optional[str]:
+    """The SHA-256 of the recording's bytes (null for a pipe, which cannot be read again)."""
+    if path is None or path == "-":
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def filtering(opts: Options) -> bool:
     return any(v is not None for v in (opts.pids, opts.comm, opts.mms, opts.node, opts.time))
 
@@ -444,8 +462,8 @@ def oracle_report(recording: Any, opts: Options = Options(),
     for life in chosen:
         pid, comm = an.owner(life.key)
         mms.append({"mm": "0x%x" % life.key[0], "generation": life.key[1], "pid": pid,
-                    "comm": comm, "enter_ns": rec.enter_ns.get(life.key),
-                    "exit_ns": rec.exit_ns.get(life.key), "scans": life.scans(),
+                    "comm": comm, "enter_ns": life.enter_ns, "exit_ns": life.exit_ns,
+                    "scans": life.scans(),
                     "migrations": migrations_figures([life])})
     unknown = [life for life in chosen if an.owner(life.key)[0] is None]
     durations = [d for life in chosen for d in life.completed()]
@@ -485,10 +503,11 @@ def oracle_report(recording: Any, opts: Options = Options(),
                 "migrations": sum(len(life.migrates) for life in unknown)}},
         "histograms": {"scan_duration_ns": {
             "log_linear": log_linear(durations),
-            "log2": {"unit_ns": unit, "rows": log2_rows(durations, unit)},
+            "log2": {"unit_ns": 1, "rows": log2_rows(durations, 1)},
             "linear": (None if opts.linear is None
                        else linear(durations, opts.linear, unit))}},
-        "run": {"tool": "kscand-perf", "input": input_name, "merged_from": None},
+        "run": {"tool": "kscand-perf", "input": input_name, "merged_from": None,
+                "input_sha256": _sha256(input_name)},
         # a pipe has no header to read again (a file's header: exempt, see compare.py)
         "selection": None if not filtering(opts) else {
             "time_ns": list(an.window) if an.window else None,

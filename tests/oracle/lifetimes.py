@@ -37,10 +37,6 @@ class Owner(NamedTuple):
     comm: str
 
 
-def handler(sample: Sample) -> str:
-    return sample.event.replace(":", "__", 1)
-
-
 def decode(sample: Sample) -> Tuple[Optional[Dict[str, Optional[int]]], str]:
     """The event's integer fields, or (None, reason) for unusable data."""
     f = sample.fields()
@@ -82,8 +78,8 @@ class Recording:
         self.non_tracepoint: Dict[str, int] = collections.Counter()
         self.unhandled: Dict[str, int] = collections.Counter()
         # duplicated samples and unusable data: (sample, reason; "" for a duplicate). The
-        # filters come first (DOCS? the docs do not say which count an event lands in when
-        # it is both filtered and a duplicate or bad: filtered here)
+        # filters come first (docs/report.md, "Duplicated samples": an event a filter drops
+        # is counted as filtered, whatever else it is)
         self.rejects: List[Tuple[Sample, str]] = []
         self.records: List[Record] = []
         self.owners: Dict[Key, Owner] = {}
@@ -96,7 +92,8 @@ class Recording:
 
     def _classify(self) -> None:
         generation: Dict[int, int] = {}
-        seen_at: Tuple[int, set] = (-1, set())
+        # (tracepoint, pointer) -> the last usable event of it: (time, task, fields)
+        last: Dict[Tuple[str, int], Tuple[int, Optional[int], Dict[str, str]]] = {}
         for i, s in enumerate(self.samples):
             if not s.tracepoint:
                 self.non_tracepoint[s.event] += 1
@@ -105,23 +102,26 @@ class Recording:
             known = (system == "kmem" and name in KSCAND) or (
                 system == "sched" and name in SCHED)
             if not known:
-                self.unhandled[handler(s)] += 1
+                self.unhandled[s.event] += 1
                 continue
             if system == "kmem":
                 self.kscand_in += 1
-            # perf 6.1's duplicated sample: same time, task and data (DOCS? "same task"
-            # is read as the same tid, the cpu is not compared)
-            if seen_at[0] != s.time:
-                seen_at = (s.time, set())
-            ident = (s.tid, s.event, s.text)
-            if ident in seen_at[1]:
-                self.rejects.append((s, ""))
-                continue
-            seen_at[1].add(ident)
             values, reason = decode(s)
             if values is None:
                 self.rejects.append((s, reason))
                 continue
+            # perf 6.1's duplicated sample (docs/report.md, "Duplicated samples"): a kscand
+            # event whose time and fields are those of the last usable event of its
+            # tracepoint and mm, fired by the same task (any task for a migrate; the cpu is
+            # not compared); RFC V1/V2 migrates (no msuccess/mfailed) and sched events never
+            if system == "kmem" and values.get("msuccess", 0) is not None:
+                ident = (s.time, None if name == "kmem_scan_mm_migrate" else s.tid,
+                         s.fields())
+                where = (name, values["mm"])
+                if last.get(where) == ident:  # type: ignore[comparison-overlap]
+                    self.rejects.append((s, ""))
+                    continue
+                last[where] = ident  # type: ignore[index]
             key: Optional[Key] = None
             if system == "kmem":
                 mm = values["mm"]

@@ -107,8 +107,9 @@ def _row(row: Row, start: int, end: int, last: int, cumulative: int,
         "top_failure": None if not failures else {
             "rc": failures[0][1], "name": rc_name(failures[0][1]), "count": failures[0][0]},
         "cumulative_succeeded": cumulative,
+        # the bit length of the duration in ns, whatever --ns/--us/--ms
         "duration_log2": {str(b): c for b, c in sorted(
-            collections.Counter((v // unit).bit_length() for v in d).items())},
+            collections.Counter(v.bit_length() for v in d).items())},
     }
 
 
