@@ -464,9 +464,10 @@ class Analyzer:
             if migs is None:
                 _check_ints(secs, nsecs, target_node, rc)
                 migs = st.migs = MigStats()
-                if n is not None and n != 1 and st.enter_ns is None and st.generation == 0:
-                    # the first migrate of an mm registered before the recording: kmigrated
-                    # was in the middle of a batch when the recording began
+                if n is not None and n != 1 and st.enter_ns is None:
+                    # the first migrate of an mm whose enter was not kept (it came before
+                    # the recording or --time's window): kmigrated may have been in the
+                    # middle of a batch when the events the report counts began
                     migs.begun_before += 1
                     migs.partial = True
                     migs.batch_last = n - 1

@@ -308,7 +308,7 @@ def _oracle_on(lines: List[str], **kw: Any) -> Dict[str, Any]:
 
 
 def test_oracle_half_open_time_window() -> None:
-    """R5: --time START,END keeps START <= t < END; '+' counts from the first event."""
+    """--time START,END keeps START <= t < END; '+' counts from the first event."""
     lines = ["kscand 35/35 [000] %d.000000000: kmem:kmem_scan_mm_start: mm=0x1000" % s
              for s in (10, 11, 12)]
     assert _oracle_on(lines, time="11,12")["events"]["kmem_scan_mm_start"] == 1
@@ -317,7 +317,7 @@ def test_oracle_half_open_time_window() -> None:
 
 
 def test_oracle_time_to_promotion_counts_from_the_scan_start() -> None:
-    """R1 on the issue's example: all successes during the scan that found pages are
+    """Time to promotion on issue 19's example: all successes during the scan that found pages are
     promoted, none 'before'."""
     lines = ["kscand 35/35 [000] 1.000000000: kmem:kmem_scan_mm_start: mm=0x1000",
              "kmigrated 36/36 [001] 1.100000000: kmem:kmem_scan_mm_migrate: mm=0x1000 rc=0 "
@@ -337,7 +337,7 @@ def _mig_line(t: str, rc: int, seq: int) -> str:
 
 
 def test_oracle_latency_skips_a_scan_started_behind_a_backlog() -> None:
-    """R2: the second scan starts while 1 of the first scan's 2 pages is still queued:
+    """Detection latency: the second scan starts while 1 of the first scan's 2 pages is queued:
     no latency for it; the first scan's latency runs from its start."""
     lines = ["kscand 35/35 [000] 1.000000000: kmem:kmem_scan_mm_start: mm=0x1000",
              _mig_line("1.001000000", 0, 1),
@@ -354,7 +354,7 @@ def test_oracle_latency_skips_a_scan_started_behind_a_backlog() -> None:
 
 
 def test_oracle_rates_divide_by_the_time_covered() -> None:
-    """R3: one interval of 10 s covering 2 s of events: 3 attempts are 1.5 per second; an
+    """Rates: one interval of 10 s covering 2 s of events: 3 attempts are 1.5 per second; an
     interval whose only event is at its start covers 0 s: null rates."""
     lines = [_mig_line("1.000000000", 0, 1), _mig_line("2.000000000", 0, 2),
              _mig_line("3.000000000", 10, 3)]
@@ -408,9 +408,9 @@ def test_every_figure_of_the_text_agrees_with_the_json(
             assert list(mismatches(text, wrong)), path
 
 
-def test_the_oracle_gives_the_figures_the_lead_expects(
+def test_the_oracle_gives_the_figures_issue_19_expects(
         results: Callable[[Case], Tuple[Dict[str, Any], Dict[str, Any]]]) -> None:
-    """RULES R1's expected values (issue 19 item 1): memcached 268 promoted / 0 before,
+    """Issue 19 item 1's expected values: memcached 268 promoted / 0 before,
     qemu-system-x86 15/0 on the sample; slowtouch 19,640/0 on the shared real trace; and
     item 2's backlog: slowtouch's second scan (started 22.971287, kmigrated still working
     through the first scan's queue) gives no detection latency."""

@@ -2,8 +2,8 @@
 
 Exact, except: percentiles read from log-linear buckets (p50/p90/p99, *_ns of time to
 promotion) within 1% of the exact nearest-rank value; means within 0.001 (rounded to
-0.001); rates (*_per_s) within 0.001; success ratios within 0.0001 (DOCS? the docs do not
-say how a ratio is rounded; the report writes 4 decimals).
+0.001); rates (*_per_s) within 0.001; success ratios within 0.0001 (the report rounds means
+and rates to 3 decimals, ratios to 4: the oracle keeps the exact value).
 """
 
 from __future__ import annotations

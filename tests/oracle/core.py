@@ -1,4 +1,4 @@
-"""Kept events -> the report's figures (docs/report.md FIELDS and JSON; R2, R4-R6)."""
+"""Kept events -> the report's figures (docs/report.md, FIELDS and JSON)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class Options(NamedTuple):
 
 
 def rc_name(rc: int) -> str:
-    return RC_NAMES.get(rc, str(rc))   # DOCS? "unknown codes show as numbers"
+    return RC_NAMES.get(rc, str(rc))   # an unknown code's name is its decimal number
 
 
 def nearest_rank(ordered: Sequence[int], q: float) -> int:
@@ -87,8 +87,8 @@ def value_stats(values: Sequence[int], mms: Sequence[Sequence[int]]) -> Optional
 
 
 def log_linear(values: Sequence[int]) -> List[List[int]]:
-    """128 buckets per power of two (DOCS? bounds: below 256 one value per bucket, else
-    2**(bits-8) wide, named by low, listed [low, high, count])."""
+    """128 buckets per power of two: below 256 one value per bucket, else 2**(bits-8)
+    wide, named by low, listed [low, high, count]."""
     buckets: Dict[int, int] = collections.Counter()
     width: Dict[int, int] = {}
     for v in values:
@@ -100,9 +100,8 @@ def log_linear(values: Sequence[int]) -> List[List[int]]:
 
 
 def log2_rows(values: Sequence[int], unit: int) -> List[List[int]]:
-    """The text histogram's rows of duration // unit: [0, 1], [2, 3], [4, 7], ... (DOCS? 0
-    and 1 share the first row, as in bcc's histograms), from the lowest non-empty row to the
-    highest, empty ones between included."""
+    """The log2 rows of duration // unit: [0, 1], [2, 3], [4, 7], ... (0 and 1 share the
+    first row), from the lowest non-empty row to the highest, empty ones between included."""
     rows = collections.Counter(max(0, (v // unit).bit_length() - 1) for v in values)
     if not rows:
         return []
@@ -115,7 +114,7 @@ LINEAR_LIMIT = 1000
 
 def linear(values: Sequence[int], width: str, unit: int) -> Dict[str, Any]:
     """--linear WIDTH: buckets WIDTH units wide from 0, non-empty ones listed; durations
-    past LINEAR_LIMIT buckets count as overflow (DOCS? the limit is not documented)."""
+    past LINEAR_LIMIT buckets count as overflow."""
     w = int(Decimal(width) * unit)
     buckets = collections.Counter(v // w for v in values)
     return {"width_ns": w, "limit": LINEAR_LIMIT,
@@ -125,7 +124,7 @@ def linear(values: Sequence[int], width: str, unit: int) -> Dict[str, Any]:
 
 
 def parse_time(text: str, first: Optional[int]) -> Tuple[Optional[int], Optional[int]]:
-    """--time START,END -> [start, end) in ns (R5: '+' relative to trace_time_ns.first)."""
+    """--time START,END -> [start, end) in ns ('+': relative to trace_time_ns.first)."""
     out: List[Optional[int]] = []
     for part in text.split(","):
         part = part.strip()
@@ -171,9 +170,9 @@ class Life:
         msuccess + mfailed restarting at 1 starts a batch; any other step than +1 is a
         sequence break, except at the first migrate of a lifetime the recording never saw
         entering (a batch begun before the recording: not counted, size unknown). A break
-        does not end a batch (DOCS? the docs do not say); a batch's size is the kernel's
-        own count, its last msuccess + mfailed (DOCS? not the number of its events, which
-        lost events would make smaller). A run that never began at 1 is not a batch."""
+        does not end a batch; a batch's size is the kernel's own count, its last msuccess +
+        mfailed (not the number of its events, which lost events would make smaller). A
+        run that never began at 1 is not a batch."""
         sizes: List[int] = []
         breaks = begun_before = 0
         prev: Optional[int] = None
@@ -200,7 +199,7 @@ class Life:
         return sizes, breaks, begun_before
 
     def latencies(self) -> List[int]:
-        """R2: completed scans that found pages and start with no backlog: the lifetime's
+        """Completed scans that found pages and start with no backlog: the lifetime's
         migrate events before the start are at least the pages its ends before the start
         found. The latency: its first migrate event at or after the start, minus the start."""
         ends = sorted((s.end.sample.time, s.end.values["total"] or 0) for s in self.ends)
@@ -346,7 +345,7 @@ class Analysis:
         for r in stream:
             tid = r.sample.tid
             if r.name == "kmem_scan_mm_start":
-                # DOCS? threads that fired starts the --time window keeps, --node or not
+                # threads that fired starts the --time window keeps, --node or not
                 self.scan_threads.add(tid)
                 if tid in pending:
                     visits.append(pending[tid])
@@ -421,8 +420,8 @@ class Analysis:
         return True
 
     def chosen(self) -> List[Life]:
-        """Selected lifetimes, in order of first appearance in the recording (DOCS? before
-        the filters: a lifetime is the recording's, R5), then pointer and generation."""
+        """Selected lifetimes, in order of first appearance in the whole recording (before
+        the filters: a lifetime is the recording's), then pointer and generation."""
         lives = [life for life in self.lives.values() if self.selected(life.key)]
         first = self.rec.first_seen
         return sorted(lives, key=lambda life: (first[life.key], life.key))
@@ -477,7 +476,7 @@ def oracle_report(recording: Any, opts: Options = Options(),
         "bad_events": dict(an.bad),
         "filtered_events": an.filtered,
         "time_ns": {"first": min(kept_times), "last": max(kept_times)} if kept_times
-        else None,   # DOCS? time_ns of kscand events kept (after --time/--node), sched not
+        else None,   # of kscand events kept (after --time/--node), of every lifetime
         "scans": scans_figures(chosen),
         "migrations": migrations_figures(chosen),
         "mms": mms,
@@ -489,7 +488,7 @@ def oracle_report(recording: Any, opts: Options = Options(),
                        "duplicates": sum(an.duplicates.values()),
                        "filtered": an.filtered,
                        "non_tracepoint": sum(rec.non_tracepoint.values())},
-        "trace_time_ns": {"first": rec.first_ns, "last": rec.last_ns},   # R4
+        "trace_time_ns": {"first": rec.first_ns, "last": rec.last_ns},   # before filters
         "oddities": {
             "duplicate_samples": dict(an.duplicates),
             "ends_before_start": sum(life.ends_before_start for life in chosen),

@@ -4,8 +4,8 @@ docs/report.md "How the report counts": lifetimes are keyed by (pointer, generat
 generation 0 where a pointer first appears, a new one at each later kmem_mm_enter of it;
 the owner is the task that fired the lifetime's kmem_mm_exit, else (sched events) the
 kmem_mm_enter paired with the next sched_process_fork (the child) or sched_process_exec
-(the new program) of the same task. R5: filters never change who owns an mm, so this runs
-on the whole recording, before any filter.
+(the new program) of the same task. Filters never change who owns an mm ("Filters"), so
+this runs on the whole recording, before any filter.
 """
 
 from __future__ import annotations
@@ -51,8 +51,7 @@ def decode(sample: Sample) -> Tuple[Optional[Dict[str, Optional[int]]], str]:
             elif name == "kmem_scan_mm_migrate":
                 out["rc"] = to_int(f.get("rc"))
                 out["node"] = to_int(f.get("node"))
-                # RFC V1/V2 have no msuccess/mfailed (DOCS? the docs do not say what
-                # batches are then: 0 and null here)
+                # RFC V1/V2 have no msuccess/mfailed: no batches (0, sizes null)
                 if "msuccess" in f or "mfailed" in f:
                     out["msuccess"] = to_int(f.get("msuccess"))
                     out["mfailed"] = to_int(f.get("mfailed"))
@@ -67,7 +66,7 @@ def decode(sample: Sample) -> Tuple[Optional[Dict[str, Optional[int]]], str]:
             return {"pid": to_int(sample.field("pid"))}, ""
         return {"pid": to_int(sample.field("pid"))}, ""
     except ValueError:
-        return None, "missing or non-integer field"
+        return None, "missing or non-integer fields"
 
 
 class Recording:
@@ -142,11 +141,11 @@ class Recording:
             if r.name == "kmem_mm_enter":
                 assert r.key is not None
                 self.enter_ns.setdefault(r.key, s.time)
-                # DOCS? a second enter by one task before its fork/exec replaces the first
+                # a second enter by one task before its fork/exec replaces the first
                 pending[s.tid] = r.key
             elif r.name == "kmem_mm_exit":
                 assert r.key is not None
-                if r.key not in self.exit_ns:      # DOCS? the first of duplicate exits
+                if r.key not in self.exit_ns:      # the first of duplicate exits
                     self.exit_ns[r.key] = s.time
                     self.owners[r.key] = Owner(s.tid, s.comm)
             elif r.name == "sched_process_fork" and s.tid in pending:
@@ -157,7 +156,10 @@ class Recording:
             elif r.name == "sched_process_exec" and s.tid in pending:
                 pid = r.values["pid"]
                 assert pid is not None
-                from_sched.setdefault(pending.pop(s.tid), Owner(pid, s.comm))
+                # the new program's comm: the file's name, cut to 15 characters as the
+                # kernel cuts a comm
+                name = (s.field("filename") or "").rsplit("/", 1)[-1][:15]
+                from_sched.setdefault(pending.pop(s.tid), Owner(pid, name))
         for key, owner in from_sched.items():
             self.owners.setdefault(key, owner)
 
