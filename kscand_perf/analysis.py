@@ -711,6 +711,13 @@ class FilteredAnalyzer(Analyzer):
     def scan_start(self, secs: int, nsecs: int, pid: int, mm: int) -> None:
         t = secs * 1000000000 + nsecs
         if self._keep(t):
+            if self._node is not None:
+                # this thread's pending start is now a not-due visit, kept whatever --node
+                # does with later ends: time_ns covers it
+                prev = self._pending if pid == self._pending_pid else self._others.get(pid)
+                if prev is not None and not (prev.mm == mm and prev.start_s == secs
+                                             and prev.start_ns == nsecs):
+                    self._seen(prev.start_s * 1000000000 + prev.start_ns)
             super().scan_start(secs, nsecs, pid, mm)
             if self.first_ns is None:  # (an mm known from events --time dropped)
                 self.first_ns = t

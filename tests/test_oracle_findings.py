@@ -106,3 +106,12 @@ def test_a_batch_begun_before_the_time_window_is_no_sequence_break() -> None:
     assert r["oddities"]["batches_begun_before_recording"] == 1
     whole = run(script)["migrations"]     # without the window: one batch of 3, no break
     assert (whole["sequence_breaks"], whole["batches"]) == (0, 2)
+
+
+def test_time_last_covers_a_visit_before_a_scan_node_dropped() -> None:
+    """--node 0: A's start at 1 s is a not-due visit (B's start followed it), kept; B's scan
+    ended on node 1 and goes with its start. time_ns is A's start alone (last was null)."""
+    r = run([("start", 1 * S, A), ("start", 2 * S, B), ("end", 3 * S, B, 1, 1)],
+            ["--node", "0"])
+    assert r["time_ns"] == {"first": 1 * S, "last": 1 * S}
+    assert r["scans"]["not_due"] == 1 and r["events"]["kmem_scan_mm_start"] == 1
