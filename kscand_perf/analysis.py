@@ -57,6 +57,12 @@ S32_MAX = (1 << 31) - 1
 NO_TIME = (1 << 64) - 1  # perf's "no time" (a sample without PERF_SAMPLE_TIME)
 
 
+# What an Analyzer method raises for data it cannot use (a field of the wrong type, an
+# impossible value), having changed nothing: the front end counts the event as bad. Any
+# other exception is a bug of the analysis, and the front ends let it raise.
+BAD_DATA = (TypeError, ValueError)
+
+
 def _check_ints(*values: object) -> None:
     """Refuse non-integer field values before any state changes (bad data is counted
     by the front end, and must not reach the report)."""
@@ -83,7 +89,9 @@ def bad_reason(exc: BaseException) -> str:
 
 
 def s32(value: int) -> int:
-    """An ``int`` trace field as a signed value (perf 6.1 zero-extends them)."""
+    """An ``int`` trace field as a signed value: perf up to 7.3 zero-extends them
+    (patch/perf/0001 fixes that in perf); kept for the older perfs, it leaves a value perf
+    already made signed as it is."""
     return value - S32_BIAS if value > S32_MAX else value
 
 
