@@ -57,12 +57,6 @@ S32_MAX = (1 << 31) - 1
 NO_TIME = (1 << 64) - 1  # perf's "no time" (a sample without PERF_SAMPLE_TIME)
 
 
-# What an Analyzer method raises for data it cannot use (a field of the wrong type, an
-# impossible value), having changed nothing: the front end counts the event as bad. Any
-# other exception is a bug of the analysis, and the front ends let it raise.
-BAD_DATA = (TypeError, ValueError)
-
-
 def _check_ints(*values: object) -> None:
     """Refuse non-integer field values before any state changes (bad data is counted
     by the front end, and must not reach the report)."""
@@ -89,9 +83,8 @@ def bad_reason(exc: BaseException) -> str:
 
 
 def s32(value: int) -> int:
-    """An ``int`` trace field as a signed value: perf up to 7.3 zero-extends them
-    (patch/perf/0001 fixes that in perf); kept for the older perfs, it leaves a value perf
-    already made signed as it is."""
+    """An ``int`` trace field as a signed value: perf up to 7.3 zero-extends them (fixed by
+    patch/perf/0001); kept for older perfs, a no-op on a value already signed."""
     return value - S32_BIAS if value > S32_MAX else value
 
 
@@ -271,9 +264,8 @@ class Analyzer:
         if old is None:
             st = self._silent_new(mm, t) if silent else self._new(mm, t)
         else:
-            # a start of the old lifetime that never got its end: a not-due visit (a kept
-            # event: time_ns covers it even when --time dropped this enter)
-            if self._unpend(old):
+            # a start of the old lifetime that never got its end: a not-due visit (kept:
+            if self._unpend(old):  # time_ns covers it even when --time dropped this enter)
                 self._seen(old.start_s * 1000000000 + old.start_ns)
             self._retire(old)
             st = self.mms[mm] = MmState(mm, old.generation + 1, t, self._seq)
@@ -591,6 +583,8 @@ class Analyzer:
         if self._finished is not None:
             return self._finished
         self.last_ns = self.kept_last_ns()
+        for st in {*filter(None, [self._pending, *self._others.values()])}:
+            st.in_flight = 1  # pending on a kscand thread: in flight when the recording ended
         self._pending = None
         self._others.clear()
         current = [st for st in self.mms.values() if st.visible]
@@ -716,26 +710,34 @@ class FilteredAnalyzer(Analyzer):
         else:
             self.owner_event("exit", t, pid, comm, mm)
 
+    def _thread_goes_on(self, pid: int, t: int) -> None:
+        """A scan event of thread ``pid`` after --time's window: the start it left pending is
+        not in flight at the recording's end, but unpaired (not due, or cut by the window)."""
+        st = self._pending if pid == self._pending_pid else self._others.get(pid)
+        if t >= self._hi and pid.__class__ is int and st is not None:
+            self._unpend(st)
+            self._seen(st.start_s * 1000000000 + st.start_ns)
+
     def scan_start(self, secs: int, nsecs: int, pid: int, mm: int) -> None:
         t = secs * 1000000000 + nsecs
         if self._keep(t):
-            if self._node is not None:
-                # this thread's pending start is now a not-due visit, kept whatever --node
-                # does with later ends: time_ns covers it
-                prev = self._pending if pid == self._pending_pid else self._others.get(pid)
-                if prev is not None and not (prev.mm == mm and prev.start_s == secs
-                                             and prev.start_ns == nsecs):
-                    self._seen(prev.start_s * 1000000000 + prev.start_ns)
+            prev = self._pending if pid == self._pending_pid else self._others.get(pid)
+            if self._node is not None and prev is not None and prev.start_ns + prev.start_s * \
+                    1000000000 != t:  # now a not-due visit, whatever --node does: time_ns
+                self._seen(prev.start_s * 1000000000 + prev.start_ns)
             super().scan_start(secs, nsecs, pid, mm)
             if self.first_ns is None:  # (an mm known from events --time dropped)
                 self.first_ns = t
         else:
             self.scan_event_dropped(mm, t)
+            self._thread_goes_on(pid, t)
 
     def scan_end(self, t: int, pid: int, mm: int, start: int, total: int,
                  scan_period: int, scan_size: int, target_node: int) -> None:
         if not self._keep(t):
             self.scan_event_dropped(mm, t)
+            if t.__class__ is int:
+                self._thread_goes_on(pid, t)
             return
         if not self._keep_node(target_node):
             st = self.mms.get(mm)

@@ -37,8 +37,7 @@ if os.path.isdir(os.path.join(_here, "..", "kscand_perf")):
     sys.path.insert(0, os.path.join(_here, ".."))
 
 try:
-    from kscand_perf.analysis import BAD_DATA  # noqa: E402
-    from kscand_perf.errors import CommandError, UsageError, quiet_stdout  # noqa: E402
+    from kscand_perf.errors import BAD_DATA, CommandError, UsageError, quiet_stdout  # noqa: E402
     from kscand_perf.session import Session  # noqa: E402
 except ImportError as _e:
     if "perf_trace_context" in sys.builtin_module_names:  # inside perf script -s

@@ -93,10 +93,11 @@ def mismatches(text: str, js: Dict[str, Any]) -> Iterator[str]:
     scans = js["scans"]
     t = _table(ts, "scans")
     assert t is not None, "no Scans table"
-    visits = scans["completed"] + scans["not_due"]
+    visits = scans["completed"] + scans["not_due"] + scans["in_flight"]
     expect = {"scan ends": count(js["events"]["kmem_scan_mm_end"]),
               "completed scans (start and end)": count(scans["completed"]),
-              "not-due visits (start, no end)": count(scans["not_due"]),
+              "unpaired starts (not due, or end lost)": count(scans["not_due"]),
+              "starts in flight at the end": count(scans["in_flight"]),
               "visits per completed scan": "-" if not scans["completed"] else
               "{:,.1f}".format(visits / scans["completed"]),
               "ends without a start": count(scans["orphan_ends"]),

@@ -8,7 +8,7 @@ import hashlib
 import math
 import re
 from decimal import Decimal
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .lifetimes import KSCAND, Key, Record, Recording
 
@@ -150,7 +150,8 @@ class Life:
         self.first_ns: Optional[int] = None
         self.events: Dict[str, int] = collections.Counter()
         self.ends: List[Scan] = []
-        self.not_due: List[int] = []           # start times of not-due visits
+        self.not_due: List[int] = []           # start times of unpaired starts
+        self.in_flight = 0                      # starts in flight when the recording ended
         self.exited_during_scan = 0
         self.ends_before_start = 0
         self.migrates: List[Record] = []
@@ -240,6 +241,7 @@ def scans_figures(lives: Sequence[Life]) -> Dict[str, Any]:
     return {
         "completed": len(durations),
         "not_due": sum(len(life.not_due) for life in lives),
+        "in_flight": sum(life.in_flight for life in lives),
         "orphan_ends": sum(1 for s in ends if s.start is None),
         "exited_during_scan": sum(life.exited_during_scan for life in lives),
         "full_passes": sum(1 for s in ends if s.end.values["start"] == 0),
@@ -351,18 +353,44 @@ class Analysis:
                     visits.append(pending[tid])
                 pending[tid] = r
             elif r.name == "kmem_scan_mm_end":
-                start = pending.pop(tid, None)
+                # an end pairs with its thread's pending start of the same mm; an end of
+                # another mm leaves that start pending (no other start came between)
+                start = pending.get(tid)
                 if start is not None and start.key == r.key:
+                    del pending[tid]
                     if r.sample.time >= start.sample.time:
                         scans[r.index] = start
                         continue
                     self._life(r.key).ends_before_start += 1  # type: ignore[arg-type]
-                if start is not None:
                     visits.append(start)
                 scans[r.index] = None
             elif r.name == "kmem_mm_exit":
                 exits[r.key].append(r.index)  # type: ignore[index]
-        visits += pending.values()
+            elif r.name == "kmem_mm_enter":     # the pointer's old lifetime's start: unpaired
+                for t, s in list(pending.items()):
+                    if s.key[0] == r.key[0]:  # type: ignore[index]
+                        visits.append(s)
+                        del pending[t]
+        # a start still pending at the end is in flight, one per lifetime, unless its thread
+        # fired a scan event later (after --time's window) or its pointer entered a new
+        # lifetime (docs/report.md, "In flight")
+        last_scan: Dict[int, int] = {}      # tid -> index of its last scan start or end
+        last_enter: Dict[int, int] = {}     # pointer -> index of its last kmem_mm_enter
+        for r in self.rec.records:
+            if r.name in ("kmem_scan_mm_start", "kmem_scan_mm_end"):
+                last_scan[r.sample.tid] = r.index
+            elif r.name == "kmem_mm_enter":
+                last_enter[r.key[0]] = r.index  # type: ignore[index]
+        self.in_flight_index: Set[int] = set()
+        flying: Set[Key] = set()
+        for tid, s in sorted(pending.items(), key=lambda kv: -kv[1].index):
+            assert s.key is not None
+            if last_scan[tid] > s.index or last_enter.get(s.key[0], -1) > s.index or \
+                    s.key in flying:
+                visits.append(s)
+            else:
+                flying.add(s.key)
+                self.in_flight_index.add(s.index)
         dropped = set()
         if self.opts.node is not None:
             for r in stream:
@@ -394,6 +422,8 @@ class Analysis:
             elif r.name == "kmem_scan_mm_start":
                 if r.index in visit_ix:
                     life.not_due.append(r.sample.time)
+                elif r.index in self.in_flight_index:
+                    life.in_flight += 1
             elif r.name == "kmem_scan_mm_end":
                 start = scans[r.index]
                 life.ends.append(Scan(r, start))

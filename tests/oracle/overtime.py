@@ -25,9 +25,10 @@ class Row:
         self.ends = 0
         self.pages = 0
         self.rcs: Dict[int, int] = collections.Counter()
+        self.events = 0     # kscand events kept in it, of any kind
 
     def empty(self) -> bool:
-        return not (self.durations or self.not_due or self.ends or self.rcs)
+        return not self.events
 
 
 def interval_ns(seconds: float) -> int:
@@ -61,6 +62,7 @@ def rows(an: "Analysis", opts: "Options") -> Dict[str, Any]:
         for m in life.migrates:
             table[where[m.index]].rcs[m.values["rc"]] += 1  # type: ignore[index]
     for r in kept:
+        table[where[r.index]].events += 1
         if r.index in an.visit_index:
             table[where[r.index]].not_due += 1
     out: List[Dict[str, Any]] = []
