@@ -83,7 +83,8 @@ def bad_reason(exc: BaseException) -> str:
 
 
 def s32(value: int) -> int:
-    """An ``int`` trace field as a signed value (perf 6.1 zero-extends them)."""
+    """An ``int`` trace field as a signed value: perf up to 7.3 zero-extends them (fixed by
+    patch/perf/0001); kept for older perfs, a no-op on a value already signed."""
     return value - S32_BIAS if value > S32_MAX else value
 
 
@@ -263,8 +264,9 @@ class Analyzer:
         if old is None:
             st = self._silent_new(mm, t) if silent else self._new(mm, t)
         else:
-            # a start of the old lifetime that never got its end: a not-due visit
-            self._unpend(old)
+            # a start of the old lifetime that never got its end: a not-due visit (kept:
+            if self._unpend(old):  # time_ns covers it even when --time dropped this enter)
+                self._seen(old.start_s * 1000000000 + old.start_ns)
             self._retire(old)
             st = self.mms[mm] = MmState(mm, old.generation + 1, t, self._seq)
             self._seq += 1
@@ -462,9 +464,10 @@ class Analyzer:
             if migs is None:
                 _check_ints(secs, nsecs, target_node, rc)
                 migs = st.migs = MigStats()
-                if n is not None and n != 1 and st.enter_ns is None and st.generation == 0:
-                    # the first migrate of an mm registered before the recording: kmigrated
-                    # was in the middle of a batch when the recording began
+                if n is not None and n != 1 and st.enter_ns is None:
+                    # the first migrate of an mm whose enter was not kept (it came before
+                    # the recording or --time's window): kmigrated may have been in the
+                    # middle of a batch when the events the report counts began
                     migs.begun_before += 1
                     migs.partial = True
                     migs.batch_last = n - 1
@@ -580,6 +583,8 @@ class Analyzer:
         if self._finished is not None:
             return self._finished
         self.last_ns = self.kept_last_ns()
+        for st in {*filter(None, [self._pending, *self._others.values()])}:
+            st.in_flight = 1  # pending on a kscand thread: in flight when the recording ended
         self._pending = None
         self._others.clear()
         current = [st for st in self.mms.values() if st.visible]
@@ -705,19 +710,34 @@ class FilteredAnalyzer(Analyzer):
         else:
             self.owner_event("exit", t, pid, comm, mm)
 
+    def _thread_goes_on(self, pid: int, t: int) -> None:
+        """A scan event of thread ``pid`` after --time's window: the start it left pending is
+        not in flight at the recording's end, but unpaired (not due, or cut by the window)."""
+        st = self._pending if pid == self._pending_pid else self._others.get(pid)
+        if t >= self._hi and pid.__class__ is int and st is not None:
+            self._unpend(st)
+            self._seen(st.start_s * 1000000000 + st.start_ns)
+
     def scan_start(self, secs: int, nsecs: int, pid: int, mm: int) -> None:
         t = secs * 1000000000 + nsecs
         if self._keep(t):
+            prev = self._pending if pid == self._pending_pid else self._others.get(pid)
+            if self._node is not None and prev is not None and prev.start_ns + prev.start_s * \
+                    1000000000 != t:  # now a not-due visit, whatever --node does: time_ns
+                self._seen(prev.start_s * 1000000000 + prev.start_ns)
             super().scan_start(secs, nsecs, pid, mm)
             if self.first_ns is None:  # (an mm known from events --time dropped)
                 self.first_ns = t
         else:
             self.scan_event_dropped(mm, t)
+            self._thread_goes_on(pid, t)
 
     def scan_end(self, t: int, pid: int, mm: int, start: int, total: int,
                  scan_period: int, scan_size: int, target_node: int) -> None:
         if not self._keep(t):
             self.scan_event_dropped(mm, t)
+            if t.__class__ is int:
+                self._thread_goes_on(pid, t)
             return
         if not self._keep_node(target_node):
             st = self.mms.get(mm)
@@ -729,6 +749,10 @@ class FilteredAnalyzer(Analyzer):
                 st.visits -= 1
                 self.filtered_events += 1
                 self._start_dropped(st)
+                if (st.visits == 0 and st.ends is None and st.migs is None
+                        and st.enter_ns is None and st.exits == 0):
+                    st.shown = False  # no event of it kept: not listed
+            self.scan_event_dropped(mm, t)  # first appearance, as in the whole recording
             return
         super().scan_end(t, pid, mm, start, total, scan_period, scan_size, target_node)
 
@@ -741,6 +765,8 @@ class FilteredAnalyzer(Analyzer):
             super().migrate(secs, nsecs, pid, mm, rc, target_node, msuccess, mfailed)
             if self.first_ns is None:
                 self.first_ns = t
+        else:
+            self.scan_event_dropped(mm, t)  # first appearance, as in the whole recording
 
     def _keep_sched(self, t: int) -> bool:
         if self._keep(t):

@@ -107,7 +107,7 @@ COUNTS: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = (
     ("events.kmem_scan_mm_start", "kmem_scan_mm_start events",
      ("events", "kmem_scan_mm_start")),
     ("scans.completed", "completed scans", ("scans", "completed")),
-    ("scans.not_due", "not-due visits", ("scans", "not_due")),
+    ("scans.not_due", "unpaired starts", ("scans", "not_due")),
     ("scans.full_passes", "full address-space passes", ("scans", "full_passes")),
     ("scans.pages_found", "pages found", ("scans", "pages_found")),
     ("migrations.attempted", "promotions attempted", ("migrations", "attempted")),

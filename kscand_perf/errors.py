@@ -54,3 +54,9 @@ def write_stdout(pieces: Iterable[str], what: str = "the report") -> int:
         quiet_stdout()
         raise CommandError("cannot write %s: %s" % (what, e.strerror or e)) from None
     return 0
+
+
+# What an Analyzer method raises for data it cannot use (a field of the wrong type, an
+# impossible value), having changed nothing: the front end counts the event as bad. Any
+# other exception is a bug of the analysis, and the front ends let it raise.
+BAD_DATA = (TypeError, ValueError)

@@ -2,12 +2,14 @@
 same analyzer calls as the handlers of perf-scripts/kscand_report.py.
 
 The perf script's handlers get perf's arguments (seconds and nanoseconds, ``int``
-fields zero-extended by perf 6.1) and convert them; the reader already has the time
-in nanoseconds and signed fields. :func:`handlers` is the table of what each handler
-passes, in the reader's terms: for every event the bound analyzer method and the fields
-it takes after the time. The hot events go to the bound methods themselves (no wrapper
-call per event): ``scan_start`` and ``migrate`` take perf's (seconds, nanoseconds) and
-only ever use ``seconds * 10**9 + nanoseconds``, so they get (0, time).
+fields zero-extended by perf up to 7.3, which patch/perf/0001 fixes; the conversion stays
+for the older perfs) and convert them; the reader already has the time in nanoseconds and
+signed fields (it reads the format's signedness itself). :func:`handlers` is the table of
+what each handler passes, in the reader's terms: for every event the bound analyzer
+method and the fields it takes after the time. The hot events go to the bound methods
+themselves (no wrapper call per event): ``scan_start`` and ``migrate`` take perf's
+(seconds, nanoseconds) and only ever use ``seconds * 10**9 + nanoseconds``, so they get
+(0, time).
 
 A tracepoint the report does not know is counted with Session.count_unhandled (perf's
 trace_unhandled), a sample of another event (cpu-clock...) as a non-tracepoint sample

@@ -113,7 +113,7 @@ class MmState:
         "mm", "generation", "first_ns",
         "enter_ns", "enter_pid", "enter_comm", "exit_ns", "exit_pid", "exit_comm",
         "exits", "sched_pid", "sched_comm",
-        "completed", "exit_visit", "ends", "migs",
+        "completed", "in_flight", "exit_visit", "ends", "migs",
         # detection-to-promotion latency
         "mig_visit", "first_mig_ns", "await_ns", "latency", "snap_visit", "snap_free",
         "seq",  # order of appearance (the report lists lifetimes in it)
@@ -136,6 +136,7 @@ class MmState:
         self.sched_comm: Optional[str] = None
         self.visits = 0  # starts seen
         self.completed = 0  # starts paired with an end
+        self.in_flight = 0  # starts still pending on a kscand thread when the recording ended
         # time of the last start, as perf gives it (seconds, nanoseconds): the hot path
         # stores it without arithmetic; visits numbers the starts, so it names the scan
         self.start_s = 0
@@ -156,8 +157,9 @@ class MmState:
 
     @property
     def not_due(self) -> int:
-        """Starts that did not pair with an end."""
-        return self.visits - self.completed
+        """Unpaired starts: not-due visits, or starts whose end was not recorded (the
+        starts in flight when the recording ended aside)."""
+        return self.visits - self.completed - self.in_flight
 
     @property
     def pid(self) -> Optional[int]:

@@ -316,6 +316,7 @@ def _scans(items: Sequence[Doc], hist: LogLinearHistogram, clock: bool) -> Doc:
     out: Doc = {
         "completed": _sum(s["completed"] for s in items),
         "not_due": _sum(s["not_due"] for s in items),
+        "in_flight": _sum(s["in_flight"] for s in items),
         "orphan_ends": _sum(s["orphan_ends"] for s in items),
         "exited_during_scan": _sum(s["exited_during_scan"] for s in items),
         "full_passes": _sum(s["full_passes"] for s in items),
@@ -661,6 +662,7 @@ ADDITIVE: Tuple[Tuple[str, ...], ...] = (
     ("events",), ("other_events",), ("unhandled_events",), ("bad_events",),
     ("filtered_events",), ("time_ns",), ("accounting",), ("trace_time_ns",),
     ("scans", "full_passes"), ("scans", "pages_found"), ("scans", "ends_by_target_node"),
+    ("scans", "in_flight"),
     *((("scans", v, k) for v in ("scan_period_ms", "scan_size_bytes")
        for k in ("first", "last", "min", "max"))),
     ("migrations", "attempted"), ("migrations", "succeeded"), ("migrations", "failed"),

@@ -7,9 +7,11 @@ is in ns. This is what perf 7.4's ``perf script NAME.py`` runs, and it is one of
 the ways perf-scripts/kscand_report.py reads when started on its own.
 
 The analyzer calls are those of :mod:`kscand_perf.feed` (the same table the perf
-script's handlers follow). perf hands ``int`` fields zero-extended, as perf 6.1's
-embedded Python does: the fields the perf script's handlers make signed are made
-signed here, and no others, so every front end gives the same report.
+script's handlers follow). perf up to 7.3 hands ``int`` fields zero-extended, as its
+embedded Python does (patch/perf/0001 fixes both in perf): the fields the perf script's
+handlers make signed are made signed here, and no others, so every front end gives the
+same report; the conversion stays for the older perfs and leaves a value a fixed perf
+already made signed as it is.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from .analysis import s32
 from .feed import handlers
 from .session import Session
 
-# The fields perf-scripts/kscand_report.py's handlers convert from zero-extended.
+# The fields perf-scripts/kscand_report.py's handlers convert from zero-extended (perf up to
+# 7.3; patch/perf/0001 fixes it, the conversion stays for the older perfs).
 SIGNED_FIELDS: Dict[str, Tuple[str, ...]] = {
     "kmem:kmem_scan_mm_end": ("target_node",),
     "kmem:kmem_scan_mm_migrate": ("rc", "target_node", "msuccess", "mfailed"),

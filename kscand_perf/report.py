@@ -86,7 +86,8 @@ class Spread:
 @dataclasses.dataclass
 class Scans:
     completed: int = 0
-    not_due: int = 0
+    not_due: int = 0  # unpaired starts: not-due visits, or ends not recorded
+    in_flight: int = 0  # starts pending on a kscand thread when the recording ended
     orphan_ends: int = 0
     exited_during_scan: int = 0
     full_passes: int = 0
@@ -106,7 +107,7 @@ class Scans:
 
     @property
     def starts(self) -> int:
-        return self.completed + self.not_due
+        return self.completed + self.not_due + self.in_flight
 
 
 @dataclasses.dataclass
@@ -177,7 +178,7 @@ class MmRows:
                 continue
             if isinstance(lt, IdleLifetime):
                 yield lt
-            elif lt.idle:
+            elif lt.idle and not lt.in_flight:
                 yield idle_view(lt)
             else:
                 yield mm_report(lt)
@@ -351,6 +352,7 @@ def _scans(states: Sequence[MmState]) -> Scans:
     for st in states:
         out.completed += st.completed
         out.not_due += st.not_due
+        out.in_flight += st.in_flight
         e = st.ends
         if e is None:
             continue
@@ -426,8 +428,7 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
     whole_events = {
         "kmem_mm_enter": analyzer.events["kmem_mm_enter"],
         "kmem_mm_exit": analyzer.events["kmem_mm_exit"],
-        "kmem_scan_mm_start": analyzer.idle_visits + sum(st.completed + st.not_due
-                                                         for st in states),
+        "kmem_scan_mm_start": analyzer.idle_visits + sum(st.visits for st in states),
         "kmem_scan_mm_end": sum(st.completed + (st.ends.orphan_ends if st.ends else 0)
                                 for st in states),
         "kmem_scan_mm_migrate": sum(sum(st.migs.by_rc.values()) if st.migs else 0
@@ -529,7 +530,7 @@ def _selection(selection: Selection, analyzer: Analyzer, kept_events: int,
                                          if isinstance(analyzer, FilteredAnalyzer) else 0)
     events_in = (analysed + filtered_kscand + acc["duplicates"]
                  + sum(n for name, n in analyzer.bad_events.items()
-                       if name.startswith("kmem__")))
+                       if name.startswith("kmem:")))
     args = selection.args or tuple(dropping_filters(analyzer)) + tuple(
         flag for flag, given in (("--pid", selection.pids), ("--comm", selection.comm),
                                  ("--mm", selection.mms)) if given is not None)

@@ -57,6 +57,7 @@ class IntervalRow:
     scans: int = 0  # completed scans that ended here
     starts: int = 0  # scan starts seen here
     completed_from: int = 0  # completed scans whose start was seen here
+    in_flight: int = 0  # starts seen here still pending when the recording ended
     pages_found: int = 0  # sum of the ends' total, every end
     ends: int = 0  # scan ends (completed or not)
     attempted: int = 0
@@ -85,7 +86,8 @@ class IntervalRow:
 
     @property
     def not_due(self) -> int:
-        return self.starts - self.completed_from
+        """Unpaired starts seen here (the ones in flight at the end aside)."""
+        return self.starts - self.completed_from - self.in_flight
 
     @property
     def failed(self) -> int:
@@ -534,6 +536,12 @@ class Timeline:
             for row in self.rows:
                 if row.end_ns > last:  # the last interval: it covers up to the last event
                     row.covered_ns = max(0, last - row.start_ns)
+        in_flight = set()  # mms with a start still pending: in flight (one per mm)
+        for h in self.held:
+            for p in h.pending:
+                if id(p[0]) not in in_flight and self._still_pending(*p):
+                    in_flight.add(id(p[0]))
+                    h.row.in_flight += 1
         self._release(everything=True)
         self._finished = True
         self.next_ns = 1 << 127

@@ -14,12 +14,16 @@
 #     -e sched:sched_process_exit -a -m 16M --affinity=cpu -- WORKLOAD
 #
 # Each handler turns perf's arguments into one call on the analysis core
-# (kscand_perf.analysis.Analyzer) and nothing else. A handler must never
-# raise (perf would abort and the report would be lost): data it cannot use
-# is counted and shown in the report. `int` fields arrive zero-extended from
-# perf 6.1 and are made signed again here. Fields have defaults so that an
-# event with fewer fields than expected (another version of the patch)
-# reaches the handler and is counted, instead of failing perf's call.
+# (kscand_perf.analysis.Analyzer) and nothing else. Data a handler cannot use
+# is counted and shown in the report, never fatal: the field reads and
+# conversions are guarded, and so are the data errors the core raises for
+# what it refuses (BAD_DATA); a bug of the analysis raises, so that it is
+# seen instead of being counted as a bad event. `int` fields arrive
+# zero-extended from perf up to 7.3 (patch/perf/0001 fixes that in perf) and
+# are made signed again here; the conversion stays for the older perfs, and
+# leaves a value perf already made signed as it is. Fields have defaults so
+# that an event with fewer fields than expected (another version of the
+# patch) reaches the handler and is counted, instead of failing perf's call.
 
 from __future__ import print_function
 
@@ -33,7 +37,7 @@ if os.path.isdir(os.path.join(_here, "..", "kscand_perf")):
     sys.path.insert(0, os.path.join(_here, ".."))
 
 try:
-    from kscand_perf.errors import CommandError, UsageError, quiet_stdout  # noqa: E402
+    from kscand_perf.errors import BAD_DATA, CommandError, UsageError, quiet_stdout  # noqa: E402
     from kscand_perf.session import Session  # noqa: E402
 except ImportError as _e:
     if "perf_trace_context" in sys.builtin_module_names:  # inside perf script -s
@@ -185,25 +189,42 @@ def _bad(event_name, exc=None, secs=None, nsecs=None):
 
 def kmem__kmem_mm_enter(event_name, context, common_cpu, common_secs, common_nsecs,
                         common_pid, common_comm, common_callchain, mm=None, *extra):
+    if _core is None:  # (perf calls trace_begin first)
+        return
     try:
-        _core.mm_enter(common_secs * 1000000000 + common_nsecs, common_pid, common_comm, mm)
-    except Exception as e:
+        t = common_secs * 1000000000 + common_nsecs
+    except Exception as e:  # a time perf could not give as numbers
+        _bad(event_name, e, common_secs, common_nsecs)
+        return
+    try:
+        _core.mm_enter(t, common_pid, common_comm, mm)
+    except BAD_DATA as e:  # refused by the core, which changed nothing
         _bad(event_name, e, common_secs, common_nsecs)
 
 
 def kmem__kmem_mm_exit(event_name, context, common_cpu, common_secs, common_nsecs,
                        common_pid, common_comm, common_callchain, mm=None, *extra):
+    if _core is None:
+        return
     try:
-        _core.mm_exit(common_secs * 1000000000 + common_nsecs, common_pid, common_comm, mm)
+        t = common_secs * 1000000000 + common_nsecs
     except Exception as e:
+        _bad(event_name, e, common_secs, common_nsecs)
+        return
+    try:
+        _core.mm_exit(t, common_pid, common_comm, mm)
+    except BAD_DATA as e:
         _bad(event_name, e, common_secs, common_nsecs)
 
 
 def kmem__kmem_scan_mm_start(event_name, context, common_cpu, common_secs, common_nsecs,
                              common_pid, common_comm, common_callchain, mm=None, *extra):
+    # the hot path: perf's fields go to the core as they are (it checks them)
+    if _scan_start is None:
+        return
     try:
         _scan_start(common_secs, common_nsecs, common_pid, mm)
-    except Exception as e:
+    except BAD_DATA as e:
         _bad(event_name, e, common_secs, common_nsecs)
 
 
@@ -211,12 +232,20 @@ def kmem__kmem_scan_mm_end(event_name, context, common_cpu, common_secs, common_
                            common_pid, common_comm, common_callchain, mm=None, start=None,
                            total=None, scan_period=None, scan_size=None, target_node=None,
                            *extra):
+    if _core is None:
+        return
     try:
+        t = common_secs * 1000000000 + common_nsecs
+        # signed32: perf up to 7.3 zero-extends `int` fields (patch/perf/0001 fixes it);
+        # kept for the older perfs, a no-op on a value perf already made signed
         if target_node > 0x7fffffff:
             target_node -= 0x100000000
-        _core.scan_end(common_secs * 1000000000 + common_nsecs, common_pid, mm, start, total,
-                       scan_period, scan_size, target_node)
     except Exception as e:
+        _bad(event_name, e, common_secs, common_nsecs)
+        return
+    try:
+        _core.scan_end(t, common_pid, mm, start, total, scan_period, scan_size, target_node)
+    except BAD_DATA as e:
         _bad(event_name, e, common_secs, common_nsecs)
 
 
@@ -224,7 +253,10 @@ def kmem__kmem_scan_mm_migrate(event_name, context, common_cpu, common_secs, com
                                common_pid, common_comm, common_callchain, mm=None, rc=None,
                                target_node=None, msuccess=None, mfailed=None, *extra):
     # RFC V1/V2 events have no msuccess/mfailed: they arrive as None.
+    if _migrate is None:
+        return
     try:
+        # signed32, as in kmem__kmem_scan_mm_end (perf up to 7.3 zero-extends them)
         if rc > 0x7fffffff:
             rc -= 0x100000000
         if target_node > 0x7fffffff:
@@ -234,8 +266,12 @@ def kmem__kmem_scan_mm_migrate(event_name, context, common_cpu, common_secs, com
                 msuccess -= 0x100000000
             if mfailed > 0x7fffffff:
                 mfailed -= 0x100000000
-        _migrate(common_secs, common_nsecs, common_pid, mm, rc, target_node, msuccess, mfailed)
     except Exception as e:
+        _bad(event_name, e, common_secs, common_nsecs)
+        return
+    try:
+        _migrate(common_secs, common_nsecs, common_pid, mm, rc, target_node, msuccess, mfailed)
+    except BAD_DATA as e:
         _bad(event_name, e, common_secs, common_nsecs)
 
 

@@ -58,7 +58,10 @@ def in_unit(ns: Optional[float], unit: int) -> str:
 
 
 def pct(part: int, whole: int) -> str:
-    return "-" if not whole else "{:.1f}%".format(100.0 * part / whole)
+    if not whole:
+        return "-"
+    text = "{:.1f}%".format(100.0 * part / whole)
+    return "<0.1%" if part and text == "0.0%" else text
 
 
 def _table(all_tables: List[Table], first_header: str, second: str = "") -> Optional[Table]:
@@ -71,8 +74,8 @@ def _table(all_tables: List[Table], first_header: str, second: str = "") -> Opti
 
 def mismatches(text: str, js: Dict[str, Any]) -> Iterator[str]:
     """Every figure of the text's tables that is not what the JSON says."""
-    unit = js["histograms"]["scan_duration_ns"]["log2"]["unit_ns"]
-    unit_name = {1: "ns", 1000: "us", 10**6: "ms"}[unit]
+    unit_name = js["run"]["options"]["unit"]     # the text's unit (the JSON's are ns)
+    unit = {"ns": 1, "us": 1000, "ms": 10**6}[unit_name]
     ts = tables(text)
 
     def want(where: str, got: str, expect: str) -> Iterator[str]:
@@ -90,10 +93,11 @@ def mismatches(text: str, js: Dict[str, Any]) -> Iterator[str]:
     scans = js["scans"]
     t = _table(ts, "scans")
     assert t is not None, "no Scans table"
-    visits = scans["completed"] + scans["not_due"]
+    visits = scans["completed"] + scans["not_due"] + scans["in_flight"]
     expect = {"scan ends": count(js["events"]["kmem_scan_mm_end"]),
               "completed scans (start and end)": count(scans["completed"]),
-              "not-due visits (start, no end)": count(scans["not_due"]),
+              "unpaired starts (not due, or end lost)": count(scans["not_due"]),
+              "starts in flight at the end": count(scans["in_flight"]),
               "visits per completed scan": "-" if not scans["completed"] else
               "{:,.1f}".format(visits / scans["completed"]),
               "ends without a start": count(scans["orphan_ends"]),
@@ -112,7 +116,7 @@ def mismatches(text: str, js: Dict[str, Any]) -> Iterator[str]:
             yield from want("duration %s" % key, row[key], in_unit(d[key], unit))
 
     t = _table(ts, "target node")
-    nodes = scans["target_nodes"]
+    nodes = scans["ends_by_target_node"]
     ends = sum(nodes.values())
     for node, n, share in (t.rows if t else []):
         yield from want("target node %s" % node, n, count(nodes.get(node)))
@@ -136,20 +140,32 @@ def mismatches(text: str, js: Dict[str, Any]) -> Iterator[str]:
             yield from want("rc %s" % rc, str([n, share]), str([
                 count(entry.get("count")), pct(entry.get("count", 0), mig["attempted"])]))
 
-    t = _table(ts, "mm")
     mms = {(m["mm"], str(m["generation"])): m for m in js["mms"]}
-    for row in (t.rows if t and t.section.startswith("Processes") else []):
-        m = mms.get((row[0], row[1]))
-        if m is None:
-            yield "Processes %s/%s: not in the JSON" % (row[0], row[1])
+    for t in ts:
+        if not t.headers or t.headers[0] != "mm" or not (
+                t.section.startswith("Processes") or "pages" in t.headers):
             continue
-        s, g = m["scans"], m["migrations"]
-        dur = s["duration_ns"] or {}
-        yield from want("Processes %s/%s" % (row[0], row[1]), str(row[2:]), str([
-            "-" if m["pid"] is None else str(m["pid"]), m["comm"] or "?",
-            count(s["completed"]), count(s["not_due"]), count(s["pages_found"]),
-            in_unit(dur.get("mean"), unit), in_unit(dur.get("max"), unit),
-            count(g["attempted"]), pct(g["succeeded"], g["attempted"])]))
+        # Processes: scans and durations; Migrations' "by process": pages and promotions
+        where = "Processes" if t.section.startswith("Processes") else "Migrations by process"
+        if where != "Processes":    # (--top 0) every lifetime that found or tried pages
+            yield from want("Migrations by process rows", str(sorted(
+                (r[0], r[1]) for r in t.rows)), str(sorted(
+                    k for k, m in mms.items()
+                    if m["scans"]["pages_found"] or m["migrations"]["attempted"])))
+        for row in t.rows:
+            m = mms.get((row[0], row[1]))
+            if m is None:
+                yield "%s %s/%s: not in the JSON" % (where, row[0], row[1])
+                continue
+            s, g = m["scans"], m["migrations"]
+            dur = s["duration_ns"] or {}
+            owner = ["-" if m["pid"] is None else str(m["pid"]), m["comm"] or "?"]
+            yield from want("%s %s/%s" % (where, row[0], row[1]), str(row[2:]), str(
+                owner + [count(s["completed"]), count(s["not_due"]),
+                         in_unit(dur.get("mean"), unit), in_unit(dur.get("max"), unit)]
+                if where == "Processes" else
+                owner + [count(s["pages_found"]), count(g["attempted"]),
+                         count(g["succeeded"]), pct(g["succeeded"], g["attempted"])]))
 
     yield from _intervals(ts, js, unit, want)
     yield from _counters(ts, js, want)
@@ -174,14 +190,13 @@ def _intervals(ts: List[Table], js: Dict[str, Any], unit: int, want: Any) -> Ite
         dur = r["duration_ns"] or {}
         top = r["top_failure"]
         rate = r["succeeded_per_s"]
+        # (the text leaves out p99, failures, the success ratio and the promoted so far)
         yield from want("Intervals %s" % row[0], str(row), str([
             "{:,.3f}".format((r["start_ns"] - first) / 1e9), count(r["scans"]),
-            count(r["not_due"]), in_unit(dur.get("mean"), unit), in_unit(dur.get("p99"), unit),
+            count(r["not_due"]), in_unit(dur.get("mean"), unit),
             in_unit(dur.get("max"), unit), count(r["pages_found"]), count(r["attempted"]),
-            count(r["succeeded"]), count(r["failed"]),
-            "-" if rate is None else "{:,.1f}".format(rate),
-            pct(r["succeeded"], r["attempted"]), "-" if top is None else str(top["rc"]),
-            count(r["cumulative_succeeded"])]))
+            count(r["succeeded"]), "-" if rate is None else "{:,.1f}".format(rate),
+            "-" if top is None else str(top["rc"])]))
 
 
 def _counters(ts: List[Table], js: Dict[str, Any], want: Any) -> Iterator[str]:

@@ -55,7 +55,10 @@ def test_golden_numbers_match_the_truth() -> None:
     s = truth["scans"]
     assert _n(_row(golden, "scan ends")) == truth["events"]["kmem_scan_mm_end"]
     assert _n(_row(golden, "completed scans (start and end)")) == s["completed"]
-    assert _n(_row(golden, "not-due visits (start, no end)")) == s["not_due"]
+    # the simulator's truth counts every start without an end; the report tells the ones in
+    # flight at the end apart (issue 23)
+    assert _n(_row(golden, "unpaired starts (not due, or end lost)")) + _n(
+        _row(golden, "starts in flight at the end")) == s["not_due"]
     assert _n(_row(golden, "ends without a start")) == s["orphan_ends"]
     assert _n(_row(golden, "mm exited during its scan")) == s["exited_during_scan"]
     assert _n(_row(golden, "full address-space passes (wraps)")) == s["full_passes"]

@@ -75,8 +75,8 @@ def test_bad_data_is_counted_never_raised() -> None:
     r = finish(mod)
     assert r["bad_events"] == {"kmem:kmem_scan_mm_end": 2, "kmem:kmem_scan_mm_migrate": 2,
                                "kmem:kmem_mm_enter": 1}
-    # the start stays pending and becomes a not-due visit; nothing bad reached the report
-    assert (r["scans"]["not_due"], r["scans"]["completed"], r["migrations"]["attempted"]) == (
+    # the start stays pending, in flight at the end; nothing bad reached the report
+    assert (r["scans"]["in_flight"], r["scans"]["completed"], r["migrations"]["attempted"]) == (
         1, 0, 0)
     assert r["unhandled_events"] == {"sched:sched_switch": 2}  # named as other_events are
     assert any("unusable data" in n for n in r["notes"])
@@ -150,3 +150,43 @@ def test_missing_fields_are_counted() -> None:
     assert r["bad_events"] == {"kmem:kmem_scan_mm_end": 1, "kmem:kmem_scan_mm_migrate": 1,
                                "kmem:kmem_mm_exit": 1, "sched:sched_process_fork": 1}
     assert r["migrations"]["attempted"] == 0 and r["scans"]["orphan_ends"] == 0
+
+
+@pytest.mark.parametrize("handler,fields", [
+    ("kmem__kmem_mm_enter", (MM,)), ("kmem__kmem_mm_exit", (MM,)),
+    ("kmem__kmem_scan_mm_start", (MM,)),
+    ("kmem__kmem_scan_mm_end", (MM, 0, 1, 2000, 1 << 30, 0)),
+    ("kmem__kmem_scan_mm_migrate", (MM, 0, 0, 1, 0))])
+def test_a_bug_of_the_analysis_raises_instead_of_counting_a_bad_event(
+        handler: str, fields: Any) -> None:
+    """Only the field reads and conversions, and the data errors the core raises for what it
+    refuses, become bad events: any other exception of the analysis is a bug, and raises
+    (issue 23: the try/except hid bugs as "bad events")."""
+    mod = load(["--json"])
+
+    def broken(*args: Any) -> None:
+        raise KeyError("a bug")
+
+    class Broken:
+        mm_enter = mm_exit = scan_end = staticmethod(broken)
+
+    mod._core = Broken()
+    mod._scan_start = mod._migrate = broken
+    with pytest.raises(KeyError):
+        call(mod, handler, 1, 0, 50, "kscand", *fields)
+    assert mod._session.analyzer.bad_events == {}
+
+
+def test_zero_extended_and_signed_values_give_the_same_report() -> None:
+    """perf up to 7.3 hands rc -11 as 4294967285, a fixed perf (patch/perf/0001) as -11:
+    the handlers' conversion gives -11 either way."""
+    reports = []
+    for rc, node in ((4294967285, 4294967295), (-11, -1)):
+        mod = load(["--json"])
+        call(mod, "kmem__kmem_scan_mm_migrate", 1, 0, 51, "kmigrated", MM, rc, 0, 0, 1)
+        call(mod, "kmem__kmem_scan_mm_end", 1, 5, 50, "kscand", MM, 0, 1, 2000, 1 << 30, node)
+        reports.append(finish(mod))
+    assert reports[0]["migrations"]["by_rc"] == {"-11": {"name": "EAGAIN", "count": 1}}
+    assert reports[0]["scans"]["ends_by_target_node"] == {"-1": 1}
+    assert reports[0]["migrations"] == reports[1]["migrations"]
+    assert reports[0]["scans"] == reports[1]["scans"]

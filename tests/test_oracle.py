@@ -2,19 +2,16 @@
 
 The oracle reads ``perf script --ns`` text of the host's perf, never perf.data and never
 kscand_perf (test_the_oracle_imports_nothing_of_the_product reads its sources), and computes
-the whole JSON report from docs/report.md's rules and the lead's rules R1-R6 of issue 19.
+the whole JSON report from docs/report.md's rules (issue 19, section 3).
 Every case below runs ``bin/kscand-perf report --json`` (our own perf.data reader) on a
 recording, from the file or from a pipe, with or without a filter, and compares every leaf:
 exact, but percentiles within 1% (log-linear buckets), means within 0.001, rates within
 0.001, success ratios within 0.0001.
 
-Known disagreements that other branches of issue 19 fix are listed in ONE place, PENDING
-(case glob ":" path glob -> reason): a case whose only differences are pending is an xfail
-(not strict: it passes once the fix is merged, and then its PENDING entry goes). Any other
-difference fails, and so does a leaf of the report the oracle does not compute, but for
+Any difference fails, and so does a leaf of the report the oracle does not compute, but for
 EXEMPT (tests/oracle/compare.py: `run` metadata only, each with its reason);
 test_every_leaf_is_checked says so by kind of leaf. ORACLE_DUMP=FILE appends every
-difference to FILE (JSON lines).
+difference to FILE (JSON lines), to go through them when the two disagree.
 """
 
 from __future__ import annotations
@@ -37,9 +34,9 @@ from conftest import ROOT, require
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from oracle import Options, SCRIPT_FIELDS, oracle_report, parse_script  # noqa: E402
-from oracle.compare import compare, exempt, leaves, pending  # noqa: E402
+from oracle.compare import compare, exempt, leaves  # noqa: E402
 from oracle.lifetimes import Recording  # noqa: E402
-from oracle_pending import F1, PENDING, R1, R2, R3, R4, R5, R6, check  # noqa: E402
+from oracle_check import check, renamed  # noqa: E402
 
 ORACLE_DIR = os.path.join(ROOT, "tests", "oracle")
 KSCAND_PERF = os.path.join(ROOT, "bin", "kscand-perf")
@@ -243,18 +240,14 @@ def test_report_equals_oracle(case: Case, results: Callable[[Case], Tuple[Dict[s
                                                                           Dict[str, Any]]]
                               ) -> None:
     got, want = results(case)
-    failing, known = check(case.name, got, want)
-    if os.environ.get("ORACLE_DUMP"):     # every difference, for whoever empties PENDING
+    failing = check(got, want)
+    if os.environ.get("ORACLE_DUMP"):     # every difference, to go through them
         with open(os.environ["ORACLE_DUMP"], "a", encoding="utf-8") as f:
-            for d, why in [(d, "FAILS") for d in failing] + known:
+            for d in failing:
                 f.write(json.dumps({"case": case.name, "path": d.path, "report": repr(d.got),
-                                    "oracle": repr(d.want), "reason": why[:2]}) + "\n")
+                                    "oracle": repr(d.want)}) + "\n")
     assert not failing, "%s: %d differences from the oracle:\n%s" % (
         case.name, len(failing), "\n".join(str(d) for d in failing[:40]))
-    if known:
-        reasons = sorted({r for _, r in known})
-        pytest.xfail("%d pending differences (%s), e.g. %s" % (
-            len(known), "; ".join(r.split(":")[0] for r in reasons), known[0][0]))
 
 
 # -- coverage -------------------------------------------------------------------------------
@@ -271,7 +264,7 @@ def test_every_leaf_is_checked(case: Case, results: Callable[[Case], Tuple[Dict[
     """Every leaf of the report's JSON (here with --interval and --vmstat on the real
     recording) is one the oracle computes, or is in EXEMPT."""
     got, want = results(case)
-    computed = {_kind(p) for p in leaves(want)}
+    computed = {_kind(p) for p in leaves(renamed(want))}
     prefixes = {k.rsplit(".", i)[0] for k in computed for i in range(k.count(".") + 1)}
     left = sorted({k for k in (_kind(p) for p in leaves(got) if not exempt(p))
                    if k not in prefixes and not any(k.startswith(c + ".") for c in computed)})
@@ -308,12 +301,6 @@ def test_the_oracle_imports_nothing_of_the_product() -> None:
                 assert top in sys.stdlib_module_names, "%s imports %s" % (name, mod)
 
 
-def test_pending_disagreements_are_the_known_ones() -> None:
-    """Each PENDING entry names one of the lead's rules; the reasons are few (the list is
-    for the lead to empty, not a place to hide differences)."""
-    assert all(reason in (R1, R2, R3, R4, R5, R6, F1) for reason in PENDING.values())
-
-
 # -- the oracle's own rules on hand-made events --------------------------------------------
 
 def _oracle_on(lines: List[str], **kw: Any) -> Dict[str, Any]:
@@ -321,7 +308,7 @@ def _oracle_on(lines: List[str], **kw: Any) -> Dict[str, Any]:
 
 
 def test_oracle_half_open_time_window() -> None:
-    """R5: --time START,END keeps START <= t < END; '+' counts from the first event."""
+    """--time START,END keeps START <= t < END; '+' counts from the first event."""
     lines = ["kscand 35/35 [000] %d.000000000: kmem:kmem_scan_mm_start: mm=0x1000" % s
              for s in (10, 11, 12)]
     assert _oracle_on(lines, time="11,12")["events"]["kmem_scan_mm_start"] == 1
@@ -330,7 +317,7 @@ def test_oracle_half_open_time_window() -> None:
 
 
 def test_oracle_time_to_promotion_counts_from_the_scan_start() -> None:
-    """R1 on the issue's example: all successes during the scan that found pages are
+    """Time to promotion on issue 19's example: all successes during the scan that found pages are
     promoted, none 'before'."""
     lines = ["kscand 35/35 [000] 1.000000000: kmem:kmem_scan_mm_start: mm=0x1000",
              "kmigrated 36/36 [001] 1.100000000: kmem:kmem_scan_mm_migrate: mm=0x1000 rc=0 "
@@ -350,7 +337,7 @@ def _mig_line(t: str, rc: int, seq: int) -> str:
 
 
 def test_oracle_latency_skips_a_scan_started_behind_a_backlog() -> None:
-    """R2: the second scan starts while 1 of the first scan's 2 pages is still queued:
+    """Detection latency: the second scan starts while 1 of the first scan's 2 pages is queued:
     no latency for it; the first scan's latency runs from its start."""
     lines = ["kscand 35/35 [000] 1.000000000: kmem:kmem_scan_mm_start: mm=0x1000",
              _mig_line("1.001000000", 0, 1),
@@ -367,7 +354,7 @@ def test_oracle_latency_skips_a_scan_started_behind_a_backlog() -> None:
 
 
 def test_oracle_rates_divide_by_the_time_covered() -> None:
-    """R3: one interval of 10 s covering 2 s of events: 3 attempts are 1.5 per second; an
+    """Rates: one interval of 10 s covering 2 s of events: 3 attempts are 1.5 per second; an
     interval whose only event is at its start covers 0 s: null rates."""
     lines = [_mig_line("1.000000000", 0, 1), _mig_line("2.000000000", 0, 2),
              _mig_line("3.000000000", 10, 3)]
@@ -384,12 +371,6 @@ def test_compare_tolerances() -> None:
     assert compare({"count": 2}, {"count": 2.0})[0] != []     # an int stays an int
     assert compare({"a": None}, {"a": 0})[0] != []
     assert compare({"a": 1, "b": 2}, {"a": 1})[1] == ["b"]
-
-
-def test_pending_matching() -> None:
-    assert pending("real-time", "mms.x/0.pid", PENDING) == R5
-    assert pending("real-plain", "scans.completed", PENDING) is None
-    assert pending("sample-plain", "over_time.intervals.3.attempted_per_s", PENDING) == R3
 
 
 # -- the text against the JSON ---------------------------------------------------------------
@@ -417,7 +398,7 @@ def test_every_figure_of_the_text_agrees_with_the_json(
     assert not bad, "\n".join(bad[:40])
     # and it does see a wrong figure
     for path in (("scans", "not_due"), ("migrations", "by_rc", "0", "count"),
-                 ("mms", 0, "scans", "pages_found"), ("over_time", "intervals", 0, "failed")):
+                 ("mms", 0, "scans", "pages_found"), ("over_time", "intervals", 0, "succeeded")):
         wrong = json.loads(json.dumps(got))
         node = wrong
         for key in path[:-1]:
@@ -427,9 +408,9 @@ def test_every_figure_of_the_text_agrees_with_the_json(
             assert list(mismatches(text, wrong)), path
 
 
-def test_the_oracle_gives_the_figures_the_lead_expects(
+def test_the_oracle_gives_the_figures_issue_19_expects(
         results: Callable[[Case], Tuple[Dict[str, Any], Dict[str, Any]]]) -> None:
-    """RULES R1's expected values (issue 19 item 1): memcached 268 promoted / 0 before,
+    """Issue 19 item 1's expected values: memcached 268 promoted / 0 before,
     qemu-system-x86 15/0 on the sample; slowtouch 19,640/0 on the shared real trace; and
     item 2's backlog: slowtouch's second scan (started 22.971287, kmigrated still working
     through the first scan's queue) gives no detection latency."""

@@ -71,11 +71,12 @@ def test_random_sequences_are_accounted_for(seed: int) -> None:
     s = j["scans"]
     ev = j["events"]
     if not selection_for(seed).active():
-        assert s["completed"] + s["not_due"] == ev["kmem_scan_mm_start"]
+        assert s["completed"] + s["not_due"] + s["in_flight"] == ev["kmem_scan_mm_start"]
         assert s["completed"] + s["orphan_ends"] == ev["kmem_scan_mm_end"]
         assert j["migrations"]["attempted"] == ev["kmem_scan_mm_migrate"]
         assert len(j["mms"]) == a.lifetime_count()
         assert sum(m["scans"]["not_due"] for m in j["mms"]) == s["not_due"]
+        assert sum(m["scans"]["in_flight"] for m in j["mms"]) == s["in_flight"]
     b = j["migrations"]["batch_size"]
     assert (b["count"] if b else 0) == j["migrations"]["batches"]
     assert "".join(json_chunks(report)) == json.dumps(j, indent=2) + "\n"

@@ -218,7 +218,7 @@ def test_random_sequences_same_report_and_rows_add_up(seed: int) -> None:
         assert before.end_ns == after.start_ns
     assert all(r.not_due >= 0 and r.starts >= 0 for r in rows)
     s, m = want["scans"], want["migrations"]
-    assert sum(r.starts for r in rows) == s["completed"] + s["not_due"]
+    assert sum(r.starts for r in rows) == s["completed"] + s["not_due"] + s["in_flight"]
     assert sum(r.not_due for r in rows) == s["not_due"]
     assert sum(r.scans for r in rows) == s["completed"]
     assert sum(r.ends for r in rows) == s["completed"] + s["orphan_ends"]

@@ -47,6 +47,7 @@ def scans_json(s: Scans) -> Dict[str, Any]:
     return {
         "completed": s.completed,
         "not_due": s.not_due,
+        "in_flight": s.in_flight,
         "orphan_ends": s.orphan_ends,
         "exited_during_scan": s.exited_during_scan,
         "full_passes": s.full_passes,

@@ -89,7 +89,8 @@ def _scans(s: Doc, unit_ns: int, u: str) -> str:
     out = table(["scans", "count"], [
         ["scan ends", count(ends)],
         ["completed scans (start and end)", count(s["completed"])],
-        ["not-due visits (start, no end)", count(s["not_due"])],
+        ["unpaired starts (not due, or end lost)", count(s["not_due"])],
+        ["starts in flight at the end", count(s["in_flight"])],
         ["ends without a start", count(s["orphan_ends"])],
         ["mm exited during its scan", count(s["exited_during_scan"])],
         ["full address-space passes (wraps)", count(s["full_passes"])],

@@ -118,7 +118,8 @@ def _scans_text(s: Scans, unit_ns: int, u: str) -> str:
     rows = [
         ["scan ends", count(s.ends)],
         ["completed scans (start and end)", count(s.completed)],
-        ["not-due visits (start, no end)", count(s.not_due)],
+        ["unpaired starts (not due, or end lost)", count(s.not_due)],
+        ["starts in flight at the end", count(s.in_flight)],
         ["visits per completed scan",
          "-" if not s.completed else "{:,.1f}".format(starts / s.completed)],
         ["ends without a start", count(s.orphan_ends)],

@@ -2,15 +2,14 @@
 
 It reads ``perf script --ns`` text (never perf.data, never kscand_perf: it imports nothing
 from the package, tests/test_oracle.py checks that by reading these sources) and computes
-the report's JSON from the rules written in docs/report.md and the lead's rules R1-R6 for
-the figures issue 19 changes. Where the docs are silent it decides from the tracepoints'
-meaning (../shared/docs/kscand-tracepoints.md); every such decision is marked ``DOCS?`` in
-the code, so that it can be written into the docs.
+the report's JSON from the rules written in docs/report.md (and docs/kernel-counters.md
+for --vmstat), section by section; a rule the docs do not state exactly is a fault of the
+docs, to be fixed there first, not decided here.
 
 - script.py: perf script text -> samples
-- lifetimes.py: the whole recording -> mm lifetimes, generations, owners (R5)
+- lifetimes.py: the whole recording -> mm lifetimes, generations, owners
 - core.py: kept events -> the report's figures (events, scans, migrations, mms, ...)
-- overtime.py: --interval's rows, per-mm timelines, time to promotion (R1, R3)
+- overtime.py: --interval's rows, per-mm timelines, time to promotion
 - compare.py: report JSON against the oracle, leaf by leaf, with the stated errors
 """
 

@@ -1,13 +1,14 @@
-"""Kept events -> the report's figures (docs/report.md FIELDS and JSON; R2, R4-R6)."""
+"""Kept events -> the report's figures (docs/report.md, FIELDS and JSON)."""
 
 from __future__ import annotations
 
 import bisect
 import collections
+import hashlib
 import math
 import re
 from decimal import Decimal
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .lifetimes import KSCAND, Key, Record, Recording
 
@@ -56,7 +57,7 @@ class Options(NamedTuple):
 
 
 def rc_name(rc: int) -> str:
-    return RC_NAMES.get(rc, str(rc))   # DOCS? "unknown codes show as numbers"
+    return RC_NAMES.get(rc, str(rc))   # an unknown code's name is its decimal number
 
 
 def nearest_rank(ordered: Sequence[int], q: float) -> int:
@@ -86,8 +87,8 @@ def value_stats(values: Sequence[int], mms: Sequence[Sequence[int]]) -> Optional
 
 
 def log_linear(values: Sequence[int]) -> List[List[int]]:
-    """128 buckets per power of two (DOCS? bounds: below 256 one value per bucket, else
-    2**(bits-8) wide, named by low, listed [low, high, count])."""
+    """128 buckets per power of two: below 256 one value per bucket, else 2**(bits-8)
+    wide, named by low, listed [low, high, count]."""
     buckets: Dict[int, int] = collections.Counter()
     width: Dict[int, int] = {}
     for v in values:
@@ -99,9 +100,8 @@ def log_linear(values: Sequence[int]) -> List[List[int]]:
 
 
 def log2_rows(values: Sequence[int], unit: int) -> List[List[int]]:
-    """The text histogram's rows of duration // unit: [0, 1], [2, 3], [4, 7], ... (DOCS? 0
-    and 1 share the first row, as in bcc's histograms), from the lowest non-empty row to the
-    highest, empty ones between included."""
+    """The log2 rows of duration // unit: [0, 1], [2, 3], [4, 7], ... (0 and 1 share the
+    first row), from the lowest non-empty row to the highest, empty ones between included."""
     rows = collections.Counter(max(0, (v // unit).bit_length() - 1) for v in values)
     if not rows:
         return []
@@ -114,7 +114,7 @@ LINEAR_LIMIT = 1000
 
 def linear(values: Sequence[int], width: str, unit: int) -> Dict[str, Any]:
     """--linear WIDTH: buckets WIDTH units wide from 0, non-empty ones listed; durations
-    past LINEAR_LIMIT buckets count as overflow (DOCS? the limit is not documented)."""
+    past LINEAR_LIMIT buckets count as overflow."""
     w = int(Decimal(width) * unit)
     buckets = collections.Counter(v // w for v in values)
     return {"width_ns": w, "limit": LINEAR_LIMIT,
@@ -124,7 +124,7 @@ def linear(values: Sequence[int], width: str, unit: int) -> Dict[str, Any]:
 
 
 def parse_time(text: str, first: Optional[int]) -> Tuple[Optional[int], Optional[int]]:
-    """--time START,END -> [start, end) in ns (R5: '+' relative to trace_time_ns.first)."""
+    """--time START,END -> [start, end) in ns ('+': relative to trace_time_ns.first)."""
     out: List[Optional[int]] = []
     for part in text.split(","):
         part = part.strip()
@@ -150,11 +150,14 @@ class Life:
         self.first_ns: Optional[int] = None
         self.events: Dict[str, int] = collections.Counter()
         self.ends: List[Scan] = []
-        self.not_due: List[int] = []           # start times of not-due visits
+        self.not_due: List[int] = []           # start times of unpaired starts
+        self.in_flight = 0                      # starts in flight when the recording ended
         self.exited_during_scan = 0
         self.ends_before_start = 0
         self.migrates: List[Record] = []
         self.entered = False                    # its kmem_mm_enter was kept
+        self.enter_ns: Optional[int] = None     # time of its kept kmem_mm_enter
+        self.exit_ns: Optional[int] = None      # time of its first kept kmem_mm_exit
 
     def completed(self) -> List[int]:
         return [s.end.sample.time - s.start.sample.time for s in self.ends if s.start]
@@ -168,9 +171,9 @@ class Life:
         msuccess + mfailed restarting at 1 starts a batch; any other step than +1 is a
         sequence break, except at the first migrate of a lifetime the recording never saw
         entering (a batch begun before the recording: not counted, size unknown). A break
-        does not end a batch (DOCS? the docs do not say); a batch's size is the kernel's
-        own count, its last msuccess + mfailed (DOCS? not the number of its events, which
-        lost events would make smaller). A run that never began at 1 is not a batch."""
+        does not end a batch; a batch's size is the kernel's own count, its last msuccess +
+        mfailed (not the number of its events, which lost events would make smaller). A
+        run that never began at 1 is not a batch."""
         sizes: List[int] = []
         breaks = begun_before = 0
         prev: Optional[int] = None
@@ -197,7 +200,7 @@ class Life:
         return sizes, breaks, begun_before
 
     def latencies(self) -> List[int]:
-        """R2: completed scans that found pages and start with no backlog: the lifetime's
+        """Completed scans that found pages and start with no backlog: the lifetime's
         migrate events before the start are at least the pages its ends before the start
         found. The latency: its first migrate event at or after the start, minus the start."""
         ends = sorted((s.end.sample.time, s.end.values["total"] or 0) for s in self.ends)
@@ -238,6 +241,7 @@ def scans_figures(lives: Sequence[Life]) -> Dict[str, Any]:
     return {
         "completed": len(durations),
         "not_due": sum(len(life.not_due) for life in lives),
+        "in_flight": sum(life.in_flight for life in lives),
         "orphan_ends": sum(1 for s in ends if s.start is None),
         "exited_during_scan": sum(life.exited_during_scan for life in lives),
         "full_passes": sum(1 for s in ends if s.end.values["start"] == 0),
@@ -311,7 +315,7 @@ class Analysis:
             elif not reason:
                 self.duplicates[s.short] += 1
             else:
-                self.bad[s.event.replace(":", "__", 1)] += 1
+                self.bad[s.event] += 1
                 self.bad_reasons[reason] += 1
 
     def _in_window(self, t: int) -> bool:
@@ -343,24 +347,50 @@ class Analysis:
         for r in stream:
             tid = r.sample.tid
             if r.name == "kmem_scan_mm_start":
-                # DOCS? threads that fired starts the --time window keeps, --node or not
+                # threads that fired starts the --time window keeps, --node or not
                 self.scan_threads.add(tid)
                 if tid in pending:
                     visits.append(pending[tid])
                 pending[tid] = r
             elif r.name == "kmem_scan_mm_end":
-                start = pending.pop(tid, None)
+                # an end pairs with its thread's pending start of the same mm; an end of
+                # another mm leaves that start pending (no other start came between)
+                start = pending.get(tid)
                 if start is not None and start.key == r.key:
+                    del pending[tid]
                     if r.sample.time >= start.sample.time:
                         scans[r.index] = start
                         continue
                     self._life(r.key).ends_before_start += 1  # type: ignore[arg-type]
-                if start is not None:
                     visits.append(start)
                 scans[r.index] = None
             elif r.name == "kmem_mm_exit":
                 exits[r.key].append(r.index)  # type: ignore[index]
-        visits += pending.values()
+            elif r.name == "kmem_mm_enter":     # the pointer's old lifetime's start: unpaired
+                for t, s in list(pending.items()):
+                    if s.key[0] == r.key[0]:  # type: ignore[index]
+                        visits.append(s)
+                        del pending[t]
+        # a start still pending at the end is in flight, one per lifetime, unless its thread
+        # fired a scan event later (after --time's window) or its pointer entered a new
+        # lifetime (docs/report.md, "In flight")
+        last_scan: Dict[int, int] = {}      # tid -> index of its last scan start or end
+        last_enter: Dict[int, int] = {}     # pointer -> index of its last kmem_mm_enter
+        for r in self.rec.records:
+            if r.name in ("kmem_scan_mm_start", "kmem_scan_mm_end"):
+                last_scan[r.sample.tid] = r.index
+            elif r.name == "kmem_mm_enter":
+                last_enter[r.key[0]] = r.index  # type: ignore[index]
+        self.in_flight_index: Set[int] = set()
+        flying: Set[Key] = set()
+        for tid, s in sorted(pending.items(), key=lambda kv: -kv[1].index):
+            assert s.key is not None
+            if last_scan[tid] > s.index or last_enter.get(s.key[0], -1) > s.index or \
+                    s.key in flying:
+                visits.append(s)
+            else:
+                flying.add(s.key)
+                self.in_flight_index.add(s.index)
         dropped = set()
         if self.opts.node is not None:
             for r in stream:
@@ -385,9 +415,15 @@ class Analysis:
                 life.first_ns = r.sample.time
             if r.name == "kmem_mm_enter":
                 life.entered = True
+                life.enter_ns = r.sample.time
+            elif r.name == "kmem_mm_exit":
+                if life.exit_ns is None:
+                    life.exit_ns = r.sample.time
             elif r.name == "kmem_scan_mm_start":
                 if r.index in visit_ix:
                     life.not_due.append(r.sample.time)
+                elif r.index in self.in_flight_index:
+                    life.in_flight += 1
             elif r.name == "kmem_scan_mm_end":
                 start = scans[r.index]
                 life.ends.append(Scan(r, start))
@@ -414,11 +450,22 @@ class Analysis:
         return True
 
     def chosen(self) -> List[Life]:
-        """Selected lifetimes, in order of first appearance in the recording (DOCS? before
-        the filters: a lifetime is the recording's, R5), then pointer and generation."""
+        """Selected lifetimes, in order of first appearance in the whole recording (before
+        the filters: a lifetime is the recording's), then pointer and generation."""
         lives = [life for life in self.lives.values() if self.selected(life.key)]
         first = self.rec.first_seen
         return sorted(lives, key=lambda life: (first[life.key], life.key))
+
+
+def _sha256(path: Optional[str]) -> Optional[str]:
+    """The SHA-256 of the recording's bytes (null for a pipe, which cannot be read again)."""
+    if path is None or path == "-":
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def filtering(opts: Options) -> bool:
@@ -444,8 +491,8 @@ def oracle_report(recording: Any, opts: Options = Options(),
     for life in chosen:
         pid, comm = an.owner(life.key)
         mms.append({"mm": "0x%x" % life.key[0], "generation": life.key[1], "pid": pid,
-                    "comm": comm, "enter_ns": rec.enter_ns.get(life.key),
-                    "exit_ns": rec.exit_ns.get(life.key), "scans": life.scans(),
+                    "comm": comm, "enter_ns": life.enter_ns, "exit_ns": life.exit_ns,
+                    "scans": life.scans(),
                     "migrations": migrations_figures([life])})
     unknown = [life for life in chosen if an.owner(life.key)[0] is None]
     durations = [d for life in chosen for d in life.completed()]
@@ -459,7 +506,7 @@ def oracle_report(recording: Any, opts: Options = Options(),
         "bad_events": dict(an.bad),
         "filtered_events": an.filtered,
         "time_ns": {"first": min(kept_times), "last": max(kept_times)} if kept_times
-        else None,   # DOCS? time_ns of kscand events kept (after --time/--node), sched not
+        else None,   # of kscand events kept (after --time/--node), of every lifetime
         "scans": scans_figures(chosen),
         "migrations": migrations_figures(chosen),
         "mms": mms,
@@ -471,7 +518,7 @@ def oracle_report(recording: Any, opts: Options = Options(),
                        "duplicates": sum(an.duplicates.values()),
                        "filtered": an.filtered,
                        "non_tracepoint": sum(rec.non_tracepoint.values())},
-        "trace_time_ns": {"first": rec.first_ns, "last": rec.last_ns},   # R4
+        "trace_time_ns": {"first": rec.first_ns, "last": rec.last_ns},   # before filters
         "oddities": {
             "duplicate_samples": dict(an.duplicates),
             "ends_before_start": sum(life.ends_before_start for life in chosen),
@@ -485,10 +532,11 @@ def oracle_report(recording: Any, opts: Options = Options(),
                 "migrations": sum(len(life.migrates) for life in unknown)}},
         "histograms": {"scan_duration_ns": {
             "log_linear": log_linear(durations),
-            "log2": {"unit_ns": unit, "rows": log2_rows(durations, unit)},
+            "log2": {"unit_ns": 1, "rows": log2_rows(durations, 1)},
             "linear": (None if opts.linear is None
                        else linear(durations, opts.linear, unit))}},
-        "run": {"tool": "kscand-perf", "input": input_name, "merged_from": None},
+        "run": {"tool": "kscand-perf", "input": input_name, "merged_from": None,
+                "input_sha256": _sha256(input_name)},
         # a pipe has no header to read again (a file's header: exempt, see compare.py)
         "selection": None if not filtering(opts) else {
             "time_ns": list(an.window) if an.window else None,

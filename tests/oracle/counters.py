@@ -54,10 +54,10 @@ def kernel_counters(an: "Analysis", opts: "Options",
     from .compare import Prose
     return {"before": opts.vmstat[0], "after": opts.vmstat[1], "counters": counters,
             "all_agree": all_agree,
-            # prose; DOCS? a --pid/--comm/--mm selection adds a sentence even when all agree
+            # prose; a --pid/--comm/--mm selection adds a sentence even when all agree
             "causes": Prose(None if all_agree is None or opts.pids is not None
                             or opts.comm is not None or opts.mms is not None
                             else not all_agree),
-            # DOCS? an undocumented key: pages found minus migrate events, null when the
-            # filters prevent the comparison
+            # pages found minus migrate events of the whole trace, null when the filters
+            # prevent the comparison
             "unattempted_pages": max(0, found - ok - failed) if comparable else None}

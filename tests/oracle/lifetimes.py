@@ -4,8 +4,8 @@ docs/report.md "How the report counts": lifetimes are keyed by (pointer, generat
 generation 0 where a pointer first appears, a new one at each later kmem_mm_enter of it;
 the owner is the task that fired the lifetime's kmem_mm_exit, else (sched events) the
 kmem_mm_enter paired with the next sched_process_fork (the child) or sched_process_exec
-(the new program) of the same task. R5: filters never change who owns an mm, so this runs
-on the whole recording, before any filter.
+(the new program) of the same task. Filters never change who owns an mm ("Filters"), so
+this runs on the whole recording, before any filter.
 """
 
 from __future__ import annotations
@@ -37,10 +37,6 @@ class Owner(NamedTuple):
     comm: str
 
 
-def handler(sample: Sample) -> str:
-    return sample.event.replace(":", "__", 1)
-
-
 def decode(sample: Sample) -> Tuple[Optional[Dict[str, Optional[int]]], str]:
     """The event's integer fields, or (None, reason) for unusable data."""
     f = sample.fields()
@@ -55,8 +51,7 @@ def decode(sample: Sample) -> Tuple[Optional[Dict[str, Optional[int]]], str]:
             elif name == "kmem_scan_mm_migrate":
                 out["rc"] = to_int(f.get("rc"))
                 out["node"] = to_int(f.get("node"))
-                # RFC V1/V2 have no msuccess/mfailed (DOCS? the docs do not say what
-                # batches are then: 0 and null here)
+                # RFC V1/V2 have no msuccess/mfailed: no batches (0, sizes null)
                 if "msuccess" in f or "mfailed" in f:
                     out["msuccess"] = to_int(f.get("msuccess"))
                     out["mfailed"] = to_int(f.get("mfailed"))
@@ -71,7 +66,7 @@ def decode(sample: Sample) -> Tuple[Optional[Dict[str, Optional[int]]], str]:
             return {"pid": to_int(sample.field("pid"))}, ""
         return {"pid": to_int(sample.field("pid"))}, ""
     except ValueError:
-        return None, "missing or non-integer field"
+        return None, "missing or non-integer fields"
 
 
 class Recording:
@@ -82,8 +77,8 @@ class Recording:
         self.non_tracepoint: Dict[str, int] = collections.Counter()
         self.unhandled: Dict[str, int] = collections.Counter()
         # duplicated samples and unusable data: (sample, reason; "" for a duplicate). The
-        # filters come first (DOCS? the docs do not say which count an event lands in when
-        # it is both filtered and a duplicate or bad: filtered here)
+        # filters come first (docs/report.md, "Duplicated samples": an event a filter drops
+        # is counted as filtered, whatever else it is)
         self.rejects: List[Tuple[Sample, str]] = []
         self.records: List[Record] = []
         self.owners: Dict[Key, Owner] = {}
@@ -96,7 +91,8 @@ class Recording:
 
     def _classify(self) -> None:
         generation: Dict[int, int] = {}
-        seen_at: Tuple[int, set] = (-1, set())
+        # (tracepoint, pointer) -> the last usable event of it: (time, task, fields)
+        last: Dict[Tuple[str, int], Tuple[int, Optional[int], Dict[str, str]]] = {}
         for i, s in enumerate(self.samples):
             if not s.tracepoint:
                 self.non_tracepoint[s.event] += 1
@@ -105,23 +101,26 @@ class Recording:
             known = (system == "kmem" and name in KSCAND) or (
                 system == "sched" and name in SCHED)
             if not known:
-                self.unhandled[handler(s)] += 1
+                self.unhandled[s.event] += 1
                 continue
             if system == "kmem":
                 self.kscand_in += 1
-            # perf 6.1's duplicated sample: same time, task and data (DOCS? "same task"
-            # is read as the same tid, the cpu is not compared)
-            if seen_at[0] != s.time:
-                seen_at = (s.time, set())
-            ident = (s.tid, s.event, s.text)
-            if ident in seen_at[1]:
-                self.rejects.append((s, ""))
-                continue
-            seen_at[1].add(ident)
             values, reason = decode(s)
             if values is None:
                 self.rejects.append((s, reason))
                 continue
+            # perf 6.1's duplicated sample (docs/report.md, "Duplicated samples"): a kscand
+            # event whose time and fields are those of the last usable event of its
+            # tracepoint and mm, fired by the same task (any task for a migrate; the cpu is
+            # not compared); RFC V1/V2 migrates (no msuccess/mfailed) and sched events never
+            if system == "kmem" and values.get("msuccess", 0) is not None:
+                ident = (s.time, None if name == "kmem_scan_mm_migrate" else s.tid,
+                         s.fields())
+                where = (name, values["mm"])
+                if last.get(where) == ident:  # type: ignore[comparison-overlap]
+                    self.rejects.append((s, ""))
+                    continue
+                last[where] = ident  # type: ignore[index]
             key: Optional[Key] = None
             if system == "kmem":
                 mm = values["mm"]
@@ -142,11 +141,11 @@ class Recording:
             if r.name == "kmem_mm_enter":
                 assert r.key is not None
                 self.enter_ns.setdefault(r.key, s.time)
-                # DOCS? a second enter by one task before its fork/exec replaces the first
+                # a second enter by one task before its fork/exec replaces the first
                 pending[s.tid] = r.key
             elif r.name == "kmem_mm_exit":
                 assert r.key is not None
-                if r.key not in self.exit_ns:      # DOCS? the first of duplicate exits
+                if r.key not in self.exit_ns:      # the first of duplicate exits
                     self.exit_ns[r.key] = s.time
                     self.owners[r.key] = Owner(s.tid, s.comm)
             elif r.name == "sched_process_fork" and s.tid in pending:
@@ -157,7 +156,10 @@ class Recording:
             elif r.name == "sched_process_exec" and s.tid in pending:
                 pid = r.values["pid"]
                 assert pid is not None
-                from_sched.setdefault(pending.pop(s.tid), Owner(pid, s.comm))
+                # the new program's comm: the file's name, cut to 15 characters as the
+                # kernel cuts a comm
+                name = (s.field("filename") or "").rsplit("/", 1)[-1][:15]
+                from_sched.setdefault(pending.pop(s.tid), Owner(pid, name))
         for key, owner in from_sched.items():
             self.owners.setdefault(key, owner)
 

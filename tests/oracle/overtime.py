@@ -1,5 +1,5 @@
 """--interval: the interval rows, per-mm timelines and time to promotion
-(docs/report.md "Over time"; R1 time to promotion, R3 rates)."""
+(docs/report.md "Over time")."""
 
 from __future__ import annotations
 
@@ -25,9 +25,10 @@ class Row:
         self.ends = 0
         self.pages = 0
         self.rcs: Dict[int, int] = collections.Counter()
+        self.events = 0     # kscand events kept in it, of any kind
 
     def empty(self) -> bool:
-        return not (self.durations or self.not_due or self.ends or self.rcs)
+        return not self.events
 
 
 def interval_ns(seconds: float) -> int:
@@ -61,6 +62,7 @@ def rows(an: "Analysis", opts: "Options") -> Dict[str, Any]:
         for m in life.migrates:
             table[where[m.index]].rcs[m.values["rc"]] += 1  # type: ignore[index]
     for r in kept:
+        table[where[r.index]].events += 1
         if r.index in an.visit_index:
             table[where[r.index]].not_due += 1
     out: List[Dict[str, Any]] = []
@@ -88,7 +90,7 @@ def _row(row: Row, start: int, end: int, last: int, cumulative: int,
          unit: int) -> Dict[str, Any]:
     ok = row.rcs.get(0, 0)
     attempted = sum(row.rcs.values())
-    covered = (min(end, last) - start) / 1e9       # R3
+    covered = (min(end, last) - start) / 1e9       # the time the interval covers
     failures = sorted(((n, rc) for rc, n in row.rcs.items() if rc != 0),
                       key=lambda x: (-x[0], x[1]))
     d = row.durations
@@ -107,15 +109,16 @@ def _row(row: Row, start: int, end: int, last: int, cumulative: int,
         "top_failure": None if not failures else {
             "rc": failures[0][1], "name": rc_name(failures[0][1]), "count": failures[0][0]},
         "cumulative_succeeded": cumulative,
+        # the bit length of the duration in ns, whatever --ns/--us/--ms
         "duration_log2": {str(b): c for b, c in sorted(
-            collections.Counter((v // unit).bit_length() for v in d).items())},
+            collections.Counter(v.bit_length() for v in d).items())},
     }
 
 
 def points(life: "Life") -> Dict[str, Any]:
-    """At most POINTS_LIMIT scan ends: at the limit every second one goes and only every
-    stride-th later end is kept (DOCS? the limit is reached when a new end would be the
-    1,025th kept; ends are counted from the lifetime's first, 0)."""
+    """At most POINTS_LIMIT scan ends: when an end would be the 1,025th kept, every second
+    kept one goes and only every stride-th later end is kept (ends numbered from the
+    lifetime's first, 0: an end is kept when its number is a multiple of stride)."""
     kept: List[Any] = []
     stride = 1
     for i, scan in enumerate(life.ends):
@@ -132,8 +135,8 @@ def points(life: "Life") -> Dict[str, Any]:
 
 
 def promotions(life: "Life", width: int) -> Dict[str, Any]:
-    """Bins of the interval's length at multiples of it (DOCS? absolute, not from the first
-    event), non-empty ones listed; at most BINS_LIMIT, neighbours merging."""
+    """Bins of the interval's length at absolute multiples of it (not from the first
+    event), non-empty ones listed; at most BINS_LIMIT non-empty, neighbours merging."""
     bins: Dict[int, List[int]] = {}
     for m in life.migrates:
         b = m.sample.time // width
@@ -154,7 +157,8 @@ def promotions(life: "Life", width: int) -> Dict[str, Any]:
 
 
 def time_to_promotion(life: "Life") -> Optional[Dict[str, Any]]:
-    """R1."""
+    """From the start of the first completed scan that found pages (docs/report.md, "Time
+    to promotion")."""
     found = [s for s in life.ends if s.start is not None and (s.end.values["total"] or 0) > 0]
     if not found:
         return None
