@@ -1,5 +1,5 @@
 """The figures issue 19 found wrong, each with the case that shows it (docs/report.md, "How
-the report counts" and "Over time", rules R1 to R6). Expectations are worked out by hand
+the report counts" and "Over time"). Expectations are worked out by hand
 from the rules, in the comments beside them; on the sample and the shared real trace they
 were checked against `perf script --ns` text, outside the code.
 """
@@ -67,7 +67,7 @@ def ttp(report: Dict[str, Any], mm: int) -> Optional[Dict[str, Any]]:
     return m["time_to_promotion"]  # type: ignore[no-any-return]
 
 
-# -- R1: time to promotion ------------------------------------------------------------------
+# -- time to promotion ------------------------------------------------------------------
 
 def test_r1_promotions_during_the_scan_that_found_the_pages_count() -> None:
     """kmigrated promotes while the scan that found the pages still runs; the scan's end
@@ -108,7 +108,7 @@ def test_r1_no_success_gives_null_percentiles_and_no_scan_that_found_pages_null(
     assert ttp(r, B) is None
 
 
-# -- R3: interval rates ---------------------------------------------------------------------
+# -- interval rates ---------------------------------------------------------------------
 
 def test_r3_rates_divide_by_the_time_the_interval_covers() -> None:
     script = [("start", 0, A), ("end", S // 10, A, 2)] + [
@@ -132,7 +132,7 @@ def test_r3_an_interval_that_covers_no_time_has_null_rates() -> None:
     assert rows[0]["attempted_per_s"] == 0.0
 
 
-# -- R4: trace_time_ns ----------------------------------------------------------------------
+# -- trace_time_ns ----------------------------------------------------------------------
 
 SCHED_AFTER = [("other", 1 * S), ("enter", 2 * S, A, 7, "sh"), ("start", 3 * S, A),
                ("end", 4 * S, A, 0), ("mig", 5 * S, A, 0), ("fork", 6 * S, 7, 8, "sh"),
@@ -149,7 +149,7 @@ def test_r4_trace_time_is_every_event_whatever_the_filters(argv: List[str]) -> N
     assert r["trace_time_ns"] == {"first": 1 * S, "last": 7 * S}
 
 
-# -- R5: --time -----------------------------------------------------------------------------
+# -- --time -----------------------------------------------------------------------------
 
 def test_r5_parse_time_windows() -> None:
     o = parse(["--time", "+0,+5"])
@@ -222,7 +222,7 @@ def test_r5_owners_come_from_the_whole_recording() -> None:
     assert [(m["mm"], m["generation"], m["pid"]) for m in r["mms"]] == [("0x%x" % B, 1, 20)]
 
 
-# -- R6: a filtered report says so ----------------------------------------------------------
+# -- a filtered report says so ----------------------------------------------------------
 
 def test_r6_selection_member_and_header() -> None:
     r = run(OWNERS)
