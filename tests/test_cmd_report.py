@@ -252,27 +252,31 @@ def test_errors_are_one_line(tmp_path: Any) -> None:
 
 def test_truncated_file_reports_what_was_read(tmp_path: Any) -> None:
     """A pipe stream carries its event formats first: cut in half, what was read is
-    reported, with a warning; a perf.data file carries them at its end: cut in half,
-    nothing can be read, and the one line says where reading stopped (issue 19)."""
+    reported, with a warning; so is a perf.data file with a damaged record half-way. A
+    perf.data file carries its formats at its end: cut in half, nothing can be decoded,
+    and the one line says so, with the byte (issue 19)."""
+    path = tmp_path / "cut.data"
     with open(write_sim(str(tmp_path), "no-sched", pipe=True), "rb") as f:
         data = f.read()
-    path = tmp_path / "cut.data"
-    # a record of 0 bytes half-way: reading stops there (a cut file lacks its formats)
-    at = _record_start(data, len(data) // 2)
-    path.write_bytes(data[:at + 6] + b"\0\0" + data[at + 8:])
-    proc = ours(str(path), ["--json"])
-    assert proc.returncode == 1
-    lines = proc.stderr.decode().splitlines()
-    assert len(lines) == 1 and "warning" in lines[0] and "byte" in lines[0], lines
-    report = json.loads(proc.stdout)
-    assert any("damaged" in n for n in report["notes"])
-    with open(SMALL, "rb") as f:
-        data = f.read()
     path.write_bytes(data[:len(data) // 2])
+    with open(SMALL, "rb") as f:
+        small = f.read()
+    at = _record_start(small, len(small) // 2)  # a record of 0 bytes half-way
+    for damaged in (data[:len(data) // 2], small[:at + 6] + b"\0\0" + small[at + 8:]):
+        path.write_bytes(damaged)
+        proc = ours(str(path), ["--json"])
+        assert proc.returncode == 1
+        lines = proc.stderr.decode().splitlines()
+        assert len(lines) == 1 and "warning" in lines[0] and "byte" in lines[0], lines
+        report = json.loads(proc.stdout)
+        assert any("damaged" in n for n in report["notes"])
+    path.write_bytes(small[:len(small) // 2])
     proc = ours(str(path), ["--json"])
     assert proc.returncode == 1 and proc.stdout == b""
     (line,) = proc.stderr.decode().splitlines()
-    assert line.startswith("kscand-perf report: error: %s: reading stopped at byte " % path)
+    assert line.startswith("kscand-perf report: error: %s: the recording is cut at byte "
+                           % path), line
+    assert "before its event formats" in line
 
 
 def _record_start(data: bytes, near: int) -> int:
@@ -280,7 +284,7 @@ def _record_start(data: bytes, near: int) -> int:
     ``near`` (walked from the header's data offset)."""
     pos = struct.unpack_from("<Q", data, 40)[0]
     while pos < near:
-        pos += struct.unpack_from("<H", data, pos + 6)[0]
+        pos += max(8, struct.unpack_from("<H", data, pos + 6)[0])  # 0: never loop forever
     return pos
 
 
