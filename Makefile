@@ -147,7 +147,6 @@ PERF_PY = $(DESTDIR)$(PERF_EXEC_PATH)/scripts/python
 # these folders under /usr/local and /usr.
 MANDIR ?= $(PREFIX)/share/man
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
-GENERATED = build/generated
 MAN_PAGES = kscand-perf kscand-perf-report kscand-perf-record kscand-perf-compare \
 	kscand-perf-merge kscand-record
 # The commands installed into PREFIX/bin. The test machinery (kscand_testkit) is never
@@ -166,14 +165,15 @@ install:
 		sed '1s|^#!.*python.*|#!$(PYTHON)|' bin/$$cmd > '$(DESTDIR)$(PREFIX)/bin/'$$cmd && \
 		chmod 755 '$(DESTDIR)$(PREFIX)/bin/'$$cmd || exit 1; \
 	done
-	rm -rf $(GENERATED)
-	$(PYTHON) -m kscand_perf.manpage $(GENERATED)/man1
-	$(PYTHON) -m kscand_perf.completion $(GENERATED)/kscand-perf.bash
-	install -d '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(COMPLETIONDIR)'
-	install -m 644 $(foreach p,$(MAN_PAGES),$(GENERATED)/man1/$(p).1) '$(DESTDIR)$(MANDIR)/man1/'
-	install -m 644 $(GENERATED)/kscand-perf.bash '$(DESTDIR)$(COMPLETIONDIR)/kscand-perf'
+	# generated in a temporary folder: the source tree may be read-only (the real-kscand
+	# stage installs from a read-only share)
+	gen=$$(mktemp -d) && trap 'rm -rf "$$gen"' EXIT && \
+	$(PYTHON) -m kscand_perf.manpage "$$gen/man1" && \
+	$(PYTHON) -m kscand_perf.completion "$$gen/kscand-perf.bash" && \
+	install -d '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(COMPLETIONDIR)' && \
+	install -m 644 $(foreach p,$(MAN_PAGES),"$$gen/man1/$(p).1") '$(DESTDIR)$(MANDIR)/man1/' && \
+	install -m 644 "$$gen/kscand-perf.bash" '$(DESTDIR)$(COMPLETIONDIR)/kscand-perf' && \
 	ln -sf kscand-perf '$(DESTDIR)$(COMPLETIONDIR)/kscand-record'
-	rm -rf $(GENERATED)
 
 uninstall:
 	@test -n "$(PERF_EXEC_PATH)" && test -n "$(PYTHON_SITE)" || { echo "make uninstall:" \
