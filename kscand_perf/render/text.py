@@ -167,7 +167,7 @@ def _adaptation_text(s: Scans) -> str:
         _values_row("scan period (ms)", s.scan_period_ms, count),
         _values_row("scan size", s.scan_size, size),
     ])
-    nodes = table(["target node", "scans", "share"], [
+    nodes = table(["target node", "scan ends", "share"], [
         [str(node), count(n), percent(n, s.ends)] for node, n in sorted(s.target_nodes.items())])
     return out + "\n\n" + nodes
 
