@@ -474,9 +474,12 @@ def filtering(opts: Options) -> bool:
 
 def oracle_report(recording: Any, opts: Options = Options(),
                   vmstat_text: Optional[Tuple[str, str]] = None,
-                  input_name: Optional[str] = None) -> Dict[str, Any]:
+                  input_name: Optional[str] = None,
+                  input_path: Optional[str] = None) -> Dict[str, Any]:
     """The report's JSON, as the rules say it must be. ``recording``: a Recording, or the
-    samples of perf script text (a Recording depends on no option: build it once)."""
+    samples of perf script text (a Recording depends on no option: build it once).
+    ``input_name``: the recording as the report was given it; ``input_path``: where its
+    bytes are here (the same by default; another path for a report made elsewhere)."""
     from .compare import Prose
     from .counters import kernel_counters
     from .overtime import over_time
@@ -536,7 +539,7 @@ def oracle_report(recording: Any, opts: Options = Options(),
             "linear": (None if opts.linear is None
                        else linear(durations, opts.linear, unit))}},
         "run": {"tool": "kscand-perf", "input": input_name, "merged_from": None,
-                "input_sha256": _sha256(input_name)},
+                "input_sha256": _sha256(input_path or input_name)},
         # a pipe has no header to read again (a file's header: exempt, see compare.py)
         "selection": None if not filtering(opts) else {
             "time_ns": list(an.window) if an.window else None,
