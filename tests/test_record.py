@@ -351,18 +351,14 @@ def test_real_recording_of_an_event_this_kernel_has(perf: str, tmp_path: Any) ->
     assert argv[0] == "perf"
     rep = subprocess.run([perf] + argv[1:] + ["--json"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, timeout=120, cwd=str(tmp_path))
-    assert rep.returncode == 0, rep.stderr.decode()
-    js = json.loads(rep.stdout)
-    assert js["other_events"].get("sched:sched_process_exec", 0) >= 1
-    kc = js["kernel_counters"]
+    # the command runs; with no kscand event in the recording it has nothing to report:
+    # one line that says what the recording holds, no table of zeros (issue 19)
+    assert rep.returncode == 1 and rep.stdout == b"", rep.stderr.decode()
+    line = rep.stderr.decode().strip()
+    assert "\n" not in line and "no kscand events among its" in line, line
+    assert "sched:sched_process_exec" in line
     if not here:
         assert "note: this kernel has no nr_kscand_* counters" in proc.stdout.decode()
-        assert kc["all_agree"] is None
-        assert all(c["missing"] for c in kc["counters"])
-        assert any("no nr_kscand_* counters in the snapshots" in c for c in kc["causes"])
-        text = subprocess.run([perf] + argv[1:], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=120).stdout.decode()
-        assert "nr_kscand_mm_scans" in text and "missing" in text
 
 
 # -- kscand's knobs: the flood warning and --mms-to-scan ------------------------------
