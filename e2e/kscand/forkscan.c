@@ -34,8 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PAGE 4096UL
-#define MAX_NODES 8
+#include "pages.h"
+
 #define MPOL_DEFAULT_ 0
 #define MPOL_BIND_ 2
 
@@ -45,14 +45,6 @@ static const char *const counters[] = {
 	"pgpromote_candidate", "pgmigrate_success", "nr_kscand_migrated",
 };
 #define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* The counters above from /proc/vmstat; -1 for one the kernel lacks. */
 static int vmstat(long long values[NR_COUNTERS])
@@ -74,47 +66,16 @@ static int vmstat(long long values[NR_COUNTERS])
 	return 0;
 }
 
-/* Pages of [from, to) per node; counts[MAX_NODES] collects errors. */
-static int census(char *base, unsigned long from, unsigned long to,
-		  unsigned long counts[MAX_NODES + 1])
-{
-	unsigned long n = to - from, i;
-	void **pages = calloc(n, sizeof(*pages));
-	int *status = calloc(n, sizeof(*status));
-
-	if (!pages || !status)
-		return -1;
-	memset(counts, 0, (MAX_NODES + 1) * sizeof(*counts));
-	for (i = 0; i < n; i++)
-		pages[i] = base + (from + i) * PAGE;
-	if (syscall(SYS_move_pages, 0, n, pages, NULL, status, 0) != 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (status[i] >= 0 && status[i] < MAX_NODES)
-			counts[status[i]]++;
-		else
-			counts[MAX_NODES]++;
-	}
-	free(pages);
-	free(status);
-	return 0;
-}
-
 static void print_census(const char *what, char *base, unsigned long from,
 			 unsigned long to)
 {
 	unsigned long counts[MAX_NODES + 1];
-	int node;
 
 	if (census(base, from, to, counts)) {
 		printf("%s move_pages: %s\n", what, strerror(errno));
 		return;
 	}
-	printf("%s", what);
-	for (node = 0; node < MAX_NODES; node++)
-		if (counts[node])
-			printf(" node%d=%lu", node, counts[node]);
-	printf(" other=%lu\n", counts[MAX_NODES]);
+	print_nodes(stdout, what, counts);
 }
 
 int main(int argc, char **argv)

@@ -27,52 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PAGE 4096UL
-#define MAX_NODES 8
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Pages of [from, to) per node; counts[MAX_NODES] collects errors. */
-static int where(char *base, unsigned long from, unsigned long to,
-		 unsigned long counts[MAX_NODES + 1])
-{
-	unsigned long n = to - from, i;
-	void **pages = calloc(n, sizeof(*pages));
-	int *status = calloc(n, sizeof(*status));
-
-	if (!pages || !status)
-		return -1;
-	for (i = 0; i < n; i++)
-		pages[i] = base + (from + i) * PAGE;
-	if (syscall(SYS_move_pages, 0, n, pages, NULL, status, 0) != 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (status[i] >= 0 && status[i] < MAX_NODES)
-			counts[status[i]]++;
-		else
-			counts[MAX_NODES]++;
-	}
-	free(pages);
-	free(status);
-	return 0;
-}
-
-static void print_nodes(FILE *f, const char *what, unsigned long counts[MAX_NODES + 1])
-{
-	int node;
-
-	fprintf(f, "%s", what);
-	for (node = 0; node < MAX_NODES; node++)
-		if (counts[node])
-			fprintf(f, " node%d=%lu", node, counts[node]);
-	fprintf(f, " other=%lu\n", counts[MAX_NODES]);
-}
+#include "pages.h"
 
 int main(int argc, char **argv)
 {
@@ -139,7 +94,7 @@ int main(int argc, char **argv)
 	}
 	fprintf(report, "pages %lu hot %lu passes %lu children %lu failed %lu seconds %.1f\n",
 		pages, hot, passes, children, failed, now() - start);
-	if (where(base, 0, hot, hot_nodes) || where(base, hot, pages, cold_nodes)) {
+	if (census(base, 0, hot, hot_nodes) || census(base, hot, pages, cold_nodes)) {
 		fprintf(report, "move_pages: %s\n", strerror(errno));
 	} else {
 		print_nodes(report, "hot", hot_nodes);
