@@ -13,6 +13,7 @@ from ..report import (Accounting, Durations, MmReport, OverTime, Report, Scans, 
 from ..timeline import IntervalRow
 from ..vmstat import CounterCheck, KernelCounters
 from .format import count, histogram, human_ns, in_unit, percent, section, size, table
+from .mechanisms import mechanisms_text
 
 # -- the text report -------------------------------------------------------------
 
@@ -68,6 +69,11 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
                 parts.append(section("Scan durations of %s gen %d (pid %s, %s)" % (
                     mm_key(m.mm), m.generation, pid, comm), h))
     parts.append(section("Migrations", _migrations_text(report, unit_ns, top)))
+    if report.mechanisms is not None:
+        sel = report.selection
+        parts.append(section("Promotions by mechanism", mechanisms_text(
+            report.mechanisms, sel is not None and sel.nodes is not None,
+            sel.args if sel is not None and (sel.pids or sel.comms) else ())))
     if report.over_time is not None:
         parts.append(section("Time to promotion", promotion_text(report.over_time, unit_ns,
                                                                  top)))
