@@ -90,7 +90,7 @@ def mechanisms_text(m: Mechanisms, node_filter: bool = False,
     context, NUMA balancing's faulting tasks, the starts, the cross-check line."""
     headers = ["mechanism", "calls", "pages ok", "failed", "THP ok/failed/split", "pages/s"]
     rows = [_row(LABELS[k], m.by_mechanism[k]) for k in MECHANISMS]
-    rows += [_row("  " + name, f) for name, f in m.other_by_reason.items()]
+    rows += [_row("other: " + name, f) for name, f in m.other_by_reason.items()]
     out = table(headers, rows)
     d = m.demotion_by_context
     if d["kswapd"] or d["direct"]:
