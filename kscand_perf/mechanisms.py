@@ -25,7 +25,7 @@ makes the report's :class:`Mechanisms`.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Dict, Iterable, List, Optional, Pattern, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern, Sequence, Tuple
 
 from .analysis import Analyzer, BadValue, FilteredAnalyzer
 from .read.formats import EventFormat
@@ -338,5 +338,74 @@ class Collector:
                                    kmigrated == kscand_rc0_events))
 
 
+# -- merging reports (kscand-perf merge works on the JSON) ----------------------------------
+
+_FIGURES = ("calls", "pages_succeeded", "pages_failed", "thp_succeeded", "thp_failed",
+            "thp_split")
+
+
+def _sum_figures(items: Sequence[Dict[str, Any]], duration_ns: Optional[int]
+                 ) -> Dict[str, Any]:
+    out: Dict[str, Any] = {k: sum(int(f.get(k) or 0) for f in items) for k in _FIGURES}
+    out["pages_succeeded_per_second"] = (round(out["pages_succeeded"] * 1e9 / duration_ns, 3)
+                                         if duration_ns else None)
+    return out
+
+
+def merge_json(docs: Sequence[Optional[Dict[str, Any]]], duration_ns: Optional[int]
+               ) -> Optional[Dict[str, Any]]:
+    """The "mechanisms" of several reports' JSON together: every count summed (processes
+    by pid, the last comm), the rates over ``duration_ns`` (None: not known), the
+    cross-check of the sums. None when no report has the section."""
+    parts = [d for d in docs if d is not None]
+    if not parts:
+        return None
+    by = {m: _sum_figures([p["by_mechanism"][m] for p in parts], duration_ns)
+          for m in MECHANISMS}
+    reasons = sorted({r for p in parts for r in p["other_by_reason"]})
+    other = {r: _sum_figures([p["other_by_reason"][r] for p in parts
+                              if r in p["other_by_reason"]], duration_ns) for r in reasons}
+    procs: Dict[int, Dict[str, Any]] = {}
+    for p in parts:
+        for row in p["numa_balancing_by_process"]:
+            acc = procs.setdefault(int(row["pid"]), {"pid": int(row["pid"]), "comm": "",
+                                                     "calls": 0, "pages_succeeded": 0,
+                                                     "pages_failed": 0})
+            acc["comm"] = row["comm"]
+            for k in ("calls", "pages_succeeded", "pages_failed"):
+                acc[k] += int(row[k])
+    kmigrated = sum(int(p["cross_check"]["kmigrated_pages_succeeded"]) for p in parts)
+    rc0 = sum(int(p["cross_check"]["kscand_rc0_events"]) for p in parts)
+    return {
+        "by_mechanism": by, "other_by_reason": other,
+        "demotion_by_context": {k: sum(int(p["demotion_by_context"][k]) for p in parts)
+                                for k in ("kswapd", "direct")},
+        "numa_balancing_by_process": sorted(procs.values(), key=lambda r: (
+            -r["pages_succeeded"], -r["calls"], r["pid"])),
+        "starts": sum(int(p["starts"]) for p in parts),
+        "starts_without_end": sum(int(p["starts_without_end"]) for p in parts),
+        "cross_check": {"kmigrated_pages_succeeded": kmigrated, "kscand_rc0_events": rc0,
+                        "equal": kmigrated == rc0},
+    }
+
+
+def from_json(doc: Dict[str, Any]) -> Mechanisms:
+    """The model of a report JSON's "mechanisms" (for merged reports' text)."""
+    def figures(d: Dict[str, Any]) -> Figures:
+        return Figures(int(d["calls"]), int(d["pages_succeeded"]), int(d["pages_failed"]),
+                       int(d["thp_succeeded"]), int(d["thp_failed"]), int(d["thp_split"]),
+                       d.get("pages_succeeded_per_second"))
+    c = doc["cross_check"]
+    return Mechanisms(
+        {m: figures(doc["by_mechanism"][m]) for m in MECHANISMS},
+        {r: figures(f) for r, f in doc["other_by_reason"].items()},
+        {k: int(doc["demotion_by_context"][k]) for k in ("kswapd", "direct")},
+        [ProcessRow(int(r["pid"]), str(r["comm"]), int(r["calls"]), int(r["pages_succeeded"]),
+                    int(r["pages_failed"])) for r in doc["numa_balancing_by_process"]],
+        int(doc["starts"]), int(doc["starts_without_end"]),
+        CrossCheck(int(c["kmigrated_pages_succeeded"]), int(c["kscand_rc0_events"]),
+                   bool(c["equal"])))
+
+
 __all__ = ["Collector", "CrossCheck", "Figures", "MECHANISMS", "Mechanisms", "PAGES_EVENT",
-           "ProcessRow", "START_EVENT", "classify"]
+           "ProcessRow", "START_EVENT", "classify", "from_json", "merge_json"]
