@@ -109,6 +109,22 @@ class Mechanisms:
     starts: int
     starts_without_end: int
     cross_check: CrossCheck
+    # pages demoted by kswapd, khugepaged and direct reclaim (the --vmstat comparison)
+    demoted_pages: Dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+def stock_figures(m: Mechanisms) -> Dict[str, int]:
+    """The trace figures the kernel's stock counters are held against (vmstat.STOCK)."""
+    by = m.by_mechanism
+    promoted = by["kscand"].pages_succeeded + by["numa_balancing"].pages_succeeded
+    return {
+        "promoted": promoted, "promoted_tiering": promoted,
+        "demoted_kswapd": m.demoted_pages.get("kswapd", 0),
+        "demoted_direct": m.demoted_pages.get("direct", 0),
+        "demoted_khugepaged": m.demoted_pages.get("khugepaged", 0),
+        "moved": sum(f.pages_succeeded for f in by.values()),
+        "failed": sum(f.pages_failed for f in by.values()),
+    }
 
 
 def _count(value: object, name: str) -> int:
@@ -326,6 +342,14 @@ class Collector:
         for fig in list(by.values()) + list(other.values()):
             fig.pages_succeeded_per_second = (fig.pages_succeeded * 1e9 / duration_ns
                                               if duration_ns else None)
+        demoted = {"kswapd": 0, "direct": 0, "khugepaged": 0}
+        for (why, context), fig in self.totals.items():
+            if self.name("reason", why) == "demotion":
+                demoted["kswapd" if context == _KSWAPD else "direct"] += fig.pages_succeeded
+        for (why, pid), task in self.tasks.items():
+            if task.comm == "khugepaged" and self.name("reason", why) == "demotion":
+                demoted["khugepaged"] += task.pages_succeeded
+                demoted["direct"] -= task.pages_succeeded
         kmigrated = by["kscand"].pages_succeeded
         listed = sorted(rows.values(), key=lambda r: (-r.pages_succeeded, -r.calls, r.pid))
         return Mechanisms(
@@ -335,7 +359,8 @@ class Collector:
             starts_without_end=self.starts_without_end + sum(1 for n in self._open.values()
                                                              if n),
             cross_check=CrossCheck(kmigrated, kscand_rc0_events,
-                                   kmigrated == kscand_rc0_events))
+                                   kmigrated == kscand_rc0_events),
+            demoted_pages=demoted)
 
 
 # -- merging reports (kscand-perf merge works on the JSON) ----------------------------------
@@ -408,4 +433,5 @@ def from_json(doc: Dict[str, Any]) -> Mechanisms:
 
 
 __all__ = ["Collector", "CrossCheck", "Figures", "MECHANISMS", "Mechanisms", "PAGES_EVENT",
-           "ProcessRow", "START_EVENT", "classify", "from_json", "merge_json"]
+           "ProcessRow", "START_EVENT", "classify", "from_json", "merge_json",
+           "stock_figures"]

@@ -36,7 +36,9 @@ def event_name(name: str) -> str:
 
 
 def add_mechanisms(report: Report, collector: mechanisms.Collector, analyzer: Analyzer,
-                   selection: Selection) -> None:
+                   selection: Selection,
+                   snapshots: Optional[Tuple[vmstat.Snapshot, vmstat.Snapshot]] = None
+                   ) -> None:
     """The report's "Promotions by mechanism" from the migrate events ``collector`` took
     (None without them), and its pages per interval row. The cross-check counts kscand's
     rc-0 events in the whole recording (--pid/--comm/--mm do not apply to it)."""
@@ -48,6 +50,29 @@ def add_mechanisms(report: Report, collector: mechanisms.Collector, analyzer: An
     if report.mechanisms is not None and report.over_time is not None:
         for row in report.over_time.rows:
             row.mechanisms = collector.interval_pages(row.start_ns, row.end_ns)
+    if report.kernel_counters is not None and snapshots is not None:
+        report.kernel_counters = stock_counters(report, snapshots, analyzer)
+
+
+def stock_counters(report: Report, snapshots: Tuple[vmstat.Snapshot, vmstat.Snapshot],
+                   analyzer: Analyzer) -> vmstat.KernelCounters:
+    """The kernel counters with the stock NUMA and migration counters held against the
+    mechanisms: not under --time (the counters count the whole recording)."""
+    kc = report.kernel_counters
+    assert kc is not None
+    note = None
+    figures = None
+    if analyzer.config.time_window_ns is not None:
+        note = "not compared with the trace: --time left migrate events out"
+    elif report.mechanisms is None:
+        note = "no trace figures: the recording has no migrate:mm_migrate_pages events"
+    else:
+        figures = mechanisms.stock_figures(report.mechanisms)
+    knobs = report.run.knobs if report.run is not None else None
+    mode = (knobs or {}).get("numa_balancing")
+    tiering = bool(int(mode) & 2) if mode is not None and mode.strip().isdigit() else None
+    stock = vmstat.compare_stock(snapshots[0], snapshots[1], figures, tiering)
+    return dataclasses.replace(kc, stock=stock, stock_note=note if stock else None)
 
 
 def check_folder(option: str, folder: Optional[str]) -> None:
@@ -206,7 +231,8 @@ class Session:
         if self.options.interval_ns is None:
             report.over_time = None  # (a timeline analyzer for --csv's scans.csv only)
         report.run = run_meta(self.input, self.options)
-        add_mechanisms(report, self.mechanisms, self.analyzer, self.options.selection())
+        add_mechanisms(report, self.mechanisms, self.analyzer, self.options.selection(),
+                       self.snapshots)
         self.built = report
         return report
 

@@ -284,3 +284,50 @@ def test_perf_module_front_end(tmp_path: Any) -> None:
     report = json.loads(session.finish())
     assert without_rates(report["mechanisms"]) == truth
     assert report["mechanisms"] == json.loads(reader_output(path))["mechanisms"]
+
+
+def test_merge_sums_and_compare_sides(tmp_path: Any) -> None:
+    from kscand_perf.compare import compare
+    from kscand_perf.merge import merge
+    a_path, _, a_truth = make_trace(str(tmp_path), MechConfig(), seed=1)
+    b_path, _, b_truth = make_trace(str(tmp_path), MechConfig(unknown_reason=42), seed=2)
+    a, b = json.loads(reader_output(a_path)), json.loads(reader_output(b_path))
+    merged = merge([("a", a), ("b", b)], "test", allow_overlap=True)
+    assert schema.problem(merged) is None
+    m = merged["mechanisms"]
+    for mech in mechanisms.MECHANISMS:
+        assert m["by_mechanism"][mech]["pages_succeeded"] == (
+            a_truth["by_mechanism"][mech]["pages_succeeded"]
+            + b_truth["by_mechanism"][mech]["pages_succeeded"])
+    assert m["cross_check"]["equal"] and "42" in m["other_by_reason"]
+    figures = {f.key: f for f in compare(a, b).figures}
+    f = figures["mechanisms.other.calls"]
+    assert (f.a, f.b) == (a_truth["by_mechanism"]["other"]["calls"],
+                          b_truth["by_mechanism"]["other"]["calls"])
+    assert "mechanisms.kscand.pages_succeeded_per_second" in figures
+
+
+def test_vmstat_stock_counters(tmp_path: Any) -> None:
+    path, _, truth = make_trace(str(tmp_path), MechConfig())
+    by = truth["by_mechanism"]
+    promoted = by["kscand"]["pages_succeeded"] + by["numa_balancing"]["pages_succeeded"]
+    before = tmp_path / "before"
+    after = tmp_path / "after"
+    before.write_text("nr_kscand_migrated 0\nnuma_pages_migrated 5\npgmigrate_success 0\n"
+                      "pgmigrate_fail 0\nnuma_hint_faults 0\npgpromote_success 0\n")
+    after.write_text("nr_kscand_migrated 1\nnuma_pages_migrated %d\npgmigrate_success %d\n"
+                     "pgmigrate_fail %d\nnuma_hint_faults 99\npgpromote_success 0\n" % (
+                         promoted + 5, sum(f["pages_succeeded"] for f in by.values()),
+                         sum(f["pages_failed"] for f in by.values()) + 1))
+    r = json.loads(reader_output(path, ("--json", "--vmstat", str(before), str(after))))
+    assert schema.problem(r) is None
+    stock = {c["name"]: c for c in r["kernel_counters"]["stock_counters"]}
+    assert stock["numa_pages_migrated"]["agrees"] is True
+    assert stock["pgmigrate_success"]["agrees"] is True
+    assert stock["pgmigrate_fail"]["agrees"] is False
+    assert stock["numa_hint_faults"]["trace"] is None  # no trace figure: the delta only
+    assert stock["pgpromote_success"]["agrees"] is None  # numa_balancing's mode unknown
+    # --time leaves migrate events out: no trace figures
+    r = json.loads(reader_output(path, ("--json", "--time", "0,", "--vmstat", str(before),
+                                        str(after))))
+    assert all(c["trace"] is None for c in r["kernel_counters"]["stock_counters"])

@@ -278,7 +278,7 @@ JSON_KEYS = ("name", "before", "after", "delta", "trace", "trace_meaning", "agre
 
 def kernel_counters_json(model: KernelCounters) -> Dict[str, Any]:
     """The report JSON's "kernel_counters" object."""
-    return {
+    out = {
         "before": model.before_path,
         "after": model.after_path,
         "counters": [{
@@ -290,6 +290,11 @@ def kernel_counters_json(model: KernelCounters) -> Dict[str, Any]:
         "causes": list(model.causes),
         "unattempted_pages": model.unattempted_pages,
     }
+    if model.stock:  # the stock NUMA/migration counters, when the snapshots have them
+        out["stock_counters"] = [{"name": c.name, "delta": c.delta, "includes": c.includes,
+                                  "trace": c.trace, "agrees": c.agrees} for c in model.stock]
+        out["stock_note"] = model.stock_note
+    return out
 
 
 def kernel_counters_csv(model: KernelCounters) -> Tuple[List[str], List[List[Any]]]:

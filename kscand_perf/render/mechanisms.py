@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence
 
 from ..mechanisms import MECHANISMS, Figures, Mechanisms
+from ..vmstat import KernelCounters
 from .format import count, table
 
 LABELS = {"kscand": "kscand (kmigrated)", "numa_balancing": "NUMA balancing",
@@ -115,4 +116,20 @@ def mechanisms_text(m: Mechanisms, node_filter: bool = False,
                count(c.kscand_rc0_events)))
     if node_filter:
         out += " (--node selects kscand's events, not the kernel's migrate events)"
+    return out
+
+
+def stock_counters_text(model: KernelCounters) -> str:
+    """The stock NUMA and migration counters against the mechanisms (--vmstat)."""
+    def num(v: Optional[int]) -> str:
+        return "-" if v is None else count(v)
+    out = "the kernel's NUMA and migration counters against Promotions by mechanism (pages):\n"
+    out += table(["counter", "delta", "trace", "agrees", "includes"], [
+        [c.name, num(c.delta), num(c.trace), "-" if c.agrees is None else
+         "yes" if c.agrees else "NO", c.includes] for c in model.stock])
+    if model.stock_note:
+        out += "\n" + model.stock_note
+    elif any(c.name == "pgpromote_success" and c.trace is None for c in model.stock):
+        out += ("\npgpromote_success is compared when the recording saved numa_balancing "
+                "(its knobs)")
     return out

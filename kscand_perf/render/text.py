@@ -13,7 +13,7 @@ from ..report import (Accounting, Durations, MmReport, OverTime, Report, Scans, 
 from ..timeline import IntervalRow
 from ..vmstat import CounterCheck, KernelCounters
 from .format import count, histogram, human_ns, in_unit, percent, section, size, table
-from .mechanisms import mechanisms_text
+from .mechanisms import mechanisms_text, stock_counters_text
 
 # -- the text report -------------------------------------------------------------
 
@@ -324,6 +324,8 @@ def kernel_counters_text(model: KernelCounters) -> str:
         out += "\n" + ("" if model.all_agree is not None else "\n") + "\n".join(
             fill(cause, initial_indent="- ", subsequent_indent="  ")
             for cause in model.causes)
+    if model.stock:
+        out += "\n\n" + stock_counters_text(model)
     return out
 
 
