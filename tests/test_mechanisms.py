@@ -331,3 +331,15 @@ def test_vmstat_stock_counters(tmp_path: Any) -> None:
     r = json.loads(reader_output(path, ("--json", "--time", "0,", "--vmstat", str(before),
                                         str(after))))
     assert all(c["trace"] is None for c in r["kernel_counters"]["stock_counters"])
+
+
+def test_plot_of_mechanisms(tmp_path: Any) -> None:
+    pytest.importorskip("matplotlib")
+    path, _, truth = make_trace(str(tmp_path), MechConfig())
+    out = tmp_path / "plots"
+    reader_output(path, ("--plot", str(out)))
+    assert (out / "mechanisms.png").exists() and (out / "mechanisms.svg").exists()
+    plain = tmp_path / "plain.data"
+    write_trace(str(plain), simulate(SynthConfig(seed=1)))
+    reader_output(str(plain), ("--plot", str(tmp_path / "p2")))
+    assert not (tmp_path / "p2" / "mechanisms.png").exists()
