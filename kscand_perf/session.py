@@ -286,6 +286,8 @@ class Session:
         is not this case: its report says what the filter did."""
         if sum(report.events.values()) or report.filtered_events or report.oddities.duplicates:
             return None
+        if report.mechanisms is not None:
+            return None  # the kernel's migrate events: Promotions by mechanism (NUMA balancing)
         if report.selection is not None and report.selection.events_in:
             return None  # --pid/--comm/--mm chose no lifetime: the report says so
         if any(name.startswith("kmem") for name in report.bad_events):

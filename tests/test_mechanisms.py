@@ -343,3 +343,51 @@ def test_plot_of_mechanisms(tmp_path: Any) -> None:
     write_trace(str(plain), simulate(SynthConfig(seed=1)))
     reader_output(str(plain), ("--plot", str(tmp_path / "p2")))
     assert not (tmp_path / "p2" / "mechanisms.png").exists()
+
+
+def _text_counts(text: str) -> Dict[str, Dict[str, int]]:
+    """Per mechanism, the calls and pages of perf script's own text of mm_migrate_pages."""
+    out = {m: {"calls": 0, "pages_succeeded": 0, "pages_failed": 0}
+           for m in mechanisms.MECHANISMS}
+    for line in text.splitlines():
+        if "migrate:mm_migrate_pages:" not in line:
+            continue
+        head, _, tail = line.partition("migrate:mm_migrate_pages:")
+        comm = head.split()[0]  # (names of the recorded tasks have no blanks here)
+        fields = dict(kv.split("=", 1) for kv in tail.split())
+        c = out[mechanisms.classify(fields["reason"], comm)]
+        c["calls"] += 1
+        c["pages_succeeded"] += int(fields["nr_succeeded"])
+        c["pages_failed"] += int(fields["nr_failed"])
+    return out
+
+
+def test_real_kernel_events(perf: str, tmp_path: Any) -> None:
+    """The host kernel's real migrate events (compaction), recorded by the real perf: our
+    reader and `perf script -s` give the same report, whose figures are perf's own text's."""
+    from conftest import require, tracefs_root
+    require(os.geteuid() == 0, "recording kernel events needs root")
+    root = tracefs_root()
+    require(os.path.isdir(os.path.join(root, "events", "migrate", "mm_migrate_pages")),
+            "this kernel has no migrate:mm_migrate_pages event")
+    data = str(tmp_path / "real.data")
+    proc = subprocess.run(
+        [perf, "record", "-q", "-o", data, "-e", "migrate:mm_migrate_pages",
+         "-e", "migrate:mm_migrate_pages_start", "-a", "--", "sh", "-c",
+         "echo 1 > /proc/sys/vm/compact_memory; echo 1 > /proc/sys/vm/compact_memory"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    text = subprocess.run([perf, "script", "-i", data], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=300).stdout.decode()
+    counts = _text_counts(text)
+    require(sum(c["calls"] for c in counts.values()) > 0,
+            "compaction moved no page on this machine (no mm_migrate_pages event)")
+    ours = json.loads(reader_output(data))
+    theirs = json.loads(perf_script(perf, data, ["--json"]))
+    for r in (ours, theirs):
+        r.pop("run")
+    assert theirs == ours
+    for m, c in counts.items():
+        got = ours["mechanisms"]["by_mechanism"][m]
+        assert {k: got[k] for k in c} == c, m
+    assert perf_script(perf, data, []) == reader_output(data, ())

@@ -76,7 +76,7 @@ def interval_cells(pages: Optional[Dict[str, int]]) -> List[Any]:
 
 
 def _rate_text(x: Optional[float]) -> str:
-    return "-" if x is None else "%.1f" % x
+    return "-" if x is None else "{:,.1f}".format(x)
 
 
 def _row(label: str, f: Figures) -> List[str]:
