@@ -391,3 +391,17 @@ def test_real_kernel_events(perf: str, tmp_path: Any) -> None:
         got = ours["mechanisms"]["by_mechanism"][m]
         assert {k: got[k] for k in c} == c, m
     assert perf_script(perf, data, []) == reader_output(data, ())
+
+
+def test_synth_command_writes_the_truth(tmp_path: Any) -> None:
+    data, truth_path = str(tmp_path / "s.data"), str(tmp_path / "s.json")
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "bin", "kscand-perf"), "synth",
+                           "-o", data, "--truth", truth_path, "--mechanisms", "6.1",
+                           "--seconds", "20"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+    assert proc.returncode == 0, proc.stderr.decode()
+    with open(truth_path) as f:
+        truth = json.load(f)
+    report = json.loads(reader_output(data))
+    assert without_rates(report["mechanisms"]) == truth["mechanisms"]
+    assert report["other_events"] == truth["other_events"]
