@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence
 
 from ..mechanisms import MECHANISMS, Figures, Mechanisms
+from ..timeline import IntervalRow
 from ..vmstat import KernelCounters
 from .format import count, table
 
@@ -133,3 +134,17 @@ def stock_counters_text(model: KernelCounters) -> str:
         out += ("\npgpromote_success is compared when the recording saved numa_balancing "
                 "(its knobs)")
     return out
+
+
+def intervals_text(rows: Sequence[IntervalRow]) -> str:
+    """Pages moved per second in each --interval row, by mechanism (time from the first
+    row's start, as the interval table)."""
+    if not rows:
+        return "no intervals"
+    origin = rows[0].start_ns
+    body = []
+    for r in rows:
+        pages = r.mechanisms or {}
+        body.append(["%.3f" % ((r.start_ns - origin) / 1e9)]
+                    + [_rate_text(r.per_second(pages.get(k, 0))) for k in MECHANISMS])
+    return table(["time (s)"] + ["%s/s" % LABELS[k].split(" (")[0] for k in MECHANISMS], body)

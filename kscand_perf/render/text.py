@@ -13,6 +13,7 @@ from ..report import (Accounting, Durations, MmReport, OverTime, Report, Scans, 
 from ..timeline import IntervalRow
 from ..vmstat import CounterCheck, KernelCounters
 from .format import count, histogram, human_ns, in_unit, percent, section, size, table
+from .mechanisms import intervals_text as mechanism_intervals_text
 from .mechanisms import mechanisms_text, stock_counters_text
 
 # -- the text report -------------------------------------------------------------
@@ -74,6 +75,9 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
         parts.append(section("Promotions by mechanism", mechanisms_text(
             report.mechanisms, sel is not None and sel.nodes is not None,
             sel.args if sel is not None and (sel.pids or sel.comms) else ())))
+        if report.over_time is not None and report.over_time.rows:
+            parts.append(section("Pages moved per second, by mechanism and interval",
+                                 mechanism_intervals_text(report.over_time.rows)))
     if report.over_time is not None:
         parts.append(section("Time to promotion", promotion_text(report.over_time, unit_ns,
                                                                  top)))
