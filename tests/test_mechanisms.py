@@ -405,3 +405,34 @@ def test_synth_command_writes_the_truth(tmp_path: Any) -> None:
     report = json.loads(reader_output(data))
     assert without_rates(report["mechanisms"]) == truth["mechanisms"]
     assert report["other_events"] == truth["other_events"]
+
+
+@pytest.mark.parametrize("reader", ["6.12", "7.3", "7.3-module"])
+def test_other_perfs_give_the_same_json(tmp_path: Any, reader: str) -> None:
+    """perf 6.12's and 7.3's `perf script -s`, and the script on its own with perf 7.3's
+    module, in their chroots (tools/perf-chroot, as tests/test_perf_versions.py runs them)."""
+    from conftest import require
+    require(os.geteuid() == 0, "the perf chroots need root")
+    chroot = os.path.join(ROOT, "tools", "perf-chroot")
+    version = reader.split("-")[0]
+    built = subprocess.run([chroot, version], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=3600)
+    require(built.returncode != 3, "no perf %s chroot here: %s" % (
+        version, built.stderr.decode(errors="replace").strip()))
+    assert built.returncode == 0, built.stderr.decode()
+    path, _, truth = make_trace(str(tmp_path), MechConfig(kernel="6.1", unknown_reason=42))
+    if reader.endswith("-module"):
+        cmd = [chroot, "python", version, "--bind", str(tmp_path), "--", SCRIPT, "-i", path,
+               "--json"]
+    else:
+        cmd = [chroot, "run", version, "--bind", str(tmp_path), "--", "script", "-s", SCRIPT,
+               "-i", path, "--", "--json"]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr.decode()
+    theirs = json.loads(proc.stdout)
+    ours = json.loads(reader_output(path))
+    assert without_rates(theirs["mechanisms"]) == truth
+    for r in (ours, theirs):
+        r.pop("run")
+    assert theirs == ours
