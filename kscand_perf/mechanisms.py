@@ -296,11 +296,14 @@ class Collector:
         out = {m: 0 for m in MECHANISMS}
         if self.origin is None or self.interval_ns is None:
             return out
-        for k, pages in self.bins.items():
-            t = self.origin + k * self.interval_ns
-            if start_ns <= t < end_ns:
-                for m, n in pages.items():
-                    out[m] += n
+        step = self.interval_ns
+        k0 = -((self.origin - start_ns) // step)  # the first k with origin + k*step >= start
+        k1 = -((self.origin - end_ns) // step)
+        keys = range(k0, k1) if k1 - k0 <= len(self.bins) else [
+            k for k in self.bins if k0 <= k < k1]
+        for k in keys:
+            for m, n in self.bins.get(k, {}).items():
+                out[m] += n
         return out
 
     # -- the result ------------------------------------------------------------

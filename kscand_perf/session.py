@@ -44,6 +44,9 @@ def add_mechanisms(report: Report, collector: mechanisms.Collector, analyzer: An
     rc-0 events in the whole recording (--pid/--comm/--mm do not apply to it)."""
     rc0 = sum(st.migs.by_rc.get(0, 0) for st in analyzer.finish() if st.migs is not None)
     first, last = report.trace_first_ns, report.trace_last_ns
+    window = getattr(analyzer, "window_ns", None)  # --time: the rates are over its part
+    if window is not None and first is not None and last is not None:
+        first, last = max(first, window[0]), min(last, window[1])
     duration = last - first if first is not None and last is not None and last > first \
         else None
     report.mechanisms = collector.result(rc0, duration, selection.pids, selection.comm)
