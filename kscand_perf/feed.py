@@ -54,11 +54,12 @@ def handlers(session: Session) -> Table:
                                                        "child_comm")),
         "sched:sched_process_exec": (core.sched_exec, ("common_pid", "filename", "pid")),
         "sched:sched_process_exit": (core.sched_exit, ("common_pid",)),
-        # the kernel's migrate events, by field name (6.1 has no large_folio_split: None)
+        # the kernel's migrate events, by field name (6.1 has no large_folio_split: None);
+        # the task is common_pid (a thread), its process perf's sample pid
         "migrate:mm_migrate_pages": (
             session.mechanisms.migrate_pages,
             ("common_pid", "@comm", "succeeded", "failed", "thp_succeeded", "thp_failed",
-             "thp_split", "large_folio_split", "mode", "reason")),
+             "thp_split", "large_folio_split", "mode", "reason", "@pid")),
         "migrate:mm_migrate_pages_start": (session.mechanisms.migrate_pages_start,
                                            ("common_pid", "@comm", "mode", "reason")),
     }

@@ -161,13 +161,13 @@ class Collector:
         self.analyzer = analyzer
         self.interval_ns = interval_ns
         self.symbols: Dict[str, Dict[str, Dict[int, str]]] = {}  # event -> field -> value
-        # (reason, context) -> figures; (reason, pid) -> the faulting task's row
+        # (reason, context) -> figures; (reason, process pid) -> the faulting process's row
         self.totals: Dict[Tuple[int, str], Figures] = {}
         self.tasks: Dict[Tuple[int, int], ProcessRow] = {}
         self.calls = 0  # kept mm_migrate_pages events
         self.starts = 0
         self.starts_without_end = 0
-        self._open: Dict[int, int] = {}  # pid -> starts not yet ended
+        self._open: Dict[int, int] = {}  # task (tid) -> starts not yet ended
         # interval index -> mechanism -> pages succeeded (with --interval)
         self.bins: Dict[int, Dict[str, int]] = {}
         self.origin: Optional[int] = None
@@ -197,11 +197,13 @@ class Collector:
                 self.define_symbols(f.full_name, f.symbols)
 
     def name(self, field: str, value: int, event: str = PAGES_EVENT) -> str:
-        """The recording's name of ``value`` (its number when it has none)."""
+        """The recording's name of ``value``; without one, its number as perf script shows
+        it (hex, an ``int`` field's 32 bits: 42 is 0x2a, -3 is 0xfffffffd)."""
         if event not in self.symbols and self.symbol_source is not None:
             for name, tables in self.symbol_source().items():
                 self.define_symbols(name, tables)
-        return self.symbols.get(event, {}).get(field, {}).get(value, str(value))
+        known = self.symbols.get(event, {}).get(field, {}).get(value)
+        return known if known is not None else "0x%x" % (value if value >= 0 else value + (1 << 32))
 
     # -- events ----------------------------------------------------------------
 
@@ -218,10 +220,15 @@ class Collector:
                       failed: Optional[int], thp_succeeded: Optional[int] = None,
                       thp_failed: Optional[int] = None, thp_split: Optional[int] = None,
                       large_folio_split: Optional[int] = None, mode: Optional[int] = None,
-                      reason: Optional[int] = None) -> None:
-        """One ``mm_migrate_pages`` event (fields by name; absent ones are None)."""
-        if t.__class__ is not int or pid.__class__ is not int:
-            raise TypeError("expected integer time and pid, got %r, %r" % (t, pid))
+                      reason: Optional[int] = None, process: Optional[int] = None) -> None:
+        """One ``mm_migrate_pages`` event (fields by name; absent ones are None) of task
+        ``pid`` (the kernel's common_pid: a thread id) named ``comm``, in process ``process``
+        (perf's sample pid; None: not known, the task's)."""
+        if process is None:
+            process = pid
+        if t.__class__ is not int or pid.__class__ is not int or process.__class__ is not int:
+            raise TypeError("expected integer time, pid and process, got %r, %r, %r"
+                            % (t, pid, process))
         if comm.__class__ is not str:
             raise TypeError("expected a string comm, got %r" % (comm,))
         ok = _count(succeeded, "succeeded")
@@ -249,9 +256,9 @@ class Collector:
         fig.thp_failed += thp[1]
         fig.thp_split += thp[2]
         if context != _KMIGRATED:
-            row = self.tasks.get((why, pid))
+            row = self.tasks.get((why, process))
             if row is None:
-                row = self.tasks[(why, pid)] = ProcessRow(pid, comm)
+                row = self.tasks[(why, process)] = ProcessRow(process, comm)
             row.comm = comm
             row.calls += 1
             row.pages_succeeded += ok
@@ -314,7 +321,7 @@ class Collector:
         """The section (None when no mm_migrate_pages event was kept). ``duration_ns``:
         the time the rates are per second of; ``pids``/``comm``: --pid/--comm, which select
         the faulting tasks listed for NUMA balancing (the totals are the whole system's)."""
-        if not self.calls and not self.starts:
+        if not self.calls:
             return None
         by = {m: Figures() for m in MECHANISMS}
         other: Dict[str, Figures] = {}
@@ -354,7 +361,7 @@ class Collector:
                 demoted["khugepaged"] += task.pages_succeeded
                 demoted["direct"] -= task.pages_succeeded
         kmigrated = by["kscand"].pages_succeeded
-        listed = sorted(rows.values(), key=lambda r: (-r.pages_succeeded, -r.calls, r.pid))
+        listed = sorted(rows.values(), key=lambda r: r.pid)
         return Mechanisms(
             by_mechanism=by, other_by_reason=dict(sorted(other.items())),
             demotion_by_context=demotion, numa_balancing_by_process=listed,
@@ -408,8 +415,7 @@ def merge_json(docs: Sequence[Optional[Dict[str, Any]]], duration_ns: Optional[i
         "by_mechanism": by, "other_by_reason": other,
         "demotion_by_context": {k: sum(int(p["demotion_by_context"][k]) for p in parts)
                                 for k in ("kswapd", "direct")},
-        "numa_balancing_by_process": sorted(procs.values(), key=lambda r: (
-            -r["pages_succeeded"], -r["calls"], r["pid"])),
+        "numa_balancing_by_process": [procs[pid] for pid in sorted(procs)],
         "starts": sum(int(p["starts"]) for p in parts),
         "starts_without_end": sum(int(p["starts_without_end"]) for p in parts),
         "cross_check": {"kmigrated_pages_succeeded": kmigrated, "kscand_rc0_events": rc0,

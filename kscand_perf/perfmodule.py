@@ -101,6 +101,8 @@ def feed(session: Session, path: str, perf: ModuleType) -> None:
                 return lambda s: s.sample_pid
             if field == "@comm":
                 return lambda s: comm_of(s.sample_pid)
+            if field == "@pid":  # (the process: perf's sample pid)
+                return lambda s: s.sample_pid
             if field in signed:
                 def signed_value(s: Any) -> Any:
                     v = getattr(s, field, None)

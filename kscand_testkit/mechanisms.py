@@ -145,7 +145,9 @@ def with_migrate_events(events: Iterable[Emitted], config: MechConfig = MechConf
         else:
             reason = {"compaction": COMPACTION, "damon": DAMON}.get(
                 kind, config.unknown_reason if config.unknown_reason is not None else 0)
-            name = {"compaction": "compaction", "damon": "damon"}.get(kind, str(reason))
+            # a value the print fmt does not name: as perf script prints it (an int's 32 bits)
+            name = {"compaction": "compaction", "damon": "damon"}.get(
+                kind, "0x%x" % (reason & 0xFFFFFFFF))
             pid, comm, cpu = (KSWAPD_PID + 1, "kcompactd0", 0)
             ok, bad = rng.randrange(0, 64), rng.randrange(0, 4)
             call(t, cpu, pid, comm, ok, bad, SYNC, reason)
@@ -168,8 +170,7 @@ def with_migrate_events(events: Iterable[Emitted], config: MechConfig = MechConf
         elif e.pid in alive:
             alive[e.pid] = (e.comm, alive[e.pid][1])  # (an exec renames the task)
     out.sort(key=lambda e: e.time_ns)  # (stable: the stream's own order on ties)
-    procs = sorted(truth.procs.values(),
-                   key=lambda r: (-r["pages_succeeded"], -r["calls"], r["pid"]))
+    procs = [truth.procs[pid] for pid in sorted(truth.procs)]
     kmigrated = truth.by["kscand"]["pages_succeeded"]
     return out, {
         "by_mechanism": truth.by,

@@ -309,14 +309,24 @@ _MIGRATE_PAGES = ("succeeded", "failed", "thp_succeeded", "thp_failed", "thp_spl
                   "large_folio_split", "mode", "reason")
 
 
-def _migrate_event(event_name, d):
-    """A migrate:mm_migrate_pages(_start) event (fields by name; absent ones None)."""
+def _sample_pid(sample):
+    try:
+        return sample["sample"]["pid"]
+    except Exception:  # perf handed no sample dict: the task's pid stands for it
+        return None
+
+
+def _migrate_event(event_name, d, sample):
+    """A migrate:mm_migrate_pages(_start) event (fields by name; absent ones None);
+    ``sample``: perf's sample dict (its pid is the process, common_pid the thread)."""
     t = None
     try:
         t = d["common_s"] * 1000000000 + d["common_ns"]
         if event_name == "migrate__mm_migrate_pages":
+            process = _sample_pid(sample)
             _session.mechanisms.migrate_pages(t, d["common_pid"], d["common_comm"],
-                                              *[d.get(f) for f in _MIGRATE_PAGES])
+                                              *[d.get(f) for f in _MIGRATE_PAGES],
+                                              process=process)
         else:
             _session.mechanisms.migrate_pages_start(t, d["common_pid"], d["common_comm"],
                                                     d.get("mode"), d.get("reason"))
@@ -338,9 +348,10 @@ def define_symbolic_value(event_name, field_name, field_value, field_str):
         pass
 
 
-def trace_unhandled(event_name, context, event_fields_dict, *perf_sample_dict):
+def trace_unhandled(event_name, context, event_fields_dict, perf_sample_dict=None):
+    # (a fourth argument: perf hands its sample dict, with the process's pid)
     if event_name in ("migrate__mm_migrate_pages", "migrate__mm_migrate_pages_start"):
-        _migrate_event(event_name, event_fields_dict)
+        _migrate_event(event_name, event_fields_dict, perf_sample_dict)
         return
     try:
         _session.count_unhandled(event_name)

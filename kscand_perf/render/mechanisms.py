@@ -98,7 +98,8 @@ def mechanisms_text(m: Mechanisms, node_filter: bool = False,
     if d["kswapd"] or d["direct"]:
         out += "\n\ndemotion calls: %s by kswapd, %s by direct reclaim" % (
             count(d["kswapd"]), count(d["direct"]))
-    procs = m.numa_balancing_by_process
+    procs = sorted(m.numa_balancing_by_process,  # (the JSON lists them by pid)
+                   key=lambda r: (-r.pages_succeeded, -r.calls, r.pid))
     if procs:
         shown = procs[:TOP_PROCESSES]
         out += "\n\n" + table(["pid", "comm", "NUMA balancing calls", "pages ok", "failed"],
