@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Dict, List, Optional, Sequence
 
 from ..mechanisms import MECHANISMS, Figures, Mechanisms
@@ -108,7 +109,12 @@ def mechanisms_text(m: Mechanisms, node_filter: bool = False,
         if len(procs) > len(shown):
             out += "\n(%s more faulting tasks: see the JSON)" % count(len(procs) - len(shown))
     elif selection:
-        out += "\n\nno NUMA balancing promotion in the tasks %s selects" % " ".join(selection)
+        out += "\n\nno NUMA balancing promotion in the processes %s selects" % " ".join(
+            selection)
+    if selection:
+        out += "\n" + textwrap.fill(
+            "(the totals are the whole system's: %s selects the faulting processes listed)"
+            % " ".join(selection), width=100, break_long_words=False)
     out += "\n\nmigrate_pages calls begun: %s" % count(m.starts)
     if m.starts_without_end:
         out += " (%s without an end)" % count(m.starts_without_end)
@@ -117,7 +123,7 @@ def mechanisms_text(m: Mechanisms, node_filter: bool = False,
             % (count(c.kmigrated_pages_succeeded), "=" if c.equal else "!=",
                count(c.kscand_rc0_events)))
     if node_filter:
-        out += " (--node selects kscand's events, not the kernel's migrate events)"
+        out += "\n(--node selects kscand's events, not the kernel's migrate events)"
     return out
 
 

@@ -74,7 +74,7 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
         sel = report.selection
         parts.append(section("Promotions by mechanism", mechanisms_text(
             report.mechanisms, sel is not None and sel.nodes is not None,
-            sel.args if sel is not None and (sel.pids or sel.comms) else ())))
+            _process_args(sel.args if sel is not None else ()))))
         if report.over_time is not None and report.over_time.rows:
             parts.append(section("Pages moved per second, by mechanism and interval",
                                  mechanism_intervals_text(report.over_time.rows)))
@@ -87,6 +87,12 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
         parts.append(section("Notes", "\n".join(
             fill(n, initial_indent="- ", subsequent_indent="  ") for n in report.notes)))
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _process_args(args: Tuple[str, ...]) -> Tuple[str, ...]:
+    """--pid/--comm and their values among the filter options (as filter_args lists them)."""
+    return tuple(v for i in range(0, len(args) - 1, 2) if args[i] in ("--pid", "--comm")
+                 for v in args[i:i + 2])
 
 
 def _headline(report: Report) -> str:
