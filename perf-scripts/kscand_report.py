@@ -12,6 +12,8 @@
 # Record with: perf record -e 'kmem:kmem_scan_mm_*' -e 'kmem:kmem_mm_*' \
 #     -e sched:sched_process_fork -e sched:sched_process_exec \
 #     -e sched:sched_process_exit -a -m 16M --affinity=cpu -- WORKLOAD
+#   (kscand-record also records the kernel's migrate:mm_migrate_pages and
+#   migrate:mm_migrate_pages_start where the kernel has them: "Promotions by mechanism")
 #
 # Each handler turns perf's arguments into one call on the analysis core
 # (kscand_perf.analysis.Analyzer) and nothing else. Data a handler cannot use
