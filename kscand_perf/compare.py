@@ -16,6 +16,7 @@ import json
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import schema
+from .mechanisms import MECHANISMS
 
 SCHEMA = "kscand-perf/1"
 PERCENTILE_ERROR = 0.01  # relative error of one percentile (docs/report.md)
@@ -223,6 +224,29 @@ def _recorded_with(a: Doc, b: Doc) -> Tuple[Tuple[str, Optional[str], Optional[s
     return tuple((k, fa.get(k), fb.get(k)) for k in order)
 
 
+MECHANISM_NAMES = {"kscand": "kscand", "numa_balancing": "NUMA balancing", "damon": "DAMON",
+                   "demotion": "demotion", "other": "other reasons"}
+
+
+def _mechanism_figures(a: Doc, b: Doc) -> List[Figure]:
+    """Promotions by mechanism side by side (when either report has the kernel's migrate
+    events): calls, pages moved and failed, pages moved per second."""
+    if not any(isinstance(d.get("mechanisms"), dict) for d in (a, b)):
+        return []
+    out = []
+    for m in MECHANISMS:
+        path = ("mechanisms", "by_mechanism", m)
+        name = MECHANISM_NAMES[m]
+        for field, what in (("calls", "migrate_pages calls"), ("pages_succeeded", "pages moved"),
+                            ("pages_failed", "pages failed")):
+            out.append(_pair("mechanisms.%s.%s" % (m, field), "%s: %s" % (name, what), "",
+                             a, b, _at(path + (field,)), "count"))
+        out.append(_pair("mechanisms.%s.pages_succeeded_per_second" % m,
+                         "%s: pages moved, per second" % name, "/s", a, b,
+                         _at(path + ("pages_succeeded_per_second",)), "rate"))
+    return out
+
+
 def compare(a: Doc, b: Doc, a_name: str = "A", b_name: str = "B") -> Comparison:
     """The headline figures of reports ``a`` and ``b`` (checked with :func:`check`)."""
     check(a, a_name)
@@ -245,6 +269,7 @@ def compare(a: Doc, b: Doc, a_name: str = "A", b_name: str = "B") -> Comparison:
                          "ns", a, b, lambda d: _get(d, ("migrations", "latency_ns", "mean")),
                          "duration", latency_n))
     figures += _rc_figures(a, b)
+    figures += _mechanism_figures(a, b)
     return Comparison(a_name, b_name, tuple(figures), _recorded_with(a, b))
 
 

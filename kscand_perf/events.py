@@ -52,6 +52,17 @@ SCHED_PROCESS_EXIT = EventSpec("sched", "sched_process_exit", ("comm", "pid", "p
 
 SCHED_EVENTS: Tuple[EventSpec, ...] = (SCHED_PROCESS_FORK, SCHED_PROCESS_EXEC, SCHED_PROCESS_EXIT)
 
+# The kernel's own migrate events (Promotions by mechanism, kscand_perf.mechanisms). Their
+# fields differ between kernels (6.1 has no large_folio_split): every front end takes them by
+# NAME, an absent one is 0. ``mode`` and ``reason`` are enums named by the recording's own
+# print fmt (its __print_symbolic tables), never by a table here.
+MIGRATE_PAGES = EventSpec("migrate", "mm_migrate_pages",
+                          ("succeeded", "failed", "thp_succeeded", "thp_failed", "thp_split",
+                           "large_folio_split", "mode", "reason"))
+MIGRATE_PAGES_START = EventSpec("migrate", "mm_migrate_pages_start", ("mode", "reason"))
+
+MIGRATE_EVENTS: Tuple[EventSpec, ...] = (MIGRATE_PAGES, MIGRATE_PAGES_START)
+
 ALL_EVENTS: Tuple[EventSpec, ...] = KSCAND_EVENTS + SCHED_EVENTS
 
 

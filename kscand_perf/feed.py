@@ -54,6 +54,14 @@ def handlers(session: Session) -> Table:
                                                        "child_comm")),
         "sched:sched_process_exec": (core.sched_exec, ("common_pid", "filename", "pid")),
         "sched:sched_process_exit": (core.sched_exit, ("common_pid",)),
+        # the kernel's migrate events, by field name (6.1 has no large_folio_split: None);
+        # the task is common_pid (a thread), its process perf's sample pid
+        "migrate:mm_migrate_pages": (
+            session.mechanisms.migrate_pages,
+            ("common_pid", "@comm", "succeeded", "failed", "thp_succeeded", "thp_failed",
+             "thp_split", "large_folio_split", "mode", "reason", "@pid")),
+        "migrate:mm_migrate_pages_start": (session.mechanisms.migrate_pages_start,
+                                           ("common_pid", "@comm", "mode", "reason")),
     }
 
 
@@ -70,8 +78,14 @@ def make_reader(session: Session, source: BinaryIO) -> PerfReader:
     # the times of the events no handler takes (other tracepoints, non-tracepoint
     # samples): trace_time_ns covers every event (the handlers' own events clock
     # themselves, bad ones included)
-    return PerfReader(source, handlers(session), unhandled=unhandled, on_error=on_error,
-                      non_tracepoint=core.non_tracepoint_sample, clock=core.unhandled_event)
+    reader = PerfReader(source, handlers(session), unhandled=unhandled, on_error=on_error,
+                        non_tracepoint=core.non_tracepoint_sample, clock=core.unhandled_event)
+
+    def symbols() -> Dict[str, Dict[str, Dict[int, str]]]:
+        # the print fmt's __print_symbolic tables (perf script gets them from perf)
+        return {f.full_name: f.symbols for f in reader.formats.values() if f.symbols}
+    session.mechanisms.symbol_source = symbols  # (asked when a name is first needed)
+    return reader
 
 
 def lost_notes(reader: PerfReader) -> Tuple[str, ...]:

@@ -29,6 +29,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import schema
 from .histogram import LogLinearHistogram, bucket_bounds, bucket_key
+from .mechanisms import merge_json
 from .report import log2_rows
 
 SCHEMA = "kscand-perf/1"
@@ -649,6 +650,11 @@ def _merge(checked: Sequence[Tuple[str, Doc]], version: str, ls: Sequence[Leaf],
     out["events"] = {k: out["events"].get(k, 0) for k in EVENT_ORDER}
     if any("selection" in d for d in docs):
         out["selection"] = _selection(docs, grouped)
+    if any("mechanisms" in d for d in docs):  # summed (docs/report.md)
+        span = out["trace_time_ns"]
+        out["mechanisms"] = merge_json([d.get("mechanisms") for d in docs], (
+            span["last"] - span["first"] if clock and span["first"] is not None
+            and span["last"] is not None and span["last"] > span["first"] else None))
     return out
 
 

@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from .analysis import s32
 from .feed import handlers
+from .read.header import read_formats
 from .session import Session
 
 # The fields perf-scripts/kscand_report.py's handlers convert from zero-extended (perf up to
@@ -100,6 +101,8 @@ def feed(session: Session, path: str, perf: ModuleType) -> None:
                 return lambda s: s.sample_pid
             if field == "@comm":
                 return lambda s: comm_of(s.sample_pid)
+            if field == "@pid":  # (the process: perf's sample pid)
+                return lambda s: s.sample_pid
             if field in signed:
                 def signed_value(s: Any) -> Any:
                     v = getattr(s, field, None)
@@ -123,6 +126,8 @@ def feed(session: Session, path: str, perf: ModuleType) -> None:
             call = calls[name] = make_call(name)
         call(sample)
 
+    # the migrate events' enum names: the recording's own print fmt, as our reader reads it
+    session.mechanisms.define_symbols_of(read_formats(path).values())
     psession = perf.session(perf.data(path), sample=on_sample)
     state["session"] = psession
     psession.process_events()

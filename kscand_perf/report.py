@@ -13,6 +13,7 @@ from typing import Any, Dict, Iterator, List, Optional, Pattern, Protocol, Seque
 
 from .analysis import Analyzer, FilteredAnalyzer, IdleLifetime, MmState, ValueStats, idle_view
 from .histogram import LinearHistogram, LogLinearHistogram, Stats
+from .mechanisms import Mechanisms
 from .timeline import IntervalRow, TimelineAnalyzer
 from .vmstat import KernelCounters, Snapshot, TraceFigures, compare
 
@@ -286,6 +287,8 @@ class Report:
     log2_unit_ns: int = 1000  # the unit of scans.log2's slots (the report's --ns/--us/--ms)
     run: Optional[RunMeta] = None  # set by the front end's session
     selection: Optional[SelectionSummary] = None  # None: no filter was given
+    # the kernel's migrate events by mechanism (kscand_perf.mechanisms; set by the session)
+    mechanisms: Optional[Mechanisms] = None
 
     @property
     def mm_count(self) -> int:

@@ -19,13 +19,13 @@ import stat
 import tempfile
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from . import __version__, interpreter, render, strict, timeline, vmstat
+from . import __version__, interpreter, mechanisms, render, strict, timeline, vmstat
 from .analysis import Analyzer, make_analyzer
 from .errors import CommandError, UsageError
 from .options import Options, parse
 from .render import machine
 from .render.text import intervals_text, interval_footer, interval_header, interval_line
-from .report import Report, RunMeta, build, mm_key
+from .report import Report, RunMeta, Selection, build, mm_key
 
 
 def event_name(name: str) -> str:
@@ -33,6 +33,49 @@ def event_name(name: str) -> str:
     perf's handler name (``sched__sched_switch``)."""
     system, sep, event = name.partition("__")
     return "%s:%s" % (system, event) if sep and system and ":" not in name else name
+
+
+def add_mechanisms(report: Report, collector: mechanisms.Collector, analyzer: Analyzer,
+                   selection: Selection,
+                   snapshots: Optional[Tuple[vmstat.Snapshot, vmstat.Snapshot]] = None
+                   ) -> None:
+    """The report's "Promotions by mechanism" from the migrate events ``collector`` took
+    (None without them), and its pages per interval row. The cross-check counts kscand's
+    rc-0 events in the whole recording (--pid/--comm/--mm do not apply to it)."""
+    rc0 = sum(st.migs.by_rc.get(0, 0) for st in analyzer.finish() if st.migs is not None)
+    first, last = report.trace_first_ns, report.trace_last_ns
+    window = getattr(analyzer, "window_ns", None)  # --time: the rates are over its part
+    if window is not None and first is not None and last is not None:
+        first, last = max(first, window[0]), min(last, window[1])
+    duration = last - first if first is not None and last is not None and last > first \
+        else None
+    report.mechanisms = collector.result(rc0, duration, selection.pids, selection.comm)
+    if report.mechanisms is not None and report.over_time is not None:
+        for row in report.over_time.rows:
+            row.mechanisms = collector.interval_pages(row.start_ns, row.end_ns)
+    if report.kernel_counters is not None and snapshots is not None:
+        report.kernel_counters = stock_counters(report, snapshots, analyzer)
+
+
+def stock_counters(report: Report, snapshots: Tuple[vmstat.Snapshot, vmstat.Snapshot],
+                   analyzer: Analyzer) -> vmstat.KernelCounters:
+    """The kernel counters with the stock NUMA and migration counters held against the
+    mechanisms: not under --time (the counters count the whole recording)."""
+    kc = report.kernel_counters
+    assert kc is not None
+    note = None
+    figures = None
+    if analyzer.config.time_window_ns is not None:
+        note = "not compared with the trace: --time left migrate events out"
+    elif report.mechanisms is None:
+        note = "no trace figures: the recording has no migrate:mm_migrate_pages events"
+    else:
+        figures = mechanisms.stock_figures(report.mechanisms)
+    knobs = report.run.knobs if report.run is not None else None
+    mode = (knobs or {}).get("numa_balancing")
+    tiering = bool(int(mode) & 2) if mode is not None and mode.strip().isdigit() else None
+    stock = vmstat.compare_stock(snapshots[0], snapshots[1], figures, tiering)
+    return dataclasses.replace(kc, stock=stock, stock_note=note if stock else None)
 
 
 def check_folder(option: str, folder: Optional[str]) -> None:
@@ -69,6 +112,8 @@ class Session:
                 on_scan=self._scan_row if options.csv_dir is not None else None)
         else:
             self.analyzer = make_analyzer(options.analyzer_config())
+        # the kernel's own migrate events (Promotions by mechanism)
+        self.mechanisms = mechanisms.Collector(self.analyzer, options.interval_ns)
         self.unhandled: Dict[str, int] = {}
         self._names: Dict[str, str] = {}  # perf's handler name -> system:event
         self.lost_events: Optional[int] = None  # perf's LOST records, where a front end sees them
@@ -189,6 +234,8 @@ class Session:
         if self.options.interval_ns is None:
             report.over_time = None  # (a timeline analyzer for --csv's scans.csv only)
         report.run = run_meta(self.input, self.options)
+        add_mechanisms(report, self.mechanisms, self.analyzer, self.options.selection(),
+                       self.snapshots)
         self.built = report
         return report
 
@@ -242,6 +289,8 @@ class Session:
         is not this case: its report says what the filter did."""
         if sum(report.events.values()) or report.filtered_events or report.oddities.duplicates:
             return None
+        if report.mechanisms is not None:
+            return None  # the kernel's migrate events: Promotions by mechanism (NUMA balancing)
         if report.selection is not None and report.selection.events_in:
             return None  # --pid/--comm/--mm chose no lifetime: the report says so
         if any(name.startswith("kmem") for name in report.bad_events):

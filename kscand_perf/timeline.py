@@ -75,6 +75,8 @@ class IntervalRow:
     # the time the interval covers, min(end, time_ns.last) - start (set at the end of
     # the trace for the intervals that reach past the last kept event; None: its length)
     covered_ns: Optional[int] = None
+    # pages succeeded per mechanism (the kernel's migrate events; None without them)
+    mechanisms: Optional[Dict[str, int]] = None
 
     @property
     def length_ns(self) -> int:

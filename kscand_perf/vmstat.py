@@ -57,6 +57,24 @@ COMPARED: Tuple[Tuple[str, str], ...] = (
     ("nr_kscand_migadded", "pages found by scans (queued)"),
 )
 
+# The kernel's own counters beside the mechanisms of the trace ("Promotions by mechanism";
+# measured on the kscand kernel: ../shared/docs/promotion-mechanisms.md): (counter, the
+# mechanisms it includes, the trace figure held against it or None). A figure's name is a
+# key of :func:`stock_figures`.
+STOCK: Tuple[Tuple[str, str, Optional[str]], ...] = (
+    ("numa_pte_updates", "NUMA balancing's scan (kscand: none)", None),
+    ("numa_hint_faults", "NUMA balancing's hint faults (kscand: none)", None),
+    ("numa_hint_faults_local", "NUMA balancing, faults on the local node", None),
+    ("numa_pages_migrated", "kscand + NUMA balancing", "promoted"),
+    ("pgpromote_success", "kscand + NUMA balancing, tiering mode only", "promoted_tiering"),
+    ("pgpromote_candidate", "NUMA balancing's tiering candidates", None),
+    ("pgdemote_kswapd", "demotion by kswapd", "demoted_kswapd"),
+    ("pgdemote_direct", "demotion in direct reclaim", "demoted_direct"),
+    ("pgdemote_khugepaged", "demotion by khugepaged", "demoted_khugepaged"),
+    ("pgmigrate_success", "every mechanism and reason", "moved"),
+    ("pgmigrate_fail", "every mechanism and reason (failed)", "failed"),
+)
+
 _LINE = re.compile(r"^([A-Za-z0-9_]+)[ \t]+(-?[0-9]+)$")
 
 
@@ -72,6 +90,8 @@ class Snapshot:
 
     path: str
     counters: Dict[str, int]
+    # the kernel's stock NUMA and migration counters (STOCK), held against the mechanisms
+    stock: Dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def parse(text: str, source: str = "<vmstat>") -> Dict[str, int]:
@@ -105,7 +125,18 @@ def parse(text: str, source: str = "<vmstat>") -> Dict[str, int]:
 
 def snapshot(text: str, source: str) -> Snapshot:
     """The snapshot in ``text`` (read from ``source``, a path). Raises :class:`VmstatError`."""
-    return Snapshot(source, parse(text, source))
+    return Snapshot(source, parse(text, source), parse_stock(text))
+
+
+def parse_stock(text: str) -> Dict[str, int]:
+    """The STOCK counters of /proc/vmstat ``text`` (checked by :func:`parse` first)."""
+    wanted = {name for name, _, _ in STOCK}
+    out: Dict[str, int] = {}
+    for raw in text.splitlines():
+        m = _LINE.match(raw.strip())
+        if m is not None and m.group(1) in wanted:
+            out.setdefault(m.group(1), int(m.group(2)))
+    return out
 
 
 def kscand_lines(vmstat_text: str) -> List[str]:
@@ -172,6 +203,9 @@ class KernelCounters:
     # pages scans found (queued for kmigrated) that no migrate event ever tried: freed
     # with their mm, or still queued when the recording stopped (None: not compared)
     unattempted_pages: Optional[int] = None
+    # the stock NUMA and migration counters against the mechanisms (compare_stock)
+    stock: Tuple["StockCheck", ...] = ()
+    stock_note: Optional[str] = None  # why their trace figures are missing, if they are
 
     @property
     def all_agree(self) -> Optional[bool]:
@@ -262,5 +296,38 @@ def _gap(c: CounterCheck) -> str:
     return "%s %+d" % (c.name, c.trace - c.delta)
 
 
-__all__ = ["VmstatError", "Snapshot", "TraceFigures", "CounterCheck", "KernelCounters",
+@dataclasses.dataclass(frozen=True)
+class StockCheck:
+    """One stock counter against the trace's mechanisms (``trace`` None: no figure)."""
+
+    name: str
+    delta: Optional[int]
+    includes: str
+    trace: Optional[int]
+    agrees: Optional[bool]
+
+
+def compare_stock(before: Snapshot, after: Snapshot, figures: Optional[Dict[str, int]],
+                  tiering: Optional[bool]) -> Tuple[StockCheck, ...]:
+    """The STOCK counters in both snapshots, each with the trace figure it should equal
+    (``figures``: :func:`kscand_perf.mechanisms.stock_figures`; None: not comparable).
+    ``tiering``: whether numa_balancing had memory tiering on during the recording (the
+    knobs file's ``numa_balancing``; None: unknown, pgpromote_success is not compared);
+    without it pgpromote_success counts nothing (0)."""
+    out = []
+    for name, includes, key in STOCK:
+        b, a = before.stock.get(name), after.stock.get(name)
+        if b is None and a is None:
+            continue
+        delta = None if b is None or a is None else a - b
+        trace = None if figures is None or key is None else figures.get(key)
+        if key == "promoted_tiering" and trace is not None:
+            trace = None if tiering is None else trace if tiering else 0
+        agrees = None if delta is None or trace is None else delta == trace
+        out.append(StockCheck(name, delta, includes, trace, agrees))
+    return tuple(out)
+
+
+__all__ = ["StockCheck", "STOCK", "compare_stock", "parse_stock", "VmstatError", "Snapshot",
+           "TraceFigures", "CounterCheck", "KernelCounters",
            "COMPARED", "parse", "snapshot", "kscand_lines", "compare"]

@@ -33,6 +33,7 @@ _CTYPES: Dict[str, Tuple[int, bool, str]] = {
     "long": (8, True, "int"),
     "unsigned long": (8, False, "int"),
     "struct mm_struct *": (8, False, "int"),
+    "enum migrate_mode": (4, False, "int"),
     "char[16]": (16, False, "str"),
     "__data_loc char[]": (4, False, "dynstr"),
 }
@@ -110,7 +111,8 @@ class EventDef:
         lines.append("")
         lines += ["\t" + f.format_line() for f in self.fields]
         lines.append("")
-        args = ", ".join(_print_arg(self.field(a)) for a in self.print_args)
+        # a print arg with a call in it (__print_symbolic(REC->mode, ...)) is written as is
+        args = ", ".join(a if "(" in a else _print_arg(self.field(a)) for a in self.print_args)
         lines.append('print fmt: "%s", %s' % (print_fmt or self.print_fmt, args))
         return "\n".join(lines) + "\n"
 
@@ -184,6 +186,45 @@ SCHED_PROCESS_EXIT = _event(
 SCHED_EVENTS: Tuple[EventDef, ...] = (SCHED_PROCESS_FORK, SCHED_PROCESS_EXEC, SCHED_PROCESS_EXIT)
 
 ALL_EVENTS: Tuple[EventDef, ...] = KSCAND_EVENTS + SCHED_EVENTS
+
+
+# The kernel's own migrate events (include/trace/events/migrate.h), as 6.12 and 6.1 lay them
+# out: 6.1 has no large_folio_split and no reason "damon". The enum values are the numbers
+# the kernel's TRACE_DEFINE_ENUM puts in the format file.
+MIGRATE_MODES: Tuple[Tuple[int, str], ...] = (
+    (0, "MIGRATE_ASYNC"), (1, "MIGRATE_SYNC_LIGHT"), (2, "MIGRATE_SYNC"))
+MIGRATE_REASONS_6_12: Tuple[Tuple[int, str], ...] = (
+    (0, "compaction"), (1, "memory_failure"), (2, "memory_hotplug"), (3, "syscall_or_cpuset"),
+    (4, "mempolicy_mbind"), (5, "numa_misplaced"), (6, "contig_range"), (7, "longterm_pin"),
+    (8, "demotion"), (9, "damon"))
+MIGRATE_REASONS_6_1 = MIGRATE_REASONS_6_12[:9]
+
+
+def _symbolic(field: str, table: Sequence[Tuple[int, str]]) -> str:
+    return "__print_symbolic(REC->%s, %s)" % (
+        field, ", ".join('{%d, "%s"}' % (v, name) for v, name in table))
+
+
+_COUNTS = ("succeeded", "failed", "thp_succeeded", "thp_failed", "thp_split")
+
+
+def _migrate_pages(split: bool, reasons: Sequence[Tuple[int, str]]) -> EventDef:
+    counts = _COUNTS + (("large_folio_split",) if split else ())
+    text = ("nr_succeeded=%lu nr_failed=%lu nr_thp_succeeded=%lu nr_thp_failed=%lu "
+            "nr_thp_split=%lu " + ("nr_split=%lu " if split else "") + "mode=%s reason=%s")
+    return _event("migrate", "mm_migrate_pages",
+                  tuple((n, "unsigned long") for n in counts)
+                  + (("mode", "enum migrate_mode"), ("reason", "int")), text,
+                  counts + (_symbolic("mode", MIGRATE_MODES), _symbolic("reason", reasons)))
+
+
+MIGRATE_PAGES = _migrate_pages(True, MIGRATE_REASONS_6_12)
+MIGRATE_PAGES_6_1 = _migrate_pages(False, MIGRATE_REASONS_6_1)
+MIGRATE_PAGES_START = _event(
+    "migrate", "mm_migrate_pages_start", (("mode", "enum migrate_mode"), ("reason", "int")),
+    "mode=%s reason=%s",
+    (_symbolic("mode", MIGRATE_MODES), _symbolic("reason", MIGRATE_REASONS_6_12)))
+MIGRATE_EVENTS: Tuple[EventDef, ...] = (MIGRATE_PAGES, MIGRATE_PAGES_START)
 
 
 def by_name(name: str, events: Sequence[EventDef] = ALL_EVENTS) -> EventDef:

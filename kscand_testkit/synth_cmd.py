@@ -13,13 +13,15 @@ import json
 import os
 import sys
 import time
-from typing import IO, Any, BinaryIO, Optional, cast
+from typing import IO, Any, BinaryIO, Dict, Iterator, Optional, cast
 
 from kscand_perf.argparsing import int_arg, positive_float_arg, positive_int_arg
 from kscand_perf.errors import CommandError, UsageError, quiet_stdout
 
 from .formats import ALL_EVENTS, KSCAND_EVENTS, POSTED_V3_PRINT_FMTS
+from .mechanisms import MechConfig, with_migrate_events
 from .perfdata import PerfDataWriter, SchemaError
+from .stream import Emitted
 from .synth import SynthConfig, simulate
 
 SYNTH_EPILOG = """\
@@ -28,6 +30,7 @@ examples:
   kscand-perf synth -o trace.data --truth truth.json
   kscand-perf synth -o - | perf script -i -        # pipe mode on stdout
   kscand-perf synth -o big.data --mms 4096 --seconds 120   # a benchmark trace
+  kscand-perf synth -o mech.data --truth mech.json --mechanisms 6.12   # + migrate events
 """
 
 PROGRESS_EVERY = 1000000    # a progress line every this many events (stderr not a tty)
@@ -55,6 +58,11 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-sched", dest="sched", action="store_false",
                    help="leave out sched_process_fork/exec/exit (a recording of the "
                         "kmem events only)")
+    p.add_argument("--mechanisms", choices=("6.12", "6.1"), metavar="KERNEL",
+                   help="also write the kernel's migrate:mm_migrate_pages(_start) events with "
+                        "that kernel's layout (6.12 or 6.1): kmigrated's call for each kscand "
+                        "promotion with rc 0 or -11, NUMA balancing's promotions, demotions "
+                        "and compaction; the truth gains \"mechanisms\"")
     p.add_argument("--posted-printk", action="store_true",
                    help="use the TP_printk formats of the posted RFC V3 patch in the "
                         "format text")
@@ -153,10 +161,16 @@ def main(args: argparse.Namespace) -> int:
         fmts = POSTED_V3_PRINT_FMTS if args.posted_printk else None
         sim = simulate(config)
         progress = _Progress(sys.stderr, sim)
+        stream: Iterator[Emitted] = iter(sim)
+        mech_truth: Optional[Dict[str, Any]] = None
+        if args.mechanisms is not None:  # (the whole stream is held: test scenarios)
+            mech = MechConfig(seed=config.seed, kernel=args.mechanisms)
+            merged, mech_truth = with_migrate_events(stream, mech)
+            stream = iter(merged)
+            events = tuple(events) + mech.events
         try:
             writer = PerfDataWriter(cast(BinaryIO, out), events, pipe=pipe, print_fmts=fmts,
                                     nr_cpus=config.cpus)
-            stream = iter(sim)
             while True:
                 before = writer.events_written
                 writer.extend(itertools.islice(stream, _CHUNK))
@@ -177,7 +191,13 @@ def main(args: argparse.Namespace) -> int:
             progress.done()
         if truth_file is not None:
             try:
-                text = json.dumps(sim.truth(), indent=1) + "\n"
+                truth = sim.truth()
+                if mech_truth is not None:
+                    for name in ("migrate:mm_migrate_pages", "migrate:mm_migrate_pages_start"):
+                        truth["other_events"][name] = mech_truth["starts"]
+                    truth["other_events"] = dict(sorted(truth["other_events"].items()))
+                    truth["mechanisms"] = mech_truth
+                text = json.dumps(truth, indent=1) + "\n"
                 truth_file.write(text.encode("utf-8"))
                 truth_file.flush()
             except OSError as e:

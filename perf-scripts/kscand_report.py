@@ -12,6 +12,8 @@
 # Record with: perf record -e 'kmem:kmem_scan_mm_*' -e 'kmem:kmem_mm_*' \
 #     -e sched:sched_process_fork -e sched:sched_process_exec \
 #     -e sched:sched_process_exit -a -m 16M --affinity=cpu -- WORKLOAD
+#   (kscand-record also records the kernel's migrate:mm_migrate_pages and
+#   migrate:mm_migrate_pages_start where the kernel has them: "Promotions by mechanism")
 #
 # Each handler turns perf's arguments into one call on the analysis core
 # (kscand_perf.analysis.Analyzer) and nothing else. Data a handler cannot use
@@ -302,7 +304,57 @@ def sched__sched_process_exit(event_name, context, common_cpu, common_secs, comm
         _bad(event_name, e, common_secs, common_nsecs)
 
 
-def trace_unhandled(event_name, context, event_fields_dict, *perf_sample_dict):
+# The kernel's migrate events have no handler of their own on purpose: perf hands a
+# handler the fields by position, in the order of the recording's format, which differs
+# between kernels (6.1 has no large_folio_split); trace_unhandled gets them by NAME.
+_MIGRATE_PAGES = ("succeeded", "failed", "thp_succeeded", "thp_failed", "thp_split",
+                  "large_folio_split", "mode", "reason")
+
+
+def _sample_pid(sample):
+    try:
+        return sample["sample"]["pid"]
+    except Exception:  # perf handed no sample dict: the task's pid stands for it
+        return None
+
+
+def _migrate_event(event_name, d, sample):
+    """A migrate:mm_migrate_pages(_start) event (fields by name; absent ones None);
+    ``sample``: perf's sample dict (its pid is the process, common_pid the thread)."""
+    t = None
+    try:
+        t = d["common_s"] * 1000000000 + d["common_ns"]
+        if event_name == "migrate__mm_migrate_pages":
+            process = _sample_pid(sample)
+            _session.mechanisms.migrate_pages(t, d["common_pid"], d["common_comm"],
+                                              *[d.get(f) for f in _MIGRATE_PAGES],
+                                              process=process)
+        else:
+            _session.mechanisms.migrate_pages_start(t, d["common_pid"], d["common_comm"],
+                                                    d.get("mode"), d.get("reason"))
+    except (BAD_DATA + (KeyError,)) as e:
+        if _session is not None:
+            _session.bad(event_name, e, t)
+
+
+def define_symbolic_field(event_name, field_name):
+    pass  # (perf calls it before the field's values)
+
+
+def define_symbolic_value(event_name, field_name, field_value, field_str):
+    # perf hands the print fmt's __print_symbolic tables when it first sees an event
+    try:
+        _session.mechanisms.define_symbol(event_name, field_name, int(field_value),
+                                          str(field_str))
+    except Exception:
+        pass
+
+
+def trace_unhandled(event_name, context, event_fields_dict, perf_sample_dict=None):
+    # (a fourth argument: perf hands its sample dict, with the process's pid)
+    if event_name in ("migrate__mm_migrate_pages", "migrate__mm_migrate_pages_start"):
+        _migrate_event(event_name, event_fields_dict, perf_sample_dict)
+        return
     try:
         _session.count_unhandled(event_name)
         _core.unhandled_event(event_fields_dict["common_s"] * 1000000000

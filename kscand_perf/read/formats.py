@@ -30,6 +30,8 @@ class EventFormat:
     name: str
     id: int
     fields: Tuple[FieldFormat, ...]   # the common_* fields first, as in the format text
+    # field -> value -> name, from the print fmt's __print_symbolic(REC->field, ...) tables
+    symbols: Dict[str, Dict[int, str]] = dataclasses.field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
@@ -43,6 +45,8 @@ class EventFormat:
 
 
 _FIELD_RE = re.compile(r"field:([^;]*);\s*offset:(\d+);\s*size:(\d+);(?:\s*signed:(\d+);)?")
+_SYMBOLIC_RE = re.compile(r"__print_symbolic\(\s*REC->(\w+)\s*,")
+_SYMBOL_RE = re.compile(r'\s*,?\s*\{\s*(-?(?:0x[0-9a-fA-F]+|\d+))\s*,\s*"((?:[^"\\]|\\.)*)"\s*\}')
 _ID_RE = re.compile(r"^ID:\s*(\d+)\s*$", re.M)
 _NAME_RE = re.compile(r"^name:\s*(\S+)\s*$", re.M)
 
@@ -70,6 +74,26 @@ def _field(decl: str, offset: int, size: int, signed: bool) -> Optional[FieldFor
     return FieldFormat(name, ctype, offset, size, signed, kind)
 
 
+def parse_symbols(text: str) -> Dict[str, Dict[int, str]]:
+    """The ``__print_symbolic(REC->field, {value, "name"}, ...)`` tables of a format's print
+    fmt, by field (what perf hands a script through define_symbolic_value). A value the
+    kernel left as an enum name (no TRACE_DEFINE_ENUM) has no number: it is left out."""
+    out: Dict[str, Dict[int, str]] = {}
+    for m in _SYMBOLIC_RE.finditer(text):
+        table = out.setdefault(m.group(1), {})
+        pos = m.end() - 1  # at the comma before the first {value, "name"}
+        while True:
+            s = _SYMBOL_RE.match(text, pos)
+            if s is None:
+                break
+            number = s.group(1)
+            hexa = number.lstrip("-").startswith("0x")
+            value = int(number, 16) if hexa else int(number, 10)
+            table.setdefault(value, s.group(2))
+            pos = s.end()
+    return out
+
+
 def parse_format(system: str, text: str) -> Optional[EventFormat]:
     """An event's format from the text of its tracefs ``format`` file (None if unusable)."""
     m_id = _ID_RE.search(text)
@@ -81,7 +105,8 @@ def parse_format(system: str, text: str) -> Optional[EventFormat]:
         f = _field(m.group(1), int(m.group(2)), int(m.group(3)), m.group(4) == "1")
         if f is not None:
             fields.append(f)
-    return EventFormat(system, m_name.group(1), int(m_id.group(1)), tuple(fields))
+    symbols = parse_symbols(text) if "__print_symbolic" in text else {}
+    return EventFormat(system, m_name.group(1), int(m_id.group(1)), tuple(fields), symbols)
 
 
 def parse_tracing_data(blob: bytes, base: int = 0

@@ -211,12 +211,26 @@ def read_run_info(path: str) -> Optional[RunInfo]:
         return None
 
 
-def _run_info(src: BinaryIO) -> Optional[RunInfo]:
+def read_formats(path: str) -> Dict[int, EventFormat]:
+    """The event formats of the recording at ``path`` (a perf.data file in file mode),
+    by event ID, without reading its events; empty when it has none. Never raises."""
+    formats: Dict[int, EventFormat] = {}
+    try:
+        with open(path, "rb") as src:
+            _run_info(src, formats)
+    except (OSError, ValueError, struct.error, OverflowError):
+        pass
+    return formats
+
+
+def _run_info(src: BinaryIO, formats: Optional[Dict[int, EventFormat]] = None
+              ) -> Optional[RunInfo]:
     head = src.read(FILE_HEADER_SIZE)
     if len(head) < PIPE_HEADER_SIZE or head[:8] != b"PERFILE2":
         return None
     info = RunInfo()
-    formats: Dict[int, EventFormat] = {}
+    wanted = _HEADER_BITS + ((F_TRACING_DATA,) if formats is not None else ())
+    formats = {} if formats is None else formats
     names: Dict[int, str] = {}
     warnings: List[Problem] = []
     hsize = U64.unpack_from(head, 8)[0]
@@ -250,7 +264,8 @@ def _run_info(src: BinaryIO) -> Optional[RunInfo]:
         return info
     for i, bit in enumerate(bits):
         off, fsize = struct.unpack_from("<QQ", raw, 16 * i)
-        if bit in _HEADER_BITS and fsize <= MAX_FEATURE:
+        if bit in wanted and fsize <= (MAX_FEATURE << 4 if bit == F_TRACING_DATA
+                                       else MAX_FEATURE):
             src.seek(off)
             read_feature(bit, src.read(fsize), off, info, formats, names, warnings)
     return info

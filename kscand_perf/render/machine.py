@@ -19,6 +19,9 @@ from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, OverTi
                       log2_rows, mm_key)
 from ..timeline import IntervalRow, ScanRow
 from ..vmstat import KernelCounters
+from .mechanisms import CSV_HEADERS as MECH_CSV_HEADERS
+from .mechanisms import INTERVAL_COLUMNS, interval_cells, mechanisms_json
+from .mechanisms import csv_rows as mech_csv_rows
 
 SCHEMA = "kscand-perf/1"
 Row = Sequence[Any]
@@ -175,6 +178,7 @@ def _json_fields(report: Report) -> List[Tuple[str, Any]]:
         ("histograms", histograms_json(report)),
         ("run", run_json(report.run)),
         ("selection", selection_json(report.selection)),
+        ("mechanisms", mechanisms_json(report.mechanisms)),
     ] + ([("over_time", over_time_json(report.over_time))]
          if report.over_time is not None else [])
 
@@ -274,7 +278,7 @@ JSON_KEYS = ("name", "before", "after", "delta", "trace", "trace_meaning", "agre
 
 def kernel_counters_json(model: KernelCounters) -> Dict[str, Any]:
     """The report JSON's "kernel_counters" object."""
-    return {
+    out = {
         "before": model.before_path,
         "after": model.after_path,
         "counters": [{
@@ -286,6 +290,11 @@ def kernel_counters_json(model: KernelCounters) -> Dict[str, Any]:
         "causes": list(model.causes),
         "unattempted_pages": model.unattempted_pages,
     }
+    if model.stock:  # the stock NUMA/migration counters, when the snapshots have them
+        out["stock_counters"] = [{"name": c.name, "delta": c.delta, "includes": c.includes,
+                                  "trace": c.trace, "agrees": c.agrees} for c in model.stock]
+        out["stock_note"] = model.stock_note
+    return out
 
 
 def kernel_counters_csv(model: KernelCounters) -> Tuple[List[str], List[List[Any]]]:
@@ -426,6 +435,8 @@ def csv_files(report: Report, unit_ns: int = 1000) -> Dict[str, Iterable[str]]:
             ["rc", "name", "count"],
             [[rc, rc_name(rc), n] for rc, n in sorted(report.migrations.by_rc.items())]),
     }
+    if report.mechanisms is not None:
+        out["mechanisms.csv"] = _csv_text(MECH_CSV_HEADERS, mech_csv_rows(report.mechanisms))
     if report.kernel_counters is not None:
         out["kernel_counters.csv"] = _csv_text(*kernel_counters_csv(report.kernel_counters))
     if report.over_time is not None:
@@ -450,7 +461,7 @@ def _rate(n: int, row: IntervalRow) -> Optional[float]:
 
 def interval_json(row: IntervalRow) -> Dict[str, Any]:
     top = row.top_failure()
-    return {
+    out = {
         "start_ns": row.start_ns, "end_ns": row.end_ns,
         "scans": row.scans, "not_due": row.not_due, "scan_ends": row.ends,
         "duration_ns": None if not row.duration_count else {
@@ -467,6 +478,9 @@ def interval_json(row: IntervalRow) -> Dict[str, Any]:
         "cumulative_succeeded": row.cumulative_succeeded,
         "duration_log2_ns": {str(k): n for k, n in sorted(row.log2_ns.items())},
     }
+    if row.mechanisms is not None:  # (the kernel's migrate events: pages per mechanism)
+        out["mechanisms_pages_succeeded"] = dict(row.mechanisms)
+    return out
 
 
 def over_time_json(over: OverTime) -> Dict[str, Any]:
@@ -515,12 +529,16 @@ def over_time_csv(over: OverTime, run_id: Optional[str] = None
     time_to_promotion.csv."""
     points = ([csv_mm(m.mm), m.generation, m.pid, m.comm, t, period, size, pages]
               for m in over.mms for t, period, size, pages in m.points)
+    headers: Sequence[str] = INTERVAL_CSV_HEADERS
+    rows: Iterable[List[Any]] = map(_interval_csv_row, over.rows)
+    if any(r.mechanisms is not None for r in over.rows):  # the kernel's migrate events
+        headers = INTERVAL_CSV_HEADERS + INTERVAL_COLUMNS
+        rows = (_interval_csv_row(r) + interval_cells(r.mechanisms) for r in over.rows)
     ttp = [[csv_mm(m.mm), m.generation, m.pid, m.comm, t.from_ns, t.promoted, t.before]
            + [t.percentiles.get(p, "") for p in (50, 90, 99)]
            for m in over.mms for t in [m.time_to_promotion] if t is not None]
     return {
-        "intervals.csv": _csv_text(INTERVAL_CSV_HEADERS, map(_interval_csv_row, over.rows),
-                                   run_id),
+        "intervals.csv": _csv_text(headers, rows, run_id),
         "timelines.csv": _csv_text(["mm", "generation", "pid", "comm", "end_ns",
                                     "scan_period_ms", "scan_size_bytes", "pages_found"],
                                    points, run_id),
@@ -534,7 +552,7 @@ def over_time_csv(over: OverTime, run_id: Optional[str] = None
 CSV_NAMES = ("run.csv", "events.csv", "scan_durations.csv", "scan_histogram.csv",
              "target_nodes.csv", "mms.csv", "migrations_by_node.csv", "migrations_by_rc.csv",
              "kernel_counters.csv", "intervals.csv", "timelines.csv", "time_to_promotion.csv",
-             "scan_linear_histogram.csv", "scans.csv")
+             "scan_linear_histogram.csv", "scans.csv", "mechanisms.csv")
 
 SCAN_CSV_HEADERS = ("mm", "generation", "pid", "comm", "start_ns", "end_ns", "duration_ns",
                     "pages_found", "scan_period_ms", "scan_size_bytes", "target_node",

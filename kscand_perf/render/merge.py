@@ -9,7 +9,9 @@ import json
 import textwrap
 from typing import Any, Dict, List, Optional
 
+from ..mechanisms import from_json
 from .format import count, histogram, in_unit, percent, section, size, table
+from .mechanisms import mechanisms_text
 from .text import TEXT_WIDTH, UNIT_NAME
 
 Doc = Dict[str, Any]
@@ -233,6 +235,9 @@ def text(doc: Doc, unit_ns: int = 1000) -> str:
     parts.append(section("Processes (mm lifetimes; scan durations in %s)" % u,
                          _processes(doc, unit_ns)))
     parts.append(section("Migrations", _migrations(doc["migrations"], unit_ns, u)))
+    if doc.get("mechanisms") is not None:
+        parts.append(section("Promotions by mechanism",
+                             mechanisms_text(from_json(doc["mechanisms"]))))
     parts.append(section("Oddities", _oddities(doc)))
     notes = doc["notes"]
     if notes:

@@ -166,17 +166,44 @@ def heatmap(over: OverTime, unit_ns: int) -> Figure:
     return fig
 
 
+MECHANISM_STYLES = (("kscand", "kscand (kmigrated)", "tab:green", "-"),
+                    ("numa_balancing", "NUMA balancing", "tab:blue", "-"),
+                    ("damon", "DAMON", "tab:orange", "-"),
+                    ("demotion", "demotion", "tab:red", "--"))
+
+
+def mechanisms(over: OverTime) -> Figure:
+    """Pages moved per second by each mechanism, demotions beside the promotions (both
+    high at once is ping-pong); the kernel's migrate events (Promotions by mechanism)."""
+    fig, ax = _figure()
+    x, origin = _times(over)
+    ends = [xi + (r.end_ns - r.start_ns) / 1e9 for xi, r in zip(x, over.rows)]
+    for key, label, color, style in MECHANISM_STYLES:
+        y = [r.per_second((r.mechanisms or {}).get(key, 0)) or 0.0 for r in over.rows]
+        ax.plot([v for a, b in zip(x, ends) for v in (a, b)],
+                [v for v in y for _ in (0, 1)], label=label, color=color, linestyle=style)
+    ax.set_title("Pages moved per second, by mechanism")
+    ax.set_xlabel("time since perf time %.3f s (s)" % (origin / 1e9))
+    ax.set_ylabel("pages per second (1/s)")
+    ax.legend(loc="upper right")
+    return fig
+
+
 def figures(report: Report, unit_ns: int = 1000) -> Dict[str, Figure]:
-    """name -> figure, for a report built with --interval or --plot."""
+    """name -> figure, for a report built with --interval or --plot (and "mechanisms"
+    when the recording has the kernel's migrate events)."""
     over = report.over_time
     assert over is not None, "figures need the report over time (--interval or --plot)"
-    return {
+    out = {
         "promotions": promotions(over),
         "cumulative": cumulative(over),
         "scan_durations": scan_durations(report, unit_ns),
         "scan_period": scan_period(over),
         "heatmap": heatmap(over, unit_ns),
     }
+    if report.mechanisms is not None:
+        out["mechanisms"] = mechanisms(over)
+    return out
 
 
 def _plain(v: Any) -> Any:

@@ -13,6 +13,8 @@ from ..report import (Accounting, Durations, MmReport, OverTime, Report, Scans, 
 from ..timeline import IntervalRow
 from ..vmstat import CounterCheck, KernelCounters
 from .format import count, histogram, human_ns, in_unit, percent, section, size, table
+from .mechanisms import intervals_text as mechanism_intervals_text
+from .mechanisms import mechanisms_text, stock_counters_text
 
 # -- the text report -------------------------------------------------------------
 
@@ -68,6 +70,14 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
                 parts.append(section("Scan durations of %s gen %d (pid %s, %s)" % (
                     mm_key(m.mm), m.generation, pid, comm), h))
     parts.append(section("Migrations", _migrations_text(report, unit_ns, top)))
+    if report.mechanisms is not None:
+        sel = report.selection
+        parts.append(section("Promotions by mechanism", mechanisms_text(
+            report.mechanisms, sel is not None and sel.nodes is not None,
+            _process_args(sel.args if sel is not None else ()))))
+        if report.over_time is not None and report.over_time.rows:
+            parts.append(section("Pages moved per second, by mechanism and interval",
+                                 mechanism_intervals_text(report.over_time.rows)))
     if report.over_time is not None:
         parts.append(section("Time to promotion", promotion_text(report.over_time, unit_ns,
                                                                  top)))
@@ -77,6 +87,12 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
         parts.append(section("Notes", "\n".join(
             fill(n, initial_indent="- ", subsequent_indent="  ") for n in report.notes)))
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _process_args(args: Tuple[str, ...]) -> Tuple[str, ...]:
+    """--pid/--comm and their values among the filter options (as filter_args lists them)."""
+    return tuple(v for i in range(0, len(args) - 1, 2) if args[i] in ("--pid", "--comm")
+                 for v in args[i:i + 2])
 
 
 def _headline(report: Report) -> str:
@@ -318,6 +334,8 @@ def kernel_counters_text(model: KernelCounters) -> str:
         out += "\n" + ("" if model.all_agree is not None else "\n") + "\n".join(
             fill(cause, initial_indent="- ", subsequent_indent="  ")
             for cause in model.causes)
+    if model.stock:
+        out += "\n\n" + stock_counters_text(model)
     return out
 
 
