@@ -29,6 +29,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import schema
 from .histogram import LogLinearHistogram, bucket_bounds, bucket_key
+from .merge_detail import merge_backlog, merge_notes
 from .report import log2_rows
 
 SCHEMA = "kscand-perf/1"
@@ -357,7 +358,6 @@ def _migrations(items: Sequence[Doc]) -> Doc:
         "batches": _sum(m["batches"] for m in items),
         "batch_size": _spread([m["batch_size"] for m in items]),
         "sequence_breaks": _sum(m["sequence_breaks"] for m in items),
-        "latency_ns": _spread([m["latency_ns"] for m in items]),
     }
     if any("not_attempted" in m for m in items):
         out["not_attempted"] = _sum(m.get("not_attempted") for m in items)
@@ -649,6 +649,9 @@ def _merge(checked: Sequence[Tuple[str, Doc]], version: str, ls: Sequence[Leaf],
     out["events"] = {k: out["events"].get(k, 0) for k in EVENT_ORDER}
     if any("selection" in d for d in docs):
         out["selection"] = _selection(docs, grouped)
+    out["backlog"] = merge_backlog(docs)
+    out["kscand_detail"] = None
+    out["notes"].extend(merge_notes(docs))
     return out
 
 

@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any, Dict, Iterator, List, Optional, Pattern, Protocol, Sequence, Tuple, Union
 
 from .analysis import Analyzer, FilteredAnalyzer, IdleLifetime, MmState, ValueStats, idle_view
+from .detail import BacklogReport, DetailReport, backlog_report, detail_report
 from .histogram import LinearHistogram, LogLinearHistogram, Stats
 from .timeline import IntervalRow, TimelineAnalyzer
 from .vmstat import KernelCounters, Snapshot, TraceFigures, compare
@@ -129,7 +130,6 @@ class Migrations:
     batches: int = 0
     batch_size: Optional[Spread] = None
     sequence_breaks: int = 0
-    latency_ns: Optional[Spread] = None
     v2_events: int = 0
     # pages the lifetimes' scan ends found beyond their migrate events: queued, never
     # attempted (per lifetime max(0, found - migrate events), summed)
@@ -286,6 +286,8 @@ class Report:
     log2_unit_ns: int = 1000  # the unit of scans.log2's slots (the report's --ns/--us/--ms)
     run: Optional[RunMeta] = None  # set by the front end's session
     selection: Optional[SelectionSummary] = None  # None: no filter was given
+    backlog: Optional[BacklogReport] = None  # kmigrated's backlog (kscand_perf.detail)
+    kscand_detail: Optional[DetailReport] = None
 
     @property
     def mm_count(self) -> int:
@@ -382,10 +384,7 @@ def _scans(states: Sequence[MmState]) -> Scans:
 def _migrations(states: Sequence[MmState]) -> Migrations:
     out = Migrations()
     batch = Stats()
-    latency = Stats()
     for st in states:
-        if st.latency is not None:
-            latency.merge(st.latency)
         m = st.migs
         found = st.ends.pages_found if st.ends is not None else 0
         tried = sum(m.by_rc.values()) if m is not None else 0
@@ -406,7 +405,6 @@ def _migrations(states: Sequence[MmState]) -> Migrations:
         out.v2_events += m.v2_events
         batch.merge(m.batch_sizes)
     out.batch_size = _spread(batch)
-    out.latency_ns = _spread(latency)
     return out
 
 
@@ -472,6 +470,8 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
                     excluded_mms=analyzer.lifetime_count() - kept_count,
                     duplicate_exits=analyzer.duplicate_exits, busy_mms=busy,
                     accounting=Accounting(**acc))
+    report.backlog = backlog_report(busy)
+    report.kscand_detail = detail_report(busy, analyzer.first_ns, analyzer.last_ns)
     report.trace_first_ns, report.trace_last_ns = analyzer.trace_times()
     if selection.active() or dropping_filters(analyzer):
         report.selection = _selection(selection, analyzer, sum(events.values()),

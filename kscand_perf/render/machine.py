@@ -19,6 +19,7 @@ from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, OverTi
                       log2_rows, mm_key)
 from ..timeline import IntervalRow, ScanRow
 from ..vmstat import KernelCounters
+from .detail_json import backlog_json, detail_json
 
 SCHEMA = "kscand-perf/1"
 Row = Sequence[Any]
@@ -73,7 +74,6 @@ def migrations_json(m: Migrations) -> Dict[str, Any]:
         "batches": m.batches,
         "batch_size": _spread_json(m.batch_size),
         "sequence_breaks": m.sequence_breaks,
-        "latency_ns": _spread_json(m.latency_ns),
         "not_attempted": m.not_attempted,
     }
 
@@ -175,6 +175,8 @@ def _json_fields(report: Report) -> List[Tuple[str, Any]]:
         ("histograms", histograms_json(report)),
         ("run", run_json(report.run)),
         ("selection", selection_json(report.selection)),
+        ("backlog", backlog_json(report.backlog)),
+        ("kscand_detail", detail_json(report.kscand_detail)),
     ] + ([("over_time", over_time_json(report.over_time))]
          if report.over_time is not None else [])
 
@@ -465,6 +467,9 @@ def interval_json(row: IntervalRow) -> Dict[str, Any]:
         "top_failure": None if top is None else {"rc": top[0], "name": rc_name(top[0]),
                                                  "count": top[1]},
         "cumulative_succeeded": row.cumulative_succeeded,
+        "failed_by_rc": {str(rc): {"name": rc_name(rc), "count": n}
+                         for rc, n in sorted(row.failed_rc.items())},
+        "backlog_pages": row.backlog_pages,
         "duration_log2_ns": {str(k): n for k, n in sorted(row.log2_ns.items())},
     }
 

@@ -171,11 +171,21 @@ def _migrations(m: Doc, unit_ns: int, u: str) -> str:
     if "not_attempted" in m:
         facts.append("pages found but never attempted (queued, never attempted): %s"
                      % count(m["not_attempted"]))
-    lat = _spread_line("detection to first promotion attempt: scans", m["latency_ns"],
-                       unit_ns, u)
-    if lat:
-        facts.append(lat)
     return out + "\n\n" + "\n".join(facts)
+
+
+def _backlog(b: Optional[Doc], unit_ns: int, u: str) -> str:
+    """The merged backlog's counts and drain wait (per-mm rows are not merged)."""
+    if not b:
+        return ""
+    facts = ["pages queued %s, attempted %s, never attempted %s, queued at the end %s" % (
+        count(b["pages_queued"]), count(b["pages_attempted"]), count(b["never_attempted"]),
+        count(b["queued_at_end"]))]
+    w = _spread_line("queue wait, scan start to drained: batches", b["drain_wait_ns"],
+                     unit_ns, u)
+    if w:
+        facts.append(w)
+    return "\n".join(facts)
 
 
 def _oddities(doc: Doc) -> str:
@@ -233,6 +243,7 @@ def text(doc: Doc, unit_ns: int = 1000) -> str:
     parts.append(section("Processes (mm lifetimes; scan durations in %s)" % u,
                          _processes(doc, unit_ns)))
     parts.append(section("Migrations", _migrations(doc["migrations"], unit_ns, u)))
+    parts.append(section("kmigrated's backlog", _backlog(doc.get("backlog"), unit_ns, u)))
     parts.append(section("Oddities", _oddities(doc)))
     notes = doc["notes"]
     if notes:
