@@ -43,6 +43,7 @@ import os
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from .backlog import Backlog
+from .cost import CpuTime
 from .lifetime import EndStats as EndStats
 from .lifetime import IdleLifetime as IdleLifetime  # noqa: F401  (re-exported)
 from .lifetime import IdleRows as IdleRows
@@ -117,7 +118,7 @@ class Analyzer:
                  "first_ns", "last_ns", "duplicate_exits", "orphan_end_pid_mismatch",
                  "_others", "scan_threads", "duplicates", "non_tracepoint", "bad_reasons",
                  "idle", "idle_visits", "_seq", "_finished", "_comm_by_pid",
-                 "clock_first_ns", "clock_last_ns", "hidden", "waiting")
+                 "clock_first_ns", "clock_last_ns", "hidden", "waiting", "cpu")
 
     def __init__(self, config: AnalyzerConfig = AnalyzerConfig()) -> None:
         self.config = config
@@ -151,6 +152,7 @@ class Analyzer:
         self.orphan_end_pid_mismatch = 0
         self._finished: Optional[List[MmState]] = None
         self.waiting: Set[Backlog] = set()  # lifetimes with pages queued for kmigrated
+        self.cpu = CpuTime()  # kscand's and kmigrated's switches (cost.sched_switch)
         # the last name each live task was seen with (mm events, sched fork/exec): perf 6.12
         # and later forget a task at its EXIT record, which can come before the task's
         # kmem_mm_exit, and then name it ":PID"; entries go at each kmem_mm_exit

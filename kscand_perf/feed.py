@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 from typing import BinaryIO, Dict, Optional, Sequence, Tuple
 
+from .cost import sched_switch
 from .perfreader import Handler, PerfReader, Problem
 from .session import Session
 
@@ -54,6 +55,9 @@ def handlers(session: Session) -> Table:
                                                        "child_comm")),
         "sched:sched_process_exec": (core.sched_exec, ("common_pid", "filename", "pid")),
         "sched:sched_process_exit": (core.sched_exit, ("common_pid",)),
+        # kscand's and kmigrated's CPU time (kscand_perf.cost)
+        "sched:sched_switch": (functools.partial(sched_switch, core),
+                               ("prev_comm", "prev_pid", "next_comm", "next_pid")),
     }
 
 

@@ -29,7 +29,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import schema
 from .histogram import LogLinearHistogram, bucket_bounds, bucket_key
-from .merge_detail import merge_backlog, merge_notes
+from .merge_detail import merge_backlog, merge_cost, merge_notes
 from .report import log2_rows
 
 SCHEMA = "kscand-perf/1"
@@ -651,6 +651,7 @@ def _merge(checked: Sequence[Tuple[str, Doc]], version: str, ls: Sequence[Leaf],
         out["selection"] = _selection(docs, grouped)
     out["backlog"] = merge_backlog(docs)
     out["kscand_detail"] = None
+    out["cost"] = merge_cost(docs)
     out["notes"].extend(merge_notes(docs))
     return out
 

@@ -67,3 +67,36 @@ def merge_notes(docs: Sequence[Doc]) -> List[str]:
             "attempted in the next is queued at the end of one and unqueued attempts in the "
             "other); per-mm backlog rows and kscand_detail are not merged: read them in "
             "each report"]
+
+
+def _sum_or_null(values: Sequence[Optional[int]]) -> Optional[int]:
+    return None if any(v is None for v in values) else sum(int(v or 0) for v in values)
+
+
+def _per_page(ns: Optional[int], pages: int) -> Optional[float]:
+    return None if ns is None or not pages else round(ns / 1000.0 / pages, 3)
+
+
+def merge_cost(docs: Sequence[Doc]) -> Optional[Doc]:
+    """The merged ``cost``: CPU times and promoted pages add up (exact for parts of one
+    recording split by time: an on-CPU interval cut at a split counts in each part up to and
+    from it); a figure null in one part is null; the per-page figures are recomputed, null
+    where a part had them null for a selection (its notes say why)."""
+    items = [d.get("cost") for d in docs]
+    if any(c is None for c in items):
+        return None
+    cs: List[Doc] = [c for c in items if c is not None]
+    scan = sum(int(c["kscand_scan_cpu_ns"]) for c in cs)
+    km = _sum_or_null([c["kmigrated_cpu_ns"] for c in cs])
+    pages = sum(int(c["promoted_pages"]) for c in cs)
+    notes: List[str] = []
+    for c in cs:
+        notes.extend(n for n in c["notes"] if n not in notes)
+    selected = any(n.startswith("CPU per promoted page not given: --") for n in notes)
+    per = {"kscand_scan": None if selected else _per_page(scan, pages),
+           "kmigrated": None if selected else _per_page(km, pages),
+           "total": None if selected or km is None else _per_page(scan + km, pages)}
+    return {"kscand_scan_cpu_ns": scan, "kmigrated_cpu_ns": km,
+            "kmigrated_pids": sorted({int(p) for c in cs for p in c["kmigrated_pids"]}),
+            "kscand_cpu_ns_switch": _sum_or_null([c["kscand_cpu_ns_switch"] for c in cs]),
+            "promoted_pages": pages, "cpu_us_per_promoted_page": per, "notes": notes}

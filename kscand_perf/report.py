@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any, Dict, Iterator, List, Optional, Pattern, Protocol, Sequence, Tuple, Union
 
 from .analysis import Analyzer, FilteredAnalyzer, IdleLifetime, MmState, ValueStats, idle_view
+from .cost import Cost, report_cost
 from .detail import BacklogReport, DetailReport, backlog_report, detail_report
 from .histogram import LinearHistogram, LogLinearHistogram, Stats
 from .timeline import IntervalRow, TimelineAnalyzer
@@ -288,6 +289,7 @@ class Report:
     selection: Optional[SelectionSummary] = None  # None: no filter was given
     backlog: Optional[BacklogReport] = None  # kmigrated's backlog (kscand_perf.detail)
     kscand_detail: Optional[DetailReport] = None
+    cost: Optional[Cost] = None  # kscand's and kmigrated's CPU time (kscand_perf.cost)
 
     @property
     def mm_count(self) -> int:
@@ -472,6 +474,8 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
                     accounting=Accounting(**acc))
     report.backlog = backlog_report(busy)
     report.kscand_detail = detail_report(busy, analyzer.first_ns, analyzer.last_ns)
+    report.cost = report_cost(analyzer, scans.durations.total if scans.durations else 0,
+                              migrations.succeeded, active)
     report.trace_first_ns, report.trace_last_ns = analyzer.trace_times()
     if selection.active() or dropping_filters(analyzer):
         report.selection = _selection(selection, analyzer, sum(events.values()),

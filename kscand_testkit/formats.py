@@ -185,6 +185,16 @@ SCHED_EVENTS: Tuple[EventDef, ...] = (SCHED_PROCESS_FORK, SCHED_PROCESS_EXEC, SC
 
 ALL_EVENTS: Tuple[EventDef, ...] = KSCAND_EVENTS + SCHED_EVENTS
 
+# kscand's and kmigrated's switches (SynthConfig.switches; kernel 6.1 layout, the print
+# format without its prev_state flags)
+SCHED_SWITCH = _event(
+    "sched", "sched_switch",
+    (("prev_comm", "char[16]"), ("prev_pid", "pid_t"), ("prev_prio", "int"),
+     ("prev_state", "long"), ("next_comm", "char[16]"), ("next_pid", "pid_t"),
+     ("next_prio", "int")),
+    "prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%ld ==> next_comm=%s next_pid=%d "
+    "next_prio=%d")
+
 
 def by_name(name: str, events: Sequence[EventDef] = ALL_EVENTS) -> EventDef:
     """The event called ``name`` (``kmem_scan_mm_end`` or ``kmem:kmem_scan_mm_end``)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
+from ..cost import Cost
 from ..detail import BacklogReport, DetailReport, Dist, QueueFigures
 from ..events import rc_name
 from ..histogram import LogLinearHistogram, bucket_bounds
@@ -64,3 +65,12 @@ def detail_json(d: Optional[DetailReport]) -> Optional[Dict[str, Any]]:
         "visits": m.visits, "span_ns": m.span_ns,
         "visits_per_second": m.visits_per_second,
     } for m in d.by_mm]}
+
+
+def cost_json(c: Optional[Cost]) -> Optional[Dict[str, Any]]:
+    if c is None:
+        return None
+    return {"kscand_scan_cpu_ns": c.kscand_scan_cpu_ns, "kmigrated_cpu_ns": c.kmigrated_cpu_ns,
+            "kmigrated_pids": list(c.kmigrated_pids),
+            "kscand_cpu_ns_switch": c.kscand_cpu_ns_switch, "promoted_pages": c.promoted_pages,
+            "cpu_us_per_promoted_page": dict(c.per_page_us), "notes": list(c.notes)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 from typing import Dict, List, Optional
 
+from ..cost import Cost
 from ..detail import BacklogReport, DetailReport, Dist, QueueFigures
 from ..events import rc_name
 from ..report import OverTime, mm_key
@@ -139,10 +140,34 @@ def detail_text(d: DetailReport, over: Optional[OverTime], top: int) -> str:
     return out
 
 
+def cost_text(c: Cost) -> str:
+    def us(ns: Optional[int]) -> str:
+        return "-" if ns is None else "{:,.0f}".format(ns / 1e3)
+
+    def per(x: Optional[float]) -> str:
+        return "-" if x is None else "{:,.3f}".format(x)
+    pp = c.per_page_us
+    rows = [["kscand, sum of scan durations", us(c.kscand_scan_cpu_ns), per(pp["kscand_scan"])],
+            ["kmigrated, on CPU (sched_switch)" + (
+                "" if not c.kmigrated_pids else ", pid " + ",".join(
+                    str(p) for p in c.kmigrated_pids)),
+             us(c.kmigrated_cpu_ns), per(pp["kmigrated"])],
+            ["both", us(None if c.kmigrated_cpu_ns is None
+                        else c.kscand_scan_cpu_ns + c.kmigrated_cpu_ns), per(pp["total"])],
+            ["kscand, on CPU (sched_switch)", us(c.kscand_cpu_ns_switch), ""]]
+    out = table(["CPU time", "us", "us per promoted page"], rows)
+    out += "\n(promoted pages: %s)" % count(c.promoted_pages)
+    if c.notes:
+        out += "\n" + "\n".join(_wrap("- " + n) for n in c.notes)
+    return out
+
+
 def detail_sections(backlog: Optional[BacklogReport], detail: Optional[DetailReport],
-                    over: Optional[OverTime], unit_ns: int, top: int) -> List[str]:
-    """The two sections (empty strings when there is nothing to show)."""
+                    over: Optional[OverTime], unit_ns: int, top: int,
+                    cost: Optional[Cost] = None) -> List[str]:
+    """The sections (empty strings when there is nothing to show)."""
     return [
+        section("Cost", cost_text(cost) if cost is not None else ""),
         section("kmigrated's backlog", backlog_text(backlog, over, unit_ns, top)
                 if backlog is not None else ""),
         section("Per mm", detail_text(detail, over, top) if detail is not None else ""),

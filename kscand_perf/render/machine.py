@@ -19,7 +19,7 @@ from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, OverTi
                       log2_rows, mm_key)
 from ..timeline import IntervalRow, ScanRow
 from ..vmstat import KernelCounters
-from .detail_json import backlog_json, detail_json
+from .detail_json import backlog_json, cost_json, detail_json
 
 SCHEMA = "kscand-perf/1"
 Row = Sequence[Any]
@@ -177,6 +177,7 @@ def _json_fields(report: Report) -> List[Tuple[str, Any]]:
         ("selection", selection_json(report.selection)),
         ("backlog", backlog_json(report.backlog)),
         ("kscand_detail", detail_json(report.kscand_detail)),
+        ("cost", cost_json(report.cost)),
     ] + ([("over_time", over_time_json(report.over_time))]
          if report.over_time is not None else [])
 

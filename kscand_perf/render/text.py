@@ -70,7 +70,7 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
                     mm_key(m.mm), m.generation, pid, comm), h))
     parts.append(section("Migrations", _migrations_text(report, unit_ns, top)))
     parts.extend(detail_sections(report.backlog, report.kscand_detail, report.over_time,
-                                 unit_ns, top))
+                                 unit_ns, top, report.cost))
     if report.over_time is not None:
         parts.append(section("Time to promotion", promotion_text(report.over_time, unit_ns,
                                                                  top)))
