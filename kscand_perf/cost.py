@@ -22,10 +22,7 @@ event's time and fields); :class:`CpuTime` keeps a few integers per thread.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
-
-if TYPE_CHECKING:
-    from .analysis import Analyzer
+from typing import Any, Dict, List, Optional, Protocol, Tuple
 
 SWITCH_EVENT = "sched:sched_switch"
 THREADS = ("kscand", "kmigrated")
@@ -88,6 +85,20 @@ class CpuTime:
                 th.unpaired += 1
             th.since = t
             th.seen = True
+
+
+class Core(Protocol):
+    """What the handler and :func:`report_cost` need of the analyzer (kscand_perf.analysis
+    imports this module: no import back)."""
+
+    cpu: "CpuTime"
+    config: Any  # AnalyzerConfig: its node
+
+    def clock(self, t: object) -> None: ...
+
+    def other(self, name: str) -> None: ...
+
+    def trace_times(self) -> Tuple[Optional[int], Optional[int]]: ...
 
 
 @dataclasses.dataclass
@@ -174,7 +185,7 @@ def build(cpu: CpuTime, scan_ns: int, promoted: int, span: Tuple[Optional[int], 
     return Cost(scan_ns, km_ns, [c.pid for c in km], ks_ns, promoted, per_page, notes)
 
 
-def sched_switch(an: "Analyzer", t: int, prev_comm: str, prev_pid: int, next_comm: str,
+def sched_switch(an: Core, t: int, prev_comm: str, prev_pid: int, next_comm: str,
                  next_pid: int) -> None:
     """The analyzer's handler of ``sched:sched_switch`` (raises on bad fields, having
     changed nothing: the front end counts the event as bad)."""
@@ -192,7 +203,7 @@ def sched_switch(an: "Analyzer", t: int, prev_comm: str, prev_pid: int, next_com
     an.cpu.switch(t, prev_comm, prev_pid, next_comm, next_pid)
 
 
-def report_cost(an: "Analyzer", scan_ns: int, promoted: int, selected: bool) -> Cost:
+def report_cost(an: Core, scan_ns: int, promoted: int, selected: bool) -> Cost:
     """The ``cost`` of a report on ``an`` (after finish): ``scan_ns`` and ``promoted`` are
     the report's (its selection's); ``selected``: --pid/--comm/--mm chose mms."""
     first, last = an.trace_times()
