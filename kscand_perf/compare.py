@@ -244,6 +244,9 @@ def compare(a: Doc, b: Doc, a_name: str = "A", b_name: str = "B") -> Comparison:
     figures += [_pair("backlog.drain_wait_ns." + p, "queue wait to drained, " + p, "ns", a, b,
                       _at(("backlog", "drain_wait_ns", p)), "percentile", waits)
                 for p in ("p50", "p90")]
+    figures += [_pair("cost.cpu_us_per_promoted_page." + k, "CPU us per promoted page, " + k,
+                      "us", a, b, _at(("cost", "cpu_us_per_promoted_page", k)), "value")
+                for k in ("kscand_scan", "kmigrated", "total")]
     figures += _rc_figures(a, b)
     return Comparison(a_name, b_name, tuple(figures), _recorded_with(a, b))
 
