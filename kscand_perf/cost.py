@@ -164,11 +164,11 @@ def build(cpu: CpuTime, scan_ns: int, promoted: int, span: Tuple[Optional[int], 
                          "time is unknown")
     cut = sum(c.cut for c in threads)
     if cut:
-        notes.append("%d on-CPU intervals were cut by the start or end of the report's time: "
-                     "counted for the part inside it" % cut)
+        notes.append("on-CPU intervals cut by the start or end of the report's time, counted "
+                     "for the part inside it: %d" % cut)
     unpaired = sum(c.unpaired for c in threads)
     if unpaired:
-        notes.append("%d switches did not pair (lost events?): their intervals are not counted"
+        notes.append("switches that did not pair (lost events?), their intervals not counted: %d"
                      % unpaired)
     km_ns = sum(c.cpu_ns for c in km) if km else None
     ks_ns = sum(c.cpu_ns for c in ks) if ks else None

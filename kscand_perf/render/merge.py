@@ -188,6 +188,24 @@ def _backlog(b: Optional[Doc], unit_ns: int, u: str) -> str:
     return "\n".join(facts)
 
 
+def _cost(c: Optional[Doc]) -> str:
+    """The merged CPU times and per-page figures (docs/report.md, "Cost")."""
+    if not c:
+        return ""
+
+    def us(ns: Optional[int]) -> str:
+        return "-" if ns is None else "{:,.0f}".format(ns / 1e3)
+    per = c["cpu_us_per_promoted_page"]
+    lines = ["CPU us: kscand's scans %s, kmigrated %s, kscand on CPU %s; promoted pages %s" % (
+        us(c["kscand_scan_cpu_ns"]), us(c["kmigrated_cpu_ns"]), us(c["kscand_cpu_ns_switch"]),
+        count(c["promoted_pages"])),
+        "CPU us per promoted page: kscand's scans %s, kmigrated %s, both %s" % tuple(
+            "-" if per[k] is None else "{:,.3f}".format(per[k])
+            for k in ("kscand_scan", "kmigrated", "total"))]
+    return "\n".join(lines + [textwrap.fill("- " + n, width=100, subsequent_indent="  ")
+                              for n in c["notes"]])
+
+
 def _oddities(doc: Doc) -> str:
     o = doc["oddities"]
     rows = [["ends before their start (time went backwards)", count(o["ends_before_start"])],
@@ -244,6 +262,7 @@ def text(doc: Doc, unit_ns: int = 1000) -> str:
                          _processes(doc, unit_ns)))
     parts.append(section("Migrations", _migrations(doc["migrations"], unit_ns, u)))
     parts.append(section("kmigrated's backlog", _backlog(doc.get("backlog"), unit_ns, u)))
+    parts.append(section("Cost", _cost(doc.get("cost"))))
     parts.append(section("Oddities", _oddities(doc)))
     notes = doc["notes"]
     if notes:
