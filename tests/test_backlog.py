@@ -245,3 +245,47 @@ def test_waiting_batches_are_bounded() -> None:
     assert b["batches"] == {"queued": PENDING_LIMIT + 36, "drained": 0, "unmeasured": 0,
                             "merged": 36, "left": PENDING_LIMIT}
     assert (b["queued_at_end"], b["peak_pages"]) == (PENDING_LIMIT + 36, PENDING_LIMIT + 36)
+
+
+def test_text_sections_show_the_json_figures() -> None:
+    sample = os.path.join(ROOT, "samples", "kscand-sample.data")
+    js = report(sample, "--interval", "1")
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "bin", "kscand-perf"), "report",
+                           "-i", sample, "--interval", "1"], stdout=subprocess.PIPE,
+                          timeout=600)
+    text = proc.stdout.decode()
+    body = text.split("\nkmigrated's backlog\n===================\n")[1].split("\nPer mm\n")[0]
+    b = js["backlog"]
+    assert "pages queued by scan ends {:,}, attempted {:,}".format(
+        b["pages_queued"], b["pages_attempted"]) in body
+    assert "never attempted (the mm's lifetime ended first) {:,}".format(
+        b["never_attempted"]) in body.replace("\n  ", " ")
+    rows = {r["start_ns"]: r for r in js["over_time"]["intervals"]}
+    first = min(rows)
+    for line in body.split("from (s)")[1].splitlines()[2:]:
+        if not line.strip():
+            break
+        t, queued, tried, waiting = line.split()
+        r = [x for s, x in rows.items() if "%.3f" % ((s - first) / 1e9) == t][0]
+        assert [queued, tried, waiting] == ["{:,}".format(r[k]) for k in (
+            "pages_found", "attempted", "backlog_pages")]
+    detail = text.split("\nPer mm\n======\n")[1]
+    for m in js["kscand_detail"]["by_mm"]:
+        assert m["mm"] in detail
+    assert max(len(line) for line in text.splitlines()) <= 100
+
+
+def test_dead_lifetimes_hold_no_queue() -> None:
+    """Memory: a lifetime's waiting batches go when its pointer goes to the next mm."""
+    a = make_analyzer(AnalyzerConfig(), 10 ** 9)
+    for i in range(50):
+        t = i * 1000
+        a.mm_enter(t, 100 + i, "bash", A)
+        a.scan_start(0, t + 10, 50, A)
+        a.scan_end(t + 20, 50, A, 0x1000, 7, 2000, 1 << 30, 0)
+        a.mm_exit(t + 30, 100 + i, "x", A)
+    states = a.finish()
+    assert not a.waiting
+    assert all(st.bq is not None and not st.bq.pending for st in states)
+    b = to_json(build(a))["backlog"]
+    assert (b["never_attempted"], b["queued_at_end"], b["batches"]["left"]) == (350, 0, 50)

@@ -82,7 +82,7 @@ def backlog_text(b: BacklogReport, over: Optional[OverTime], unit_ns: int, top: 
                   count(r.attempted), count(r.backlog_pages)]
                  for r in over.rows if r.pages_found or r.attempted or r.backlog_pages]
         if lines:
-            out += "\n\n" + table(["time (s)", "queued", "tried", "waiting at end"], lines)
+            out += "\n\n" + table(["from (s)", "queued", "tried", "waiting at end"], lines)
     return out
 
 
@@ -130,7 +130,7 @@ def detail_text(d: DetailReport, over: Optional[OverTime], top: int) -> str:
                   count(r.failed), _failures(r.failed_rc, 8)]
                  for r in over.rows if r.failed_rc]
         if lines:
-            out += "\n\n" + table(["time (s)", "failed", "every failure rc:n"], lines)
+            out += "\n\n" + table(["from (s)", "failed", "every failure rc:n"], lines)
         names = sorted({rc for r in over.rows for rc in r.failed_rc}
                        | {rc for m in shown for rc in m.failures})
     else:
