@@ -15,7 +15,7 @@ What cannot be exact when the reports are parts of one recording split by time
 (docs/report.md, "Merging reports"): a scan whose start and end fall in different
 parts is a not-due visit in one and an end without a start in the other; and what
 is measured between two events of one mm (scan period changes, time per full pass,
-kmigrated batch sizes, detection to first attempt, owners learnt from a later exit)
+kmigrated batch sizes, the backlog's queue, owners learnt from a later exit)
 loses the pairs that span a split.
 """
 
