@@ -187,3 +187,30 @@ def test_the_handler_never_raises_on_bad_fields() -> None:
     assert r["bad_events"] == {"sched:sched_switch": 4}
     assert r["other_events"] == {"sched:sched_switch": 1}
     assert r["cost"]["kmigrated_pids"] == [51]
+
+
+def test_time_window_equals_the_intervals_clipped_to_it(tmp_path: Any) -> None:
+    """--time +1,+5 against the simulator's switches clipped to the window by hand."""
+    cfg = SynthConfig(mms=6, seconds=6, seed=5, switches=True)
+    events = list(simulate(cfg))
+    path, _ = simulated(tmp_path)  # the same run
+    first, last = events[0].time_ns, events[-1].time_ns
+    lo, hi = first + 10 ** 9, first + 5 * 10 ** 9
+    want = {}
+    for who in ("kmigrated", "kscand"):
+        on = first if who == "kscand" else None  # kscand runs when the trace begins
+        total = 0
+        for e in events:
+            if e.event != "sched_switch":
+                continue
+            if e.values[4] == who:
+                on = e.time_ns
+            elif e.values[0] == who and on is not None:
+                total += max(0, min(e.time_ns, hi) - max(on, lo))
+                on = None
+        if on is not None:
+            total += max(0, min(last, hi) - max(on, lo))
+        want[who] = total
+    c = report(path, "--time", "+1,+5")["cost"]
+    assert c["kmigrated_cpu_ns"] == want["kmigrated"]
+    assert c["kscand_cpu_ns_switch"] == want["kscand"]
