@@ -214,3 +214,33 @@ def test_time_window_equals_the_intervals_clipped_to_it(tmp_path: Any) -> None:
     c = report(path, "--time", "+1,+5")["cost"]
     assert c["kmigrated_cpu_ns"] == want["kmigrated"]
     assert c["kscand_cpu_ns_switch"] == want["kscand"]
+
+
+def test_csv_tables_hold_the_json_figures(tmp_path: Any) -> None:
+    import csv
+    path, _ = simulated(tmp_path)
+    js = report(path, "--interval", "1")
+    out = tmp_path / "csv"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "bin", "kscand-perf"), "report",
+                           "-i", path, "--interval", "1", "--csv", str(out)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+    assert proc.returncode == 0, proc.stderr.decode()
+
+    def rows(name: str) -> List[Dict[str, str]]:
+        with open(out / name) as f:
+            return list(csv.DictReader(f))
+    (cost,) = rows("cost.csv")
+    c = js["cost"]
+    assert int(cost["kmigrated_cpu_ns"]) == c["kmigrated_cpu_ns"]
+    assert float(cost["total_us_per_page"]) == c["cpu_us_per_promoted_page"]["total"]
+    backlog = {("0x" + r["mm"], int(r["generation"])): r for r in rows("backlog.csv")}
+    for m in js["backlog"]["by_mm"]:
+        r = backlog[(m["mm"], m["generation"])]
+        assert int(r["pages_queued"]) == m["pages_queued"]
+        assert int(r["never_attempted"]) == m["never_attempted"]
+        w = m["drain_wait_ns"]
+        assert r["drain_wait_max_ns"] == ("" if w is None else str(w["max"]))
+    fails = rows("mm_failures.csv")
+    assert sum(int(r["count"]) for r in fails) == js["migrations"]["failed"]
+    assert [int(r["backlog_pages"]) for r in rows("intervals.csv")] == [
+        i["backlog_pages"] for i in js["over_time"]["intervals"]]

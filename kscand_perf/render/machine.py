@@ -19,7 +19,8 @@ from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, OverTi
                       log2_rows, mm_key)
 from ..timeline import IntervalRow, ScanRow
 from ..vmstat import KernelCounters
-from .detail_json import backlog_json, cost_json, detail_json
+from .detail_json import CSV_NAMES as DETAIL_CSV_NAMES
+from .detail_json import backlog_json, cost_json, detail_csv, detail_json
 
 SCHEMA = "kscand-perf/1"
 Row = Sequence[Any]
@@ -436,6 +437,9 @@ def csv_files(report: Report, unit_ns: int = 1000) -> Dict[str, Iterable[str]]:
     if report.scans.linear is not None:
         out["scan_linear_histogram.csv"] = _csv_text(
             ["low_ns", "high_ns", "count"], report.scans.linear.rows())
+    for name, (headers, rows) in detail_csv(report.backlog, report.kscand_detail,
+                                            report.cost).items():
+        out[name] = _csv_text(headers, rows)
     return out
 
 
@@ -499,7 +503,8 @@ INTERVAL_CSV_HEADERS = (
     "start_ns", "end_ns", "scans", "not_due", "scan_ends", "duration_count",
     "duration_mean_ns", "duration_p99_ns", "duration_max_ns", "pages_found", "attempted",
     "succeeded", "failed", "attempted_per_s", "succeeded_per_s", "failed_per_s", "success",
-    "top_failure_rc", "top_failure_name", "top_failure_count", "cumulative_succeeded")
+    "top_failure_rc", "top_failure_name", "top_failure_count", "cumulative_succeeded",
+    "backlog_pages")
 
 
 def _interval_csv_row(row: IntervalRow) -> List[Any]:
@@ -512,7 +517,7 @@ def _interval_csv_row(row: IntervalRow) -> List[Any]:
             d["succeeded_per_s"], d["failed_per_s"],
             "" if d["success"] is None else d["success"],
             top.get("rc", ""), top.get("name", ""), top.get("count", ""),
-            row.cumulative_succeeded]
+            row.cumulative_succeeded, row.backlog_pages]
 
 
 def over_time_csv(over: OverTime, run_id: Optional[str] = None
@@ -540,7 +545,7 @@ def over_time_csv(over: OverTime, run_id: Optional[str] = None
 CSV_NAMES = ("run.csv", "events.csv", "scan_durations.csv", "scan_histogram.csv",
              "target_nodes.csv", "mms.csv", "migrations_by_node.csv", "migrations_by_rc.csv",
              "kernel_counters.csv", "intervals.csv", "timelines.csv", "time_to_promotion.csv",
-             "scan_linear_histogram.csv", "scans.csv")
+             "scan_linear_histogram.csv", "scans.csv") + DETAIL_CSV_NAMES
 
 SCAN_CSV_HEADERS = ("mm", "generation", "pid", "comm", "start_ns", "end_ns", "duration_ns",
                     "pages_found", "scan_period_ms", "scan_size_bytes", "target_node",
