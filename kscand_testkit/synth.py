@@ -1062,7 +1062,9 @@ class Simulation:
         return {
             "schema": TRUTH_SCHEMA,
             "seed": cfg.seed,
-            "config": dataclasses.asdict(cfg),
+            # (switches only when on: the truths written before it existed stay true)
+            "config": {k: v for k, v in dataclasses.asdict(cfg).items()
+                       if k != "switches" or v},
             "events": dict(self._counts),
             "other_events": dict(sorted(self._other.items())),
             "scans": all_scans,
