@@ -24,7 +24,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, List, Optional, Protocol, Tuple
 
-SWITCH_EVENT = "sched:sched_switch"
+from .events import SCHED_SWITCH
+
+SWITCH_EVENT = SCHED_SWITCH.full_name  # "sched:sched_switch"
 THREADS = ("kscand", "kmigrated")
 
 _OFF = -1
