@@ -42,6 +42,8 @@ import itertools
 import os
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
+from .backlog import Backlog
+from .cost import CpuTime
 from .lifetime import EndStats as EndStats
 from .lifetime import IdleLifetime as IdleLifetime  # noqa: F401  (re-exported)
 from .lifetime import IdleRows as IdleRows
@@ -116,7 +118,7 @@ class Analyzer:
                  "first_ns", "last_ns", "duplicate_exits", "orphan_end_pid_mismatch",
                  "_others", "scan_threads", "duplicates", "non_tracepoint", "bad_reasons",
                  "idle", "idle_visits", "_seq", "_finished", "_comm_by_pid",
-                 "clock_first_ns", "clock_last_ns", "hidden")
+                 "clock_first_ns", "clock_last_ns", "hidden", "waiting", "cpu")
 
     def __init__(self, config: AnalyzerConfig = AnalyzerConfig()) -> None:
         self.config = config
@@ -149,6 +151,8 @@ class Analyzer:
         self.duplicate_exits = 0
         self.orphan_end_pid_mismatch = 0
         self._finished: Optional[List[MmState]] = None
+        self.waiting: Set[Backlog] = set()  # lifetimes with pages queued for kmigrated
+        self.cpu = CpuTime()  # kscand's and kmigrated's switches (cost.sched_switch)
         # the last name each live task was seen with (mm events, sched fork/exec): perf 6.12
         # and later forget a task at its EXIT record, which can come before the task's
         # kmem_mm_exit, and then name it ":PID"; entries go at each kmem_mm_exit
@@ -232,6 +236,8 @@ class Analyzer:
         visited costs no object from now on."""
         if old.migs is not None:
             old.migs.close_batch()
+        if old.bq is not None:
+            old.bq.close(True)  # its pointer went to a new mm: it is gone
         if not old.visible:
             self.hidden += 1  # known only from events outside --time: not listed
             return
@@ -390,7 +396,6 @@ class Analyzer:
         self._seen(t)
         if st is None:
             st = self._new(mm, t)
-        st.snapshot()
         ends = st.ends
         if ends is None:
             ends = st.ends = EndStats(self._linear)
@@ -418,16 +423,12 @@ class Analyzer:
                 ends.linear.add(duration)
             if st.exit_visit == st.visits:
                 ends.exited_during_scan += 1
-            if total > 0 and st.snap_free:
-                # pages found by a scan that started with no backlog: latency counts from
-                # its start to the mm's first migrate event at or after it
-                if st.mig_visit == st.visits:
-                    st.add_latency(st.first_mig_ns - began)
-                    st.await_ns = None
-                else:
-                    st.await_ns = began
         else:
             ends.orphan_ends += 1
+        if st.bq is None:
+            st.bq = Backlog(self.waiting)
+        m = st.migs
+        st.bq.end(began, total, m.last_s * 1000000000 + m.last_ns if m is not None else 0)
         ends.pages_found += total
         if start == 0:
             ends.full_passes += 1
@@ -442,7 +443,7 @@ class Analyzer:
     def migrate(self, secs: int, nsecs: int, pid: int, mm: int, rc: int, target_node: int,
                 msuccess: Optional[int] = None, mfailed: Optional[int] = None) -> None:
         """The other hot path (kmigrated works in bursts of 100k+ attempts a second): the
-        time comes as perf gives it and is computed only for the rare latency samples.
+        time comes as perf gives it and is computed only at a batch's first and last page.
         msuccess/mfailed are None for RFC V1/V2 events, which have no such fields."""
         try:
             if msuccess is not None and mfailed is not None:
@@ -464,6 +465,8 @@ class Analyzer:
             if migs is None:
                 _check_ints(secs, nsecs, target_node, rc)
                 migs = st.migs = MigStats()
+                if st.bq is None:
+                    st.bq = Backlog(self.waiting)
                 if n is not None and n != 1 and st.enter_ns is None:
                     # the first migrate of an mm whose enter was not kept (it came before
                     # the recording or --time's window): kmigrated may have been in the
@@ -475,8 +478,6 @@ class Analyzer:
                   and rc == migs.last_rc and target_node == migs.last_node and n is not None):
                 self._duplicate("kmem_scan_mm_migrate")
                 return
-            if st.snap_visit != st.visits:
-                st.snapshot()  # (before this event counts)
             node = migs.by_node.get(target_node)
             if node is None:
                 _check_ints(secs, nsecs, target_node, rc)
@@ -505,12 +506,10 @@ class Analyzer:
             migs.last_ns = nsecs
             migs.last_rc = rc
             migs.last_node = target_node
-            if st.await_ns is not None:
-                st.add_latency(secs * 1000000000 + nsecs - st.await_ns)
-                st.await_ns = None
-            if st.mig_visit != st.visits:  # the first migrate since the mm's last start
-                st.mig_visit = st.visits
-                st.first_mig_ns = secs * 1000000000 + nsecs
+            bq = st.bq  # kmigrated's queue: hit() at a batch's first and last page
+            bq.a += 1  # type: ignore[union-attr]
+            if bq.a == bq.mark:  # type: ignore[union-attr]
+                bq.hit(secs * 1000000000 + nsecs)  # type: ignore[union-attr]
         except (TypeError, ValueError):
             self._clock_parts(secs, nsecs)  # (bad data: its time for trace_time_ns)
             raise
@@ -593,6 +592,8 @@ class Analyzer:
         for st in out:
             if st.migs is not None:
                 st.migs.close_batch()
+            if st.bq is not None:
+                st.bq.close(st.exit_ns is not None)
         out.sort(key=lambda s: s.seq)
         self._finished = out
         return out

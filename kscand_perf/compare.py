@@ -255,8 +255,8 @@ def compare(a: Doc, b: Doc, a_name: str = "A", b_name: str = "B") -> Comparison:
     def attempted(d: Doc) -> Optional[int]:
         return _count(d, ("migrations", "attempted"))
 
-    def latency_n(d: Doc) -> Optional[int]:
-        return _count(d, ("migrations", "latency_ns", "count"))
+    def waits(d: Doc) -> Optional[int]:
+        return _count(d, ("backlog", "drain_wait_ns", "count"))
     figures = [_pair("time_ns.span_s", "recording span", "s", a, b, span_s, "span")]
     figures += _counts(a, b)
     figures += _durations(a, b)
@@ -265,9 +265,12 @@ def compare(a: Doc, b: Doc, a_name: str = "A", b_name: str = "B") -> Comparison:
     figures.append(_pair("migrations.success_ratio", "success ratio", "ratio", a, b,
                          lambda d: _ratio(_get(d, ("migrations", "succeeded")), attempted(d)),
                          "ratio", attempted))
-    figures.append(_pair("migrations.latency_ns.mean", "detection to first attempt, mean",
-                         "ns", a, b, lambda d: _get(d, ("migrations", "latency_ns", "mean")),
-                         "duration", latency_n))
+    figures += [_pair("backlog.drain_wait_ns." + p, "queue wait to drained, " + p, "ns", a, b,
+                      _at(("backlog", "drain_wait_ns", p)), "percentile", waits)
+                for p in ("p50", "p90")]
+    figures += [_pair("cost.cpu_us_per_promoted_page." + k, "CPU us per promoted page, " + k,
+                      "us", a, b, _at(("cost", "cpu_us_per_promoted_page", k)), "value")
+                for k in ("kscand_scan", "kmigrated", "total")]
     figures += _rc_figures(a, b)
     figures += _mechanism_figures(a, b)
     return Comparison(a_name, b_name, tuple(figures), _recorded_with(a, b))

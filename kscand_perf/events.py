@@ -65,6 +65,12 @@ MIGRATE_EVENTS: Tuple[EventSpec, ...] = (MIGRATE_PAGES, MIGRATE_PAGES_START)
 
 ALL_EVENTS: Tuple[EventSpec, ...] = KSCAND_EVENTS + SCHED_EVENTS
 
+# kscand's and kmigrated's CPU time (kscand_perf.cost): kscand-record filters it to the two
+# kthreads' switches; perf hands the fields in this order after the common ones.
+SCHED_SWITCH = EventSpec("sched", "sched_switch",
+                         ("prev_comm", "prev_pid", "prev_prio", "prev_state", "next_comm",
+                          "next_pid", "next_prio"))
+
 
 def by_name(name: str, events: Sequence[EventSpec] = ALL_EVENTS) -> EventSpec:
     """The event called ``name`` (``kmem_scan_mm_end`` or ``kmem:kmem_scan_mm_end``)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 from typing import BinaryIO, Dict, Optional, Sequence, Tuple
 
+from .cost import sched_switch
 from .perfreader import Handler, PerfReader, Problem
 from .session import Session
 
@@ -62,6 +63,9 @@ def handlers(session: Session) -> Table:
              "thp_split", "large_folio_split", "mode", "reason", "@pid")),
         "migrate:mm_migrate_pages_start": (session.mechanisms.migrate_pages_start,
                                            ("common_pid", "@comm", "mode", "reason")),
+        # kscand's and kmigrated's CPU time (kscand_perf.cost)
+        "sched:sched_switch": (functools.partial(sched_switch, core),
+                               ("prev_comm", "prev_pid", "next_comm", "next_pid")),
     }
 
 

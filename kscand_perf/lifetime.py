@@ -13,6 +13,7 @@ import itertools
 import operator
 from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
+from .backlog import Backlog
 from .histogram import LinearHistogram, LogLinearHistogram, Stats
 
 
@@ -114,8 +115,7 @@ class MmState:
         "enter_ns", "enter_pid", "enter_comm", "exit_ns", "exit_pid", "exit_comm",
         "exits", "sched_pid", "sched_comm",
         "completed", "in_flight", "exit_visit", "ends", "migs",
-        # detection-to-promotion latency
-        "mig_visit", "first_mig_ns", "await_ns", "latency", "snap_visit", "snap_free",
+        "bq",  # kmigrated's queue (kscand_perf.backlog), with the first end or migrate
         "seq",  # order of appearance (the report lists lifetimes in it)
         "shown",  # an event of it was kept (False: known only from events --time dropped)
     )
@@ -144,15 +144,7 @@ class MmState:
         self.exit_visit = 0  # the start (visits number) during which the mm exited
         self.ends: Optional[EndStats] = None
         self.migs: Optional[MigStats] = None
-        self.mig_visit = 0  # the start during which the first migrate came ...
-        self.first_mig_ns = 0  # ... and the time of that migrate
-        self.await_ns: Optional[int] = None  # start of a scan whose pages wait for kmigrated
-        self.latency: Optional[Stats] = None
-        # whether the mm had no backlog at its last start (the start numbered snap_visit):
-        # its migrate events then >= the pages its scan ends had found (taken at the first
-        # migrate or end after the start, which is when they can first change)
-        self.snap_visit = 0
-        self.snap_free = True
+        self.bq: Optional[Backlog] = None
         self.shown = True
 
     @property
@@ -169,11 +161,6 @@ class MmState:
     def comm(self) -> Optional[str]:
         return self.exit_comm if self.exit_pid is not None else self.sched_comm
 
-    def add_latency(self, ns: int) -> None:
-        if self.latency is None:
-            self.latency = Stats()
-        self.latency.add(ns)
-
     @property
     def idle(self) -> bool:
         """No scan end and no migration: kscand only visited this lifetime."""
@@ -184,14 +171,6 @@ class MmState:
         """The report lists it: an event of it was kept (with --time, a lifetime can be
         known only from the events outside the window that name its owner)."""
         return self.shown or self.visits > 0 or self.ends is not None or self.migs is not None
-
-    def snapshot(self) -> None:
-        """Before a migrate or end changes its counts: the backlog at the last start."""
-        if self.snap_visit != self.visits:
-            self.snap_visit = self.visits
-            m, e = self.migs, self.ends
-            self.snap_free = ((sum(m.by_rc.values()) if m is not None else 0)
-                              >= (e.pages_found if e is not None else 0))
 
 
 class IdleLifetime(NamedTuple):

@@ -15,7 +15,7 @@ What cannot be exact when the reports are parts of one recording split by time
 (docs/report.md, "Merging reports"): a scan whose start and end fall in different
 parts is a not-due visit in one and an end without a start in the other; and what
 is measured between two events of one mm (scan period changes, time per full pass,
-kmigrated batch sizes, detection to first attempt, owners learnt from a later exit)
+kmigrated batch sizes, the backlog's queue, owners learnt from a later exit)
 loses the pairs that span a split.
 """
 
@@ -30,6 +30,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from . import schema
 from .histogram import LogLinearHistogram, bucket_bounds, bucket_key
 from .mechanisms import merge_json
+from .merge_detail import merge_backlog, merge_cost, merge_notes
 from .report import log2_rows
 
 SCHEMA = "kscand-perf/1"
@@ -358,7 +359,6 @@ def _migrations(items: Sequence[Doc]) -> Doc:
         "batches": _sum(m["batches"] for m in items),
         "batch_size": _spread([m["batch_size"] for m in items]),
         "sequence_breaks": _sum(m["sequence_breaks"] for m in items),
-        "latency_ns": _spread([m["latency_ns"] for m in items]),
     }
     if any("not_attempted" in m for m in items):
         out["not_attempted"] = _sum(m.get("not_attempted") for m in items)
@@ -655,6 +655,10 @@ def _merge(checked: Sequence[Tuple[str, Doc]], version: str, ls: Sequence[Leaf],
         out["mechanisms"] = merge_json([d.get("mechanisms") for d in docs], (
             span["last"] - span["first"] if clock and span["first"] is not None
             and span["last"] is not None and span["last"] > span["first"] else None))
+    out["backlog"] = merge_backlog(docs)
+    out["kscand_detail"] = None
+    out["cost"] = merge_cost(docs)
+    out["notes"].extend(merge_notes(docs))
     return out
 
 

@@ -12,6 +12,8 @@ import dataclasses
 from typing import Any, Dict, Iterator, List, Optional, Pattern, Protocol, Sequence, Tuple, Union
 
 from .analysis import Analyzer, FilteredAnalyzer, IdleLifetime, MmState, ValueStats, idle_view
+from .cost import Cost, report_cost
+from .detail import BacklogReport, DetailReport, backlog_report, detail_report
 from .histogram import LinearHistogram, LogLinearHistogram, Stats
 from .mechanisms import Mechanisms
 from .timeline import IntervalRow, TimelineAnalyzer
@@ -130,7 +132,6 @@ class Migrations:
     batches: int = 0
     batch_size: Optional[Spread] = None
     sequence_breaks: int = 0
-    latency_ns: Optional[Spread] = None
     v2_events: int = 0
     # pages the lifetimes' scan ends found beyond their migrate events: queued, never
     # attempted (per lifetime max(0, found - migrate events), summed)
@@ -289,6 +290,9 @@ class Report:
     selection: Optional[SelectionSummary] = None  # None: no filter was given
     # the kernel's migrate events by mechanism (kscand_perf.mechanisms; set by the session)
     mechanisms: Optional[Mechanisms] = None
+    backlog: Optional[BacklogReport] = None  # kmigrated's backlog (kscand_perf.detail)
+    kscand_detail: Optional[DetailReport] = None
+    cost: Optional[Cost] = None  # kscand's and kmigrated's CPU time (kscand_perf.cost)
 
     @property
     def mm_count(self) -> int:
@@ -385,10 +389,7 @@ def _scans(states: Sequence[MmState]) -> Scans:
 def _migrations(states: Sequence[MmState]) -> Migrations:
     out = Migrations()
     batch = Stats()
-    latency = Stats()
     for st in states:
-        if st.latency is not None:
-            latency.merge(st.latency)
         m = st.migs
         found = st.ends.pages_found if st.ends is not None else 0
         tried = sum(m.by_rc.values()) if m is not None else 0
@@ -409,7 +410,6 @@ def _migrations(states: Sequence[MmState]) -> Migrations:
         out.v2_events += m.v2_events
         batch.merge(m.batch_sizes)
     out.batch_size = _spread(batch)
-    out.latency_ns = _spread(latency)
     return out
 
 
@@ -475,6 +475,10 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
                     excluded_mms=analyzer.lifetime_count() - kept_count,
                     duplicate_exits=analyzer.duplicate_exits, busy_mms=busy,
                     accounting=Accounting(**acc))
+    report.backlog = backlog_report(busy)
+    report.kscand_detail = detail_report(busy, analyzer.first_ns, analyzer.last_ns)
+    report.cost = report_cost(analyzer, scans.durations.total if scans.durations else 0,
+                              migrations.succeeded, active)
     report.trace_first_ns, report.trace_last_ns = analyzer.trace_times()
     if selection.active() or dropping_filters(analyzer):
         report.selection = _selection(selection, analyzer, sum(events.values()),

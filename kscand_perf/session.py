@@ -299,7 +299,7 @@ class Session:
         if self.damage is not None:
             return "%s: %s" % (where, self.damage)
         others = dict(report.other_events)
-        for name, n in list(report.unhandled.items()) + [
+        for name, n in list(report.unhandled.items()) + list(report.bad_events.items()) + [
                 (name + " (not a tracepoint)", n)
                 for name, n in report.oddities.non_tracepoint.items()]:
             others[name] = others.get(name, 0) + n

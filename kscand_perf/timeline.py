@@ -72,6 +72,9 @@ class IntervalRow:
     duration_p99: Optional[int] = None
     duration_max: Optional[int] = None
     cumulative_succeeded: int = 0
+    # pages queued for kmigrated and not yet attempted when the interval closed, over every
+    # lifetime (kscand_perf.backlog)
+    backlog_pages: int = 0
     # the time the interval covers, min(end, time_ns.last) - start (set at the end of
     # the trace for the intervals that reach past the last kept event; None: its length)
     covered_ns: Optional[int] = None
@@ -418,15 +421,17 @@ class Timeline:
             self.visits_base = self._total_visits()
         elif t >= self.boundary:
             self._close_current()
+            backlog = self.current.backlog_pages if self.current is not None else 0
             k = (t - self.origin) // self.interval_ns
             start = self.origin + k * self.interval_ns
             gap = (start - self.boundary) // self.interval_ns
             if gap > EMPTY_RUN_LIMIT:
-                self._queue(IntervalRow(self.boundary, start), ())
+                self._queue(IntervalRow(self.boundary, start, backlog_pages=backlog), ())
             else:
                 for i in range(gap):
                     s = self.boundary + i * self.interval_ns
-                    self._queue(IntervalRow(s, s + self.interval_ns), ())
+                    self._queue(IntervalRow(s, s + self.interval_ns, backlog_pages=backlog),
+                                ())
             self.boundary = start + self.interval_ns
             self.current = IntervalRow(start, self.boundary)
         self._release()
@@ -435,6 +440,7 @@ class Timeline:
     def _close_current(self) -> None:
         row = self.current
         assert row is not None
+        row.backlog_pages = sum(b.outstanding for b in self.analyzer.waiting)
         total = self._total_visits()
         row.starts += total - self.visits_base
         self.visits_base = total

@@ -187,6 +187,16 @@ SCHED_EVENTS: Tuple[EventDef, ...] = (SCHED_PROCESS_FORK, SCHED_PROCESS_EXEC, SC
 
 ALL_EVENTS: Tuple[EventDef, ...] = KSCAND_EVENTS + SCHED_EVENTS
 
+# kscand's and kmigrated's switches (SynthConfig.switches; kernel 6.1 layout, the print
+# format without its prev_state flags)
+SCHED_SWITCH = _event(
+    "sched", "sched_switch",
+    (("prev_comm", "char[16]"), ("prev_pid", "pid_t"), ("prev_prio", "int"),
+     ("prev_state", "long"), ("next_comm", "char[16]"), ("next_pid", "pid_t"),
+     ("next_prio", "int")),
+    "prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%ld ==> next_comm=%s next_pid=%d "
+    "next_prio=%d")
+
 
 # The kernel's own migrate events (include/trace/events/migrate.h), as 6.12 and 6.1 lay them
 # out: 6.1 has no large_folio_split and no reason "damon". The enum values are the numbers

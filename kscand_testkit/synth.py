@@ -83,6 +83,7 @@ class SynthConfig:
     orphan_end: bool = True            # the trace begins in the middle of a scan
     pointer_reuse_prob: float = 0.9    # a new mm gets a freed pointer when there is one
     scan_scale_factor: float = 1.78    # the prctl scan scale (default 8 in V3)
+    switches: bool = False             # emit sched_switch of kscand and kmigrated (issue 20)
 
     def validate(self) -> None:
         """Raise ValueError with a one-line reason when the config makes no sense."""
@@ -367,6 +368,12 @@ class Simulation:
         self._km_ms = 0
         self._km_mf = 0
         self._fail_rcs, self._fail_cum = _cum(_FAIL_RCS)
+        # sched_switch (config.switches): kscand is on a CPU when the trace begins (since its
+        # first event), kmigrated is not; the truth sums each thread's on-CPU intervals
+        self._sw_on: Dict[str, Optional[int]] = {"kscand": -1, "kmigrated": None}
+        self._sw_ns = {"kscand": 0, "kmigrated": 0}
+        self._first_t: Optional[int] = None
+        self._last_t = 0
         self._next_pid = rng.randrange(1000, 3000)
         self._shells: List[_Proc] = []
         self._build_initial()
@@ -504,6 +511,29 @@ class Simulation:
         self._n += 1
         key = "sched:" + event
         self._other[key] = self._other.get(key, 0) + 1
+
+    def _switch(self, t: int, who: str, on: bool) -> None:
+        """kscand or kmigrated goes on (``on``) or off its CPU at ``t`` (config.switches)."""
+        cpu, pid = ((self._ks_cpu, self._ks_pid) if who == "kscand"
+                    else (self._km_cpu, self._km_pid))
+        idle = "swapper/%d" % cpu
+        if on:
+            values: Tuple[Any, ...] = (idle, 0, 120, 0, who, pid, 120)
+            self._out.append(Emitted(t, cpu, 0, idle, "sched_switch", values))
+            self._sw_on[who] = t
+        else:
+            since = self._sw_on[who]
+            if since is not None and since < 0:  # on since the trace began
+                since = self._first_t
+                if since is None:  # (this action's events are the trace's first)
+                    since = self._out[0].time_ns if self._out else t
+            if since is not None:
+                self._sw_ns[who] += t - since
+            values = (who, pid, 120, 1, idle, 0, 120)
+            self._out.append(Emitted(t, cpu, pid, who, "sched_switch", values))
+            self._sw_on[who] = None
+        self._n += 1
+        self._other["sched:sched_switch"] = self._other.get("sched:sched_switch", 0) + 1
 
     def _emit_enter(self, t: int, proc: _Proc, mm: _Mm) -> None:
         self._out.append(Emitted(t, proc.cpu, proc.pid, proc.comm, "kmem_mm_enter", (mm.ptr,)))
@@ -798,6 +828,7 @@ class Simulation:
         rng_random = self._rng.random
         cpu, pid = self._ks_cpu, self._ks_pid
         sleep_ns = self.config.scan_sleep_ms * _MS
+        switches = self.config.switches
         counts = self._counts
         new_rec = self._rec
         n_start = 0
@@ -807,10 +838,14 @@ class Simulation:
             if heap and heap[0][0] < t:
                 self._push(t, self._act_kscand)
                 break
+            if switches and self._sw_on["kscand"] is None:
+                self._switch(t, "kscand", True)
             cursor = self._ks_cursor
             if cursor >= len(lst):
                 lst[:] = [m for m in lst if m.registered]
                 self._ks_cursor = 0
+                if switches:
+                    self._switch(t, "kscand", False)
                 t += sleep_ns + int(rng_random() * 200 * _US)
                 continue
             mm = lst[cursor]
@@ -874,6 +909,7 @@ class Simulation:
         fail_total = fail_cum[-1]
         bisect_right = bisect.bisect_right
         ms, mf = self._km_ms, self._km_mf
+        switches = self.config.switches
         n = 0
         cur = self._km_cur
         while True:
@@ -883,10 +919,14 @@ class Simulation:
             if heap and heap[0][0] < t:
                 self._push(t, self._act_kmigrated)
                 break
+            if switches and self._sw_on["kmigrated"] is None:
+                self._switch(t, "kmigrated", True)
             if cur is None:
                 cur = self._km_cur = self._next_mm()
                 if cur is None:
                     self._km_idle = True
+                    if switches:
+                        self._switch(t, "kmigrated", False)
                     break
                 ms = mf = 0       # a new pass over this mm
                 t += rng.randrange(1 * _US, 6 * _US)
@@ -958,6 +998,9 @@ class Simulation:
             self.now_ns = t
             fn(t, arg)
             if out:
+                if self._first_t is None:
+                    self._first_t = out[0].time_ns
+                self._last_t = out[-1].time_ns
                 yield from out
                 out.clear()
         self._done = True
@@ -1019,13 +1062,29 @@ class Simulation:
         return {
             "schema": TRUTH_SCHEMA,
             "seed": cfg.seed,
-            "config": dataclasses.asdict(cfg),
+            # (switches only when on: the truths written before it existed stay true)
+            "config": {k: v for k, v in dataclasses.asdict(cfg).items()
+                       if k != "switches" or v},
             "events": dict(self._counts),
             "other_events": dict(sorted(self._other.items())),
             "scans": all_scans,
             "migrations": self._migs_dict(self._recs),
             "mms": mms,
+            **({"cpu": self._cpu_truth()} if self.config.switches else {}),
         }
+
+    def _cpu_truth(self) -> Optional[Dict[str, Any]]:
+        """On-CPU ns of kscand and kmigrated within the trace (config.switches): the complete
+        intervals, kscand's first from the trace's first event, a thread still on a CPU up
+        to the trace's last event."""
+        if not self.config.switches:
+            return None
+        ns = dict(self._sw_ns)
+        for who, since in self._sw_on.items():
+            if since is not None:
+                ns[who] += self._last_t - (since if since >= 0 else (self._first_t or 0))
+        return {"kscand_pid": self._ks_pid, "kmigrated_pid": self._km_pid,
+                "kscand_on_cpu_ns": ns["kscand"], "kmigrated_on_cpu_ns": ns["kmigrated"]}
 
     @staticmethod
     def _overall(stats: List[Optional[List[int]]], first: Optional[int],

@@ -18,7 +18,7 @@ from typing import IO, Any, BinaryIO, Dict, Iterator, Optional, cast
 from kscand_perf.argparsing import int_arg, positive_float_arg, positive_int_arg
 from kscand_perf.errors import CommandError, UsageError, quiet_stdout
 
-from .formats import ALL_EVENTS, KSCAND_EVENTS, POSTED_V3_PRINT_FMTS
+from .formats import ALL_EVENTS, KSCAND_EVENTS, POSTED_V3_PRINT_FMTS, SCHED_SWITCH
 from .mechanisms import MechConfig, with_migrate_events
 from .perfdata import PerfDataWriter, SchemaError
 from .stream import Emitted
@@ -55,6 +55,9 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
                    help="random seed: the same seed gives the same trace (default 1)")
     p.add_argument("--truth", metavar="PATH",
                    help="also write the ground truth as JSON to PATH")
+    p.add_argument("--switches", action="store_true",
+                   help="also sched_switch of kscand and kmigrated (their CPU time; the "
+                        "truth's cpu member)")
     p.add_argument("--no-sched", dest="sched", action="store_false",
                    help="leave out sched_process_fork/exec/exit (a recording of the "
                         "kmem events only)")
@@ -132,7 +135,8 @@ def _open_output(path: str, what: str) -> IO[bytes]:
 
 
 def main(args: argparse.Namespace) -> int:
-    config = SynthConfig(mms=args.mms, seconds=args.seconds, seed=args.seed, sched=args.sched)
+    config = SynthConfig(mms=args.mms, seconds=args.seconds, seed=args.seed, sched=args.sched,
+                         switches=args.switches)
     try:
         config.validate()
     except ValueError as e:
@@ -158,6 +162,8 @@ def main(args: argparse.Namespace) -> int:
         if args.truth is not None:
             truth_file = _open_output(args.truth, "the truth to")
         events = ALL_EVENTS if args.sched else KSCAND_EVENTS
+        if args.switches:
+            events = events + (SCHED_SWITCH,)
         fmts = POSTED_V3_PRINT_FMTS if args.posted_printk else None
         sim = simulate(config)
         progress = _Progress(sys.stderr, sim)

@@ -39,6 +39,7 @@ if os.path.isdir(os.path.join(_here, "..", "kscand_perf")):
     sys.path.insert(0, os.path.join(_here, ".."))
 
 try:
+    from kscand_perf.cost import sched_switch as _sched_switch  # noqa: E402
     from kscand_perf.errors import BAD_DATA, CommandError, UsageError, quiet_stdout  # noqa: E402
     from kscand_perf.session import Session  # noqa: E402
 except ImportError as _e:
@@ -348,6 +349,18 @@ def define_symbolic_value(event_name, field_name, field_value, field_str):
                                           str(field_str))
     except Exception:
         pass
+
+
+def sched__sched_switch(event_name, context, common_cpu, common_secs, common_nsecs,
+                        common_pid, common_comm, common_callchain, prev_comm=None,
+                        prev_pid=None, prev_prio=None, prev_state=None, next_comm=None,
+                        next_pid=None, *extra):
+    # perf 6.1 passes the seven fields in format order (next_prio last, in extra)
+    try:
+        _sched_switch(_core, common_secs * 1000000000 + common_nsecs, prev_comm, prev_pid,
+                      next_comm, next_pid)
+    except Exception as e:
+        _bad(event_name, e, common_secs, common_nsecs)
 
 
 def trace_unhandled(event_name, context, event_fields_dict, perf_sample_dict=None):

@@ -273,35 +273,55 @@ def test_v2_migrate_events_have_no_batches() -> None:
     assert any("V1/V2" in n for n in r["notes"])
 
 
-def test_detection_to_promotion_latency() -> None:
+def test_queue_wait_replaces_detection_latency() -> None:
+    """Issue 20 item 4: batches drain in order (docs/report.md, "kmigrated's backlog")."""
     r = feed([
-        ("start", 0, A), ("mig", 50, A, 0, 0, 1, 0), end(100, A, total=5),  # during: 50
-        ("mig", 120, A, 0, 0, 2, 0),  # more of the same batch: no new latency
-        # starts with a backlog (2 migrate events for 5 pages found): not counted
+        ("start", 0, A), ("mig", 50, A, 0, 0, 1, 0), end(100, A, total=5),  # first at 50
+        ("mig", 120, A, 0, 0, 2, 0),
+        # a second batch queued behind the first (2 of its 5 pages tried)
         ("start", 1000, A), end(1100, A, total=3), ("mig", 1500, A, 0, 0, 1, 0),
-        ("mig", 1600, A, 0, 0, 2, 0), ("mig", 1700, A, 0, 0, 3, 0), ("mig", 1800, A, 0, 0, 4, 0),
-        ("mig", 1900, A, 0, 0, 5, 0), ("mig", 1950, A, 0, 0, 6, 0),  # 8 events for 8 pages
-        ("start", 2000, A), end(2100, A, total=0), ("mig", 2200, A, 0, 0, 7, 0),  # none found
-        ("start", 3000, A), end(3100, A, total=2), ("mig", 3500, A, 0, 0, 1, 0),  # 500
-        ("start", 4000, B), end(4010, B, total=1),  # never attempted: not counted
+        ("mig", 1600, A, 0, 0, 2, 0), ("mig", 1700, A, 0, 0, 3, 0),  # first batch drained
+        ("mig", 1800, A, 0, 0, 4, 0),  # second batch's first page: 800 after its start
+        ("mig", 1900, A, 0, 0, 5, 0), ("mig", 1950, A, 0, 0, 6, 0),  # drained: 950
+        ("start", 2000, A), end(2100, A, total=0),
+        ("mig", 2200, A, 0, 0, 7, 0),  # beyond every queued page, before the next scan
+        ("start", 3000, A), end(3100, A, total=2), ("mig", 3500, A, 0, 0, 1, 0),  # first: 500
+        ("start", 4000, B), end(4010, B, total=1),  # never attempted
     ])
-    assert r["migrations"]["latency_ns"] == {"count": 2, "min": 50, "mean": 275.0, "max": 500,
-                                             "total": 550}
-    # found 5 + 3 + 2 on A, 10 migrate events; 1 on B, none: one page never attempted
-    assert mm_of(r, A)["migrations"]["not_attempted"] == 0
-    assert mm_of(r, B)["migrations"]["not_attempted"] == 1
-    assert r["migrations"]["not_attempted"] == 1
+    b = r["backlog"]
+    assert (b["pages_queued"], b["pages_attempted"], b["attempts_unqueued"]) == (11, 10, 1)
+    assert (b["never_attempted"], b["queued_at_end"], b["peak_pages"]) == (0, 2, 6)
+    assert b["batches"] == {"queued": 4, "drained": 2, "unmeasured": 0, "merged": 0, "left": 2}
+    w = b["first_attempt_wait_ns"]
+    assert (w["count"], w["min"], w["max"], w["total"]) == (3, 50, 800, 1350)
+    w = b["drain_wait_ns"]
+    assert (w["count"], w["min"], w["max"], w["total"]) == (2, 950, 1700, 2650)
+    assert "latency_ns" not in r["migrations"]
+    assert r["migrations"]["not_attempted"] == 1  # the older, per-lifetime figure stays
+    gaps = [m["scan_gap_ns"] for m in r["kscand_detail"]["by_mm"] if m["mm"] == "0x%x" % A][0]
+    assert (gaps["count"], gaps["min"], gaps["max"]) == (3, 1000, 1000)
 
 
-def test_latency_is_not_a_backlog() -> None:
+def test_queue_wait_counts_a_backlog_as_a_wait() -> None:
     """Issue 19: a scan that starts while kmigrated still works through an earlier scan's
-    queue is no detection; its first migrate event is the queue, not the scan."""
+    queue waits behind it: its wait runs from its own start to its own pages."""
     r = feed([("start", 0, A), end(100, A, total=3), ("mig", 150, A, 0, 0, 1, 0),
               ("start", 200, A), ("mig", 211, A, 0, 0, 2, 0), end(300, A, total=1),
               ("mig", 400, A, 0, 0, 3, 0), ("mig", 500, A, 0, 0, 4, 0)])
-    assert r["migrations"]["latency_ns"] == {"count": 1, "min": 150, "mean": 150.0,
-                                             "max": 150, "total": 150}
+    b = r["backlog"]
+    assert (b["first_attempt_wait_ns"]["min"], b["first_attempt_wait_ns"]["max"]) == (150, 300)
+    assert (b["drain_wait_ns"]["min"], b["drain_wait_ns"]["max"]) == (300, 400)
+    assert (b["pages_queued"], b["pages_attempted"], b["queued_at_end"]) == (4, 4, 0)
     assert r["migrations"]["not_attempted"] == 0
+
+
+def test_batch_drained_during_its_own_scan() -> None:
+    r = feed([("start", 0, A), ("mig", 10, A, 0, 0, 1, 0), ("mig", 20, A, 0, 0, 2, 0),
+              end(30, A, total=2)])
+    b = r["backlog"]
+    assert b["first_attempt_wait_ns"]["total"] == 10
+    assert b["drain_wait_ns"]["total"] == 20
+    assert b["batches"]["drained"] == 1
 
 
 # -- filters -----------------------------------------------------------------------------------

@@ -396,7 +396,8 @@ def test_17_units_follow_the_option_and_separators() -> None:
     out = text(report, unit_ns=1000000)
     line = [ln for ln in out.splitlines() if ln.startswith("visits per completed scan")][0]
     assert line.split()[-1] == "1,001.0"  # 2,002 starts, 2 completed
-    assert "mean 2.006 ms, min 2.006 ms, max 2.006 ms" in out  # latency, in --ms
+    # the queue wait (issue 20: replaces the detection latency), in --ms
+    assert "queue wait, scan start to first attempt: 1 batch, p50 2.006, p90 2.006" in out
     assert "1 interval:\n  mean 1,000.000 ms, min 1,000.000 ms, max 1,000.000 ms" in out
     assert "full address-space passes (wraps)" in out
     headers = [ln for ln in out.splitlines() if ln.split()[:2] == ["mm", "gen"]]

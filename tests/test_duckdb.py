@@ -124,7 +124,8 @@ def test_a_second_run_into_the_folder_leaves_nothing_stale(tmp_path: Any) -> Non
     second = set(os.listdir(out))
     assert second == {"run.csv", "events.csv", "scan_durations.csv", "scan_histogram.csv",
                       "target_nodes.csv", "mms.csv", "migrations_by_node.csv",
-                      "migrations_by_rc.csv", "scans.csv", "notes.txt"}
+                      "migrations_by_rc.csv", "scans.csv", "notes.txt", "backlog.csv",
+                      "mm_detail.csv", "mm_failures.csv", "cost.csv"}
 
 
 def test_csv_is_in_ns_and_bytes_whatever_the_display_unit(tmp_path: Any) -> None:

@@ -22,6 +22,8 @@ from ..vmstat import KernelCounters
 from .mechanisms import CSV_HEADERS as MECH_CSV_HEADERS
 from .mechanisms import INTERVAL_COLUMNS, interval_cells, mechanisms_json
 from .mechanisms import csv_rows as mech_csv_rows
+from .detail_json import CSV_NAMES as DETAIL_CSV_NAMES
+from .detail_json import backlog_json, cost_json, detail_csv, detail_json
 
 SCHEMA = "kscand-perf/1"
 Row = Sequence[Any]
@@ -76,7 +78,6 @@ def migrations_json(m: Migrations) -> Dict[str, Any]:
         "batches": m.batches,
         "batch_size": _spread_json(m.batch_size),
         "sequence_breaks": m.sequence_breaks,
-        "latency_ns": _spread_json(m.latency_ns),
         "not_attempted": m.not_attempted,
     }
 
@@ -179,6 +180,9 @@ def _json_fields(report: Report) -> List[Tuple[str, Any]]:
         ("run", run_json(report.run)),
         ("selection", selection_json(report.selection)),
         ("mechanisms", mechanisms_json(report.mechanisms)),
+        ("backlog", backlog_json(report.backlog)),
+        ("kscand_detail", detail_json(report.kscand_detail)),
+        ("cost", cost_json(report.cost)),
     ] + ([("over_time", over_time_json(report.over_time))]
          if report.over_time is not None else [])
 
@@ -444,6 +448,9 @@ def csv_files(report: Report, unit_ns: int = 1000) -> Dict[str, Iterable[str]]:
     if report.scans.linear is not None:
         out["scan_linear_histogram.csv"] = _csv_text(
             ["low_ns", "high_ns", "count"], report.scans.linear.rows())
+    for name, (headers, rows) in detail_csv(report.backlog, report.kscand_detail,
+                                            report.cost).items():
+        out[name] = _csv_text(headers, rows)
     return out
 
 
@@ -476,6 +483,9 @@ def interval_json(row: IntervalRow) -> Dict[str, Any]:
         "top_failure": None if top is None else {"rc": top[0], "name": rc_name(top[0]),
                                                  "count": top[1]},
         "cumulative_succeeded": row.cumulative_succeeded,
+        "failed_by_rc": {str(rc): {"name": rc_name(rc), "count": n}
+                         for rc, n in sorted(row.failed_rc.items())},
+        "backlog_pages": row.backlog_pages,
         "duration_log2_ns": {str(k): n for k, n in sorted(row.log2_ns.items())},
     }
     if row.mechanisms is not None:  # (the kernel's migrate events: pages per mechanism)
@@ -507,7 +517,8 @@ INTERVAL_CSV_HEADERS = (
     "start_ns", "end_ns", "scans", "not_due", "scan_ends", "duration_count",
     "duration_mean_ns", "duration_p99_ns", "duration_max_ns", "pages_found", "attempted",
     "succeeded", "failed", "attempted_per_s", "succeeded_per_s", "failed_per_s", "success",
-    "top_failure_rc", "top_failure_name", "top_failure_count", "cumulative_succeeded")
+    "top_failure_rc", "top_failure_name", "top_failure_count", "cumulative_succeeded",
+    "backlog_pages")
 
 
 def _interval_csv_row(row: IntervalRow) -> List[Any]:
@@ -520,7 +531,7 @@ def _interval_csv_row(row: IntervalRow) -> List[Any]:
             d["succeeded_per_s"], d["failed_per_s"],
             "" if d["success"] is None else d["success"],
             top.get("rc", ""), top.get("name", ""), top.get("count", ""),
-            row.cumulative_succeeded]
+            row.cumulative_succeeded, row.backlog_pages]
 
 
 def over_time_csv(over: OverTime, run_id: Optional[str] = None
@@ -552,7 +563,7 @@ def over_time_csv(over: OverTime, run_id: Optional[str] = None
 CSV_NAMES = ("run.csv", "events.csv", "scan_durations.csv", "scan_histogram.csv",
              "target_nodes.csv", "mms.csv", "migrations_by_node.csv", "migrations_by_rc.csv",
              "kernel_counters.csv", "intervals.csv", "timelines.csv", "time_to_promotion.csv",
-             "scan_linear_histogram.csv", "scans.csv", "mechanisms.csv")
+             "scan_linear_histogram.csv", "scans.csv", "mechanisms.csv") + DETAIL_CSV_NAMES
 
 SCAN_CSV_HEADERS = ("mm", "generation", "pid", "comm", "start_ns", "end_ns", "duration_ns",
                     "pages_found", "scan_period_ms", "scan_size_bytes", "target_node",

@@ -173,11 +173,39 @@ def _migrations(m: Doc, unit_ns: int, u: str) -> str:
     if "not_attempted" in m:
         facts.append("pages found but never attempted (queued, never attempted): %s"
                      % count(m["not_attempted"]))
-    lat = _spread_line("detection to first promotion attempt: scans", m["latency_ns"],
-                       unit_ns, u)
-    if lat:
-        facts.append(lat)
     return out + "\n\n" + "\n".join(facts)
+
+
+def _backlog(b: Optional[Doc], unit_ns: int, u: str) -> str:
+    """The merged backlog's counts and drain wait (per-mm rows are not merged)."""
+    if not b:
+        return ""
+    facts = ["pages queued %s, attempted %s, never attempted %s, queued at the end %s" % (
+        count(b["pages_queued"]), count(b["pages_attempted"]), count(b["never_attempted"]),
+        count(b["queued_at_end"]))]
+    w = _spread_line("queue wait, scan start to drained: batches", b["drain_wait_ns"],
+                     unit_ns, u)
+    if w:
+        facts.append(w)
+    return "\n".join(facts)
+
+
+def _cost(c: Optional[Doc]) -> str:
+    """The merged CPU times and per-page figures (docs/report.md, "Cost")."""
+    if not c:
+        return ""
+
+    def us(ns: Optional[int]) -> str:
+        return "-" if ns is None else "{:,.0f}".format(ns / 1e3)
+    per = c["cpu_us_per_promoted_page"]
+    lines = ["CPU us: kscand's scans %s, kmigrated %s, kscand on CPU %s; promoted pages %s" % (
+        us(c["kscand_scan_cpu_ns"]), us(c["kmigrated_cpu_ns"]), us(c["kscand_cpu_ns_switch"]),
+        count(c["promoted_pages"])),
+        "CPU us per promoted page: kscand's scans %s, kmigrated %s, both %s" % tuple(
+            "-" if per[k] is None else "{:,.3f}".format(per[k])
+            for k in ("kscand_scan", "kmigrated", "total"))]
+    return "\n".join(lines + [textwrap.fill("- " + n, width=100, subsequent_indent="  ")
+                              for n in c["notes"]])
 
 
 def _oddities(doc: Doc) -> str:
@@ -238,6 +266,8 @@ def text(doc: Doc, unit_ns: int = 1000) -> str:
     if doc.get("mechanisms") is not None:
         parts.append(section("Promotions by mechanism",
                              mechanisms_text(from_json(doc["mechanisms"]))))
+    parts.append(section("kmigrated's backlog", _backlog(doc.get("backlog"), unit_ns, u)))
+    parts.append(section("Cost", _cost(doc.get("cost"))))
     parts.append(section("Oddities", _oddities(doc)))
     notes = doc["notes"]
     if notes:

@@ -12,6 +12,7 @@ from ..report import (Accounting, Durations, MmReport, OverTime, Report, Scans, 
                       log2_rows, mm_key, mm_report)
 from ..timeline import IntervalRow
 from ..vmstat import CounterCheck, KernelCounters
+from .detail_text import detail_sections
 from .format import count, histogram, human_ns, in_unit, percent, section, size, table
 from .mechanisms import intervals_text as mechanism_intervals_text
 from .mechanisms import mechanisms_text, stock_counters_text
@@ -78,6 +79,8 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
         if report.over_time is not None and report.over_time.rows:
             parts.append(section("Pages moved per second, by mechanism and interval",
                                  mechanism_intervals_text(report.over_time.rows)))
+    parts.extend(detail_sections(report.backlog, report.kscand_detail, report.over_time,
+                                 unit_ns, top, report.cost))
     if report.over_time is not None:
         parts.append(section("Time to promotion", promotion_text(report.over_time, unit_ns,
                                                                  top)))
@@ -263,14 +266,6 @@ def _migrations_text(report: Report, unit_ns: int, top: int) -> str:
     if m.sequence_breaks:
         facts.append("msuccess+mfailed sequence breaks (lost or duplicated events): %s"
                      % count(m.sequence_breaks))
-    if m.latency_ns is not None:
-        lat = m.latency_ns
-        facts.append("detection to first promotion attempt (scans that found pages, "
-                     "begun with no backlog):")
-        u = UNIT_NAME[unit_ns]
-        facts.append("  %s, mean %s %s, min %s %s, max %s %s" % (
-            _plural(lat.count, "scan", "scans"), in_unit(lat.mean, unit_ns), u,
-            in_unit(lat.min, unit_ns), u, in_unit(lat.max, unit_ns), u))
     if m.not_attempted:
         facts.append("pages found and queued, never attempted: %s"
                      % count(m.not_attempted))
