@@ -115,3 +115,23 @@ def test_time_last_covers_a_visit_before_a_scan_node_dropped() -> None:
             ["--node", "0"])
     assert r["time_ns"] == {"first": 1 * S, "last": 1 * S}
     assert r["scans"]["not_due"] == 1 and r["events"]["kmem_scan_mm_start"] == 1
+
+
+def test_detail_visits_leave_out_a_start_in_flight() -> None:
+    """kscand_detail's `visits` are "its scan starts, completed or not due" (docs/report.md,
+    "Per mm"); a start pending when the recording ended is in flight, "neither a completed
+    scan nor an unpaired start" ("How the report counts"): A has 1 completed scan and 1
+    start in flight, so 1 visit (the report counted 2)."""
+    r = run([("start", 1 * S, A), ("end", 1 * S + 10, A, 0, 0), ("start", 2 * S, A)])
+    assert r["scans"]["in_flight"] == 1
+    assert r["kscand_detail"]["by_mm"][0]["visits"] == 1
+
+
+def test_backlog_counts_attempts_no_end_queued_as_unqueued() -> None:
+    """Attempts beyond every page queued, that no later scan end takes, "served pages the
+    report never saw queued (queued before the recording, ...)": `attempts_unqueued`
+    (docs/report.md, "kmigrated's backlog"; under --time "its attempts in the window are
+    attempts_unqueued"). A's 2 migrations with no scan end: 2 unqueued (the report: 0)."""
+    r = run([("mig", 1 * S, A, 0, 1), ("mig", 1 * S + 10, A, 0, 2)])
+    assert r["backlog"]["pages_attempted"] == 2
+    assert r["backlog"]["attempts_unqueued"] == 2

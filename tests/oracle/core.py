@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import collections
 import hashlib
 import math
@@ -199,27 +198,6 @@ class Life:
             sizes.append(run)
         return sizes, breaks, begun_before
 
-    def latencies(self) -> List[int]:
-        """Completed scans that found pages and start with no backlog: the lifetime's
-        migrate events before the start are at least the pages its ends before the start
-        found. The latency: its first migrate event at or after the start, minus the start."""
-        ends = sorted((s.end.sample.time, s.end.values["total"] or 0) for s in self.ends)
-        end_times = [t for t, _ in ends]
-        found_before = [0]
-        for _, total in ends:
-            found_before.append(found_before[-1] + total)
-        migrates = sorted(m.sample.time for m in self.migrates)
-        out = []
-        for scan in self.ends:
-            if scan.start is None or (scan.end.values["total"] or 0) <= 0:
-                continue
-            t0 = scan.start.sample.time
-            queued = found_before[bisect.bisect_left(end_times, t0)]
-            attempted = bisect.bisect_left(migrates, t0)
-            if attempted >= queued and attempted < len(migrates):
-                out.append(migrates[attempted] - t0)
-        return out
-
     def pages_found(self) -> int:
         return sum(s.end.values["total"] or 0 for s in self.ends)
 
@@ -269,18 +247,15 @@ def migrations_figures(lives: Sequence[Life]) -> Dict[str, Any]:
         by_rc[rc] += 1
     sizes: List[int] = []
     breaks = 0
-    latencies: List[int] = []
     for life in lives:
         s, b, _ = life.batches()
         sizes += s
         breaks += b
-        latencies += life.latencies()
     ok = by_rc.get(0, 0)
     return {"attempted": len(migrates), "succeeded": ok, "failed": len(migrates) - ok,
             "by_node": by_node,
             "by_rc": {str(rc): {"name": rc_name(rc), "count": n} for rc, n in by_rc.items()},
             "batches": len(sizes), "batch_size": stats(sizes), "sequence_breaks": breaks,
-            "latency_ns": stats(latencies),
             "not_attempted": sum(life.not_attempted() for life in lives)}
 
 
@@ -483,6 +458,9 @@ def oracle_report(recording: Any, opts: Options = Options(),
     from .compare import Prose
     from .counters import kernel_counters
     from .overtime import over_time
+    from .backlog import Backlog
+    from .cost import cost
+    from .detail import detail
     rec = recording if isinstance(recording, Recording) else Recording(recording)
     samples = rec.samples
     an = Analysis(rec, opts)
@@ -552,6 +530,12 @@ def oracle_report(recording: Any, opts: Options = Options(),
     }
     if input_name == "-":
         out["run"]["header"] = None
+    # issue 20: kmigrated's backlog, per mm, cost (backlog.py, detail.py, cost.py)
+    backlog = Backlog(an)
+    out["backlog"] = backlog.report(chosen, an)
+    out["kscand_detail"] = detail(an, chosen, out["time_ns"])
+    out["cost"] = cost(an, out["scans"], out["migrations"], any(
+        v is not None for v in (opts.pids, opts.comm, opts.mms, opts.node)))
     if opts.interval is not None:
-        out["over_time"] = over_time(an, chosen, opts)
+        out["over_time"] = over_time(an, chosen, opts, backlog.after)
     return out

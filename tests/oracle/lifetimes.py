@@ -17,7 +17,7 @@ from .script import Sample, to_int
 
 KSCAND = ("kmem_mm_enter", "kmem_mm_exit", "kmem_scan_mm_start", "kmem_scan_mm_end",
           "kmem_scan_mm_migrate")
-SCHED = ("sched_process_fork", "sched_process_exec", "sched_process_exit")
+SCHED = ("sched_process_fork", "sched_process_exec", "sched_process_exit", "sched_switch")
 U64 = 64
 
 Key = Tuple[int, int]   # (mm pointer, generation)
@@ -64,6 +64,11 @@ def decode(sample: Sample) -> Tuple[Optional[Dict[str, Optional[int]]], str]:
             return {"child_pid": to_int(sample.field("child_pid"))}, ""
         if name == "sched_process_exec":
             return {"pid": to_int(sample.field("pid"))}, ""
+        if name == "sched_switch":     # docs/report.md "Cost": the comms name the threads
+            if sample.field("prev_comm") is None or sample.field("next_comm") is None:
+                raise ValueError("missing")
+            return {"prev_pid": to_int(sample.field("prev_pid")),
+                    "next_pid": to_int(sample.field("next_pid"))}, ""
         return {"pid": to_int(sample.field("pid"))}, ""
     except ValueError:
         return None, "missing or non-integer fields"

@@ -26,6 +26,7 @@ class Row:
         self.pages = 0
         self.rcs: Dict[int, int] = collections.Counter()
         self.events = 0     # kscand events kept in it, of any kind
+        self.backlog: Optional[int] = None   # pages pending at its close (backlog.py)
 
     def empty(self) -> bool:
         return not self.events
@@ -35,7 +36,8 @@ def interval_ns(seconds: float) -> int:
     return int(Decimal(repr(seconds)) * 10**9)
 
 
-def rows(an: "Analysis", opts: "Options") -> Dict[str, Any]:
+def rows(an: "Analysis", opts: "Options",
+         backlog: Optional[Dict[int, int]] = None) -> Dict[str, Any]:
     width = interval_ns(opts.interval or 1.0)
     unit = UNITS[opts.unit]
     kept = an.kept
@@ -63,10 +65,11 @@ def rows(an: "Analysis", opts: "Options") -> Dict[str, Any]:
             table[where[m.index]].rcs[m.values["rc"]] += 1  # type: ignore[index]
     for r in kept:
         table[where[r.index]].events += 1
+        table[where[r.index]].backlog = (backlog or {}).get(r.index, 0)
         if r.index in an.visit_index:
             table[where[r.index]].not_due += 1
     out: List[Dict[str, Any]] = []
-    cumulative = 0
+    cumulative = pending = 0
     k = 0
     while k < n:
         if table.get(k) is None or table[k].empty():
@@ -75,19 +78,20 @@ def rows(an: "Analysis", opts: "Options") -> Dict[str, Any]:
                 j += 1
             if j - k + 1 > EMPTY_RUN:
                 out.append(_row(Row(), first + k * width, first + (j + 1) * width, last,
-                                cumulative, unit))
+                                cumulative, unit, pending))
                 k = j + 1
                 continue
         row = table.get(k) or Row()
         cumulative += row.rcs.get(0, 0)
+        pending = pending if row.backlog is None else row.backlog   # empty: the last value
         out.append(_row(row, first + k * width, first + (k + 1) * width, last, cumulative,
-                        unit))
+                        unit, pending))
         k += 1
     return {"interval_ns": width, "intervals": out}
 
 
 def _row(row: Row, start: int, end: int, last: int, cumulative: int,
-         unit: int) -> Dict[str, Any]:
+         unit: int, pending: int = 0) -> Dict[str, Any]:
     ok = row.rcs.get(0, 0)
     attempted = sum(row.rcs.values())
     covered = (min(end, last) - start) / 1e9       # the time the interval covers
@@ -109,6 +113,9 @@ def _row(row: Row, start: int, end: int, last: int, cumulative: int,
         "top_failure": None if not failures else {
             "rc": failures[0][1], "name": rc_name(failures[0][1]), "count": failures[0][0]},
         "cumulative_succeeded": cumulative,
+        "failed_by_rc": {str(rc): {"name": rc_name(rc), "count": n}
+                         for rc, n in row.rcs.items() if rc != 0},
+        "backlog_pages": pending,
         # the bit length of the duration in ns, whatever --ns/--us/--ms
         "duration_log2": {str(b): c for b, c in sorted(
             collections.Counter(v.bit_length() for v in d).items())},
@@ -172,8 +179,9 @@ def time_to_promotion(life: "Life") -> Optional[Dict[str, Any]]:
     return out
 
 
-def over_time(an: "Analysis", chosen: Sequence["Life"], opts: "Options") -> Dict[str, Any]:
-    out = rows(an, opts)
+def over_time(an: "Analysis", chosen: Sequence["Life"], opts: "Options",
+              backlog: Optional[Dict[int, int]] = None) -> Dict[str, Any]:
+    out = rows(an, opts, backlog)
     width = out["interval_ns"]
     mms = []
     for life in chosen:
