@@ -10,10 +10,11 @@ the checkout (6.12 with the kscand RFC V3 series and patch/0001; 9p, virtio and
 overlayfs built in, so the initramfs needs no modules). QEMU boots it with software
 emulation and two NUMA nodes, node 1 a CPU-less slow tier described by ACPI HMAT,
 so kscand promotes from node 1 to node 0. The guest runs e2e/kscand/job.sh:
-bin/kscand-record (with --mms-to-scan) around our workload, the report command it
-prints (text and --json), then ``make install`` onto a tmpfs overlay of /usr and the
-installed ``perf script report kscand-report``. tests/test_e2e_kscand.py checks the
-saved results on the host.
+bin/kscand-record (with --mms-to-scan and --numa-balancing) around our workload in three
+modes (kscand alone, NUMA balancing's memory tiering alone, both: issue 20), the report
+command it prints (text and --json), then ``make install`` onto a tmpfs overlay of /usr
+and the installed ``perf script report kscand-report``. tests/test_e2e_kscand.py checks
+the saved results on the host.
 
 Runs are cached like the stock-kernel stage (e2e/harness.py): build/e2e-kscand/current
 points at the last successful run, and ``--reuse`` keeps it when its inputs (the
@@ -31,6 +32,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -50,7 +52,7 @@ DEFAULT_KERNEL = os.path.join(os.path.dirname(ROOT), "shared", "kernels", "kscan
                               "bzImage")
 HOST_PACKAGES = ("qemu-system-x86", "busybox-static", "gcc", "libc6-dev", "make",
                  "linux-perf", "numactl")
-BOOT_TIMEOUT = 400  # seconds for boot, recording, three reports and the install
+BOOT_TIMEOUT = 700  # seconds for boot, three recordings, five reports and the install
 GUEST_CPUS = 2
 
 # What the guest does (part of the inputs: changing one re-runs the stage).
@@ -62,7 +64,21 @@ SETTINGS: Dict[str, Any] = {
     "WL_HOT_MIB": 8,        # written every pass (about 50 passes a second at most)
     "WL_SECONDS": 12,       # the first scan comes 2 s after exec, the second 3.5 s later
     "WL_CHURN_MS": 700,     # a short-lived /bin/true every 0.7 s
+    # The modes with NUMA balancing (numab, both): the workload loops busy and never
+    # forks (the churn runs apart); NUMA balancing scans it once it has had a scan
+    # period (1 s) of CPU, and its hint faults then promote the hot window.
+    "NB_SECONDS": 10,
 }
+# The modes, in the order the guest records them: (name, kernel.numa_balancing,
+# kscand's scan_enabled during the workload). "kscand" keeps the stage's first file
+# names (run.data, report.json, ...); the others add -NAME (run-numab.data, ...).
+MODES = (("kscand", 0, 1), ("numab", 2, 0), ("both", 2, 1))
+
+
+def suffix(mode: str) -> str:
+    """The file name suffix of a mode's results: "" for kscand, "-numab", "-both"."""
+    return "" if mode == "kscand" else "-" + mode
+
 
 # Two nodes: node 0 has both CPUs, node 1 is memory only, 4x the latency and a fifth of
 # the bandwidth (ACPI HMAT), so the kernel puts it in a lower memory tier.
@@ -155,14 +171,33 @@ def write_job(run_dir: str) -> None:
 def _tails(results: str) -> str:
     """The ends of the guest's logs, for a failure message."""
     out = []
-    for name in ("record.out", "record.err", "workload.txt", "report.err", "report-json.err",
-                 "install.log", "installed.err"):
+    names = []
+    for mode, _nb, _scan in MODES:
+        names += ["record%s.out" % suffix(mode), "record%s.err" % suffix(mode),
+                  "workload%s.txt" % suffix(mode)]
+    for name in names + ["report.err", "report-json.err", "install.log", "installed.err"]:
         path = os.path.join(results, name)
         if os.path.isfile(path):
             with open(path, errors="replace") as f:
                 text = f.read()[-1500:]
             out.append("--- %s\n%s" % (name, text))
     return "\n".join(out)
+
+
+def host_reports(results: str) -> None:
+    """The report, with --json, on the recordings of the modes with NUMA balancing, run on
+    the host (the guest's own perf and checkout, at native speed: under emulation each
+    report of a mode costs the guest about 40 s). The command kscand-record printed, with
+    the copied files' paths."""
+    script = os.path.join(ROOT, "perf-scripts", "kscand_report.py")
+    perf = shutil.which(os.environ.get("PERF", "perf")) or "perf"
+    for mode, _nb, _scan in MODES[1:]:
+        data = os.path.join(results, "run%s.data" % suffix(mode))
+        proc = harness.run([perf, "script", "-s", script, "-i", data, "--", "--vmstat",
+                            data + ".vmstat-before.txt", data + ".vmstat-after.txt",
+                            "--json"], stderr=subprocess.PIPE)
+        with open(os.path.join(results, "report%s.json" % suffix(mode)), "wb") as f:
+            f.write(proc.stdout)
 
 
 def stage(reuse: bool = False, accel: str = "tcg", build: str = BUILD) -> Dict[str, Any]:
@@ -199,6 +234,8 @@ def stage(reuse: bool = False, accel: str = "tcg", build: str = BUILD) -> Dict[s
             except StageError as e:
                 raise StageError("%s\n%s" % (e, _tails(results))) from None
         os.unlink(cpio)
+        with timer.step("reports of the other modes (host)"):
+            host_reports(results)
         record = {
             "ok": True, "inputs": digest, "kernel": kernel, "kernel_sha256": kernel_sha,
             "settings": SETTINGS, "accel": accel, "steps": timer.steps,
