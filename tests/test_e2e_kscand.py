@@ -49,9 +49,9 @@ def stage() -> Dict[str, Any]:
     """Run the real-kscand stage once per session (or reuse a fresh result)."""
     try:
         proc = subprocess.run([sys.executable, STAGE, "run", "--reuse"], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=900)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=1500)
     except subprocess.TimeoutExpired:
-        pytest.fail("the real-kscand stage did not finish within 900 s", pytrace=False)
+        pytest.fail("the real-kscand stage did not finish within 1500 s", pytrace=False)
     err = proc.stderr.decode(errors="replace")
     if proc.returncode == EXIT_UNAVAILABLE:
         require(False, "the real-kscand stage cannot run here: %s"
@@ -389,13 +389,18 @@ def test_mode_recorded_with_its_settings(stage, mode_counts, mode):
 def test_mode_mechanisms_from_perf_script(stage, mode_counts, mode):
     """The oracle's counts per mode: kscand promotes only where it scans, NUMA balancing
     only where it is on, in the workload's own context; no other mechanism moved a page;
-    kmigrated's mm_migrate_pages successes equal kscand's rc-0 events."""
+    kmigrated's mm_migrate_pages successes equal kscand's rc-0 events. NUMA balancing alone
+    promotes; beside kscand it may not: whichever promoter reaches a hot page first moves
+    it (on the patched kernel, under load, kscand took all of them in one run)."""
     _, numa, scan = mode_of(mode)
     m = mode_counts[mode]["mechanisms"]
     assert m is not None
     assert m["cross_check"]["equal"] is True, m["cross_check"]
     assert (pages(m, "kscand") > 0) == scan, m["by_mechanism"]
-    assert (pages(m, "numa_balancing") > 0) == (numa != 0), m["by_mechanism"]
+    if not numa:
+        assert m["by_mechanism"]["numa_balancing"]["calls"] == 0, m["by_mechanism"]
+    elif not scan:
+        assert pages(m, "numa_balancing") > 0, m["by_mechanism"]
     for other in ("damon", "demotion", "other"):
         assert m["by_mechanism"][other]["calls"] == 0, (other, m)
     assert m["starts"] == sum(v["calls"] for v in m["by_mechanism"].values()) + m[
@@ -428,9 +433,12 @@ def test_mode_counters_agree_with_the_mechanisms_they_include(stage, mode_counts
     assert d["nr_kscand_migrated"] == pages(m, "kscand"), d
     assert d["nr_kscand_migrated"] == m["cross_check"]["kscand_rc0_events"], d
     if numa:
-        assert d["numa_hint_faults"] > 0 and d["numa_pte_updates"] > 0, d
-        assert d["pgpromote_success"] > 0 and pages(m, "numa_balancing") > 0, d
+        # NUMA balancing scanned the workload; alone, it took hint faults and promoted
+        # (beside kscand, pages kscand promoted first take no hint fault: top tier)
+        assert d["numa_pte_updates"] > 0 and d["pgpromote_success"] > 0, d
         assert d["pgpromote_candidate"] >= pages(m, "numa_balancing"), d
+        if mode == "numab":
+            assert d["numa_hint_faults"] > 0 and pages(m, "numa_balancing") > 0, d
     else:
         assert d["numa_hint_faults"] == 0 and d["numa_pte_updates"] == 0, d
 

@@ -4,6 +4,7 @@
     e2e/kscand/stage.py run [--reuse]      boot, record, report, install, report again
     e2e/kscand/stage.py idle [--seconds N] only record an idle guest at the default knobs
     e2e/kscand/stage.py forkscan [--fork-ms N ...]  NUMA balancing on a process that forks
+    e2e/kscand/stage.py sample             re-record samples/kscand-ab-sample.* (both mode)
 
 The kernel is ``$KSCAND_KERNEL`` or ../shared/kernels/kscand-v3-6.12/bzImage next to
 the checkout (6.12 with the kscand RFC V3 series and patch/0001; 9p, virtio and
@@ -53,7 +54,7 @@ DEFAULT_KERNEL = os.path.join(os.path.dirname(ROOT), "shared", "kernels", "kscan
 HOST_PACKAGES = ("qemu-system-x86", "busybox-static", "gcc", "libc6-dev", "make",
                  "linux-perf", "numactl")
 BOOT_RETRIES = 2    # boots again when the kernel crashed before the job (crashed_before_job)
-BOOT_TIMEOUT = 700  # seconds for boot, three recordings, five reports and the install
+BOOT_TIMEOUT = 1200  # s: boot, three recordings, three reports, the install (a loaded host)
 GUEST_CPUS = 2
 
 # What the guest does (part of the inputs: changing one re-runs the stage).
@@ -297,7 +298,8 @@ def idle(seconds: float, accel: str = "tcg") -> Dict[str, Any]:
     return out
 
 
-def forkscan(fork_ms: Sequence[int], seconds: float, accel: str = "tcg") -> Dict[str, Any]:
+def forkscan(fork_ms: Sequence[int], seconds: float, accel: str = "tcg",
+             record: bool = False) -> Dict[str, Any]:
     """Boot once, kscand paused and kernel.numa_balancing=2, and run the forking
     reproducer (e2e/kscand/forkscan.c, job-forkscan.sh) for ``seconds`` at each fork
     interval; its counter deltas and page census per interval. Not cached, not tested:
@@ -314,9 +316,10 @@ def forkscan(fork_ms: Sequence[int], seconds: float, accel: str = "tcg") -> Dict
     build_initramfs(cpio)
     shutil.copyfile(os.path.join(HERE, "job-forkscan.sh"), os.path.join(run_dir, "job.sh"))
     with open(os.path.join(run_dir, "job.env"), "w") as f:
-        f.write("FORK_MS_LIST='%s'\nFS_MIB=%d\nFS_HOT_MIB=%d\nFS_SECONDS=%g\n" % (
-            " ".join(str(ms) for ms in fork_ms), SETTINGS["WL_MIB"], SETTINGS["WL_HOT_MIB"],
-            seconds))
+        f.write("FORK_MS_LIST='%s'\nFS_MIB=%d\nFS_HOT_MIB=%d\nFS_SECONDS=%g\nFS_RECORD=%s\n"
+                "P=/host%s\n" % (" ".join(str(ms) for ms in fork_ms), SETTINGS["WL_MIB"],
+                                 SETTINGS["WL_HOT_MIB"], seconds, "1" if record else "",
+                                 ROOT))
     harness.run_guest(kernel, cpio, run_dir, os.path.join(run_dir, "console.log"),
                       timeout=BOOT_TIMEOUT, accel=accel, cpus=GUEST_CPUS,
                       memory_args=NUMA_ARGS, append=APPEND)
@@ -327,8 +330,88 @@ def forkscan(fork_ms: Sequence[int], seconds: float, accel: str = "tcg") -> Dict
             for line in f:
                 key, _, value = line.rstrip("\n").partition(" ")
                 run[key] = value
+        data = os.path.join(results, "forkscan-%d.data" % ms)
+        if record and os.path.isfile(data):
+            # promotions by mechanism in the recording (the oracle's count): NUMA
+            # balancing's are the numa_misplaced calls in the forking process's context
+            m = sample_truth(data)["mechanisms"]
+            run["mechanisms"] = None if m is None else {
+                "by_mechanism": {k: v for k, v in m["by_mechanism"].items() if v["calls"]},
+                "numa_balancing_by_process": m["numa_balancing_by_process"]}
         out["fork_ms=%d" % ms] = run
     return out
+
+
+# The A/B sample: the "both" mode, small enough to bundle (under 1 MiB).
+SAMPLE_SETTINGS: Dict[str, Any] = {"MMS": 4, "WL_MIB": 8, "WL_HOT_MIB": 2, "WL_SECONDS": 8,
+                                   "WL_CHURN_MS": 700}
+SAMPLE = os.path.join(ROOT, "samples", "kscand-ab-sample")
+
+
+def sample(accel: str = "tcg") -> Dict[str, Any]:
+    """Record samples/kscand-ab-sample.data in the "both" mode (job-sample.sh), with its
+    counter snapshots, knobs and the workload's census, then its truth: the independent
+    counts of tests/oracle/ from `perf script --ns` text of it (mechanisms, kmigrated's
+    on-CPU time) and the counters' deltas."""
+    kernel = kernel_image()
+    harness.ensure_host_packages(HOST_PACKAGES)
+    run_dir = os.path.join(BUILD, "sample")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    results = os.path.join(run_dir, "results")
+    os.makedirs(results)
+    build_workload(os.path.join(run_dir, "kscand-workload"))
+    cpio = os.path.join(run_dir, "initramfs.cpio")
+    build_initramfs(cpio)
+    shutil.copyfile(os.path.join(HERE, "job-sample.sh"), os.path.join(run_dir, "job.sh"))
+    with open(os.path.join(run_dir, "job.env"), "w") as f:
+        f.write("P=/host%s\n" % ROOT + "".join(
+            "%s=%s\n" % kv for kv in sorted(SAMPLE_SETTINGS.items())))
+    harness.run_guest(kernel, cpio, run_dir, os.path.join(run_dir, "console.log"),
+                      timeout=BOOT_TIMEOUT, accel=accel, cpus=GUEST_CPUS,
+                      memory_args=NUMA_ARGS, append=APPEND)
+    with open(os.path.join(results, "record.rc")) as f:
+        if f.read().strip() != "0":
+            raise StageError("kscand-record failed in the guest: %s" % _tails(results))
+    for ext in ("", ".vmstat-before.txt", ".vmstat-after.txt", ".kscand.txt"):
+        shutil.copyfile(os.path.join(results, "kscand-ab-sample.data" + ext),
+                        SAMPLE + ".data" + ext)
+    shutil.copyfile(os.path.join(results, "workload.txt"), SAMPLE + ".workload.txt")
+    truth = sample_truth(SAMPLE + ".data")
+    truth["settings"] = SAMPLE_SETTINGS
+    with open(os.path.join(results, "guest-uname")) as f:
+        truth["kernel_release"] = f.read().strip()
+    truth["perf_version"] = harness.perf_version()
+    with open(SAMPLE + ".truth.json", "w") as f:
+        json.dump(truth, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return {"sample": SAMPLE + ".data", "bytes": os.path.getsize(SAMPLE + ".data"),
+            "truth": truth}
+
+
+def sample_truth(data: str) -> Dict[str, Any]:
+    """The A/B sample's truth: tests/oracle/'s counts on `perf script --ns` text (the
+    oracle reads text only and imports nothing of the product) and the counter deltas."""
+    tests = os.path.join(ROOT, "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from oracle import SCRIPT_FIELDS, parse_script
+    from oracle.mechanisms import mechanisms, on_cpu
+    perf = shutil.which(os.environ.get("PERF", "perf")) or "perf"
+    text = harness.run([perf, "script", "--ns", "-F", SCRIPT_FIELDS, "-i", data],
+                       stderr=subprocess.PIPE).stdout.decode("utf-8", "replace")
+    samples = parse_script(text)
+    snaps = []
+    for which in ("before", "after"):
+        values = {}
+        with open("%s.vmstat-%s.txt" % (data, which)) as f:
+            for line in f:
+                if line.strip() and not line.startswith("#"):
+                    name, value = line.split()
+                    values[name] = int(value)
+        snaps.append(values)
+    return {"samples": len(samples), "mechanisms": mechanisms(samples),
+            "kmigrated": on_cpu(samples), "kscand": on_cpu(samples, "kscand"),
+            "counter_deltas": {n: snaps[1][n] - snaps[0].get(n, 0) for n in snaps[1]}}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -347,12 +430,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     fs.add_argument("--fork-ms", type=int, action="append",
                     help="fork interval in ms, 0 for none (repeatable; default 700 and 5000)")
     fs.add_argument("--seconds", type=float, default=20.0)
+    fs.add_argument("--record", action="store_true",
+                    help="run each under bin/kscand-record and count the promotions by "
+                         "mechanism in the recording (tests/oracle)")
     fs.add_argument("--accel", choices=("tcg", "kvm"), default="tcg")
+    sm = sub.add_parser("sample", help="re-record samples/kscand-ab-sample.* (the both "
+                                       "mode, small) and its truth")
+    sm.add_argument("--accel", choices=("tcg", "kvm"), default="tcg")
     args = ap.parse_args(argv)
     try:
+        if args.cmd == "sample":
+            out = sample(args.accel)
+            print(json.dumps({k: out[k] for k in ("sample", "bytes")}, indent=1))
+            return 0
         if args.cmd == "forkscan":
-            print(json.dumps(forkscan(args.fork_ms or [700, 5000], args.seconds, args.accel),
-                             indent=1))
+            print(json.dumps(forkscan(args.fork_ms or [700, 5000], args.seconds, args.accel,
+                                      args.record), indent=1))
             return 0
         if args.cmd == "idle":
             print(json.dumps(idle(args.seconds, args.accel), indent=1))
