@@ -65,6 +65,12 @@ kscand-kernel:
 sample: deps
 	$(PYTHON) e2e/harness.py sample
 
+# Re-record samples/kscand-ab-sample.* on the kscand kernel (KSCAND_KERNEL), kscand beside
+# NUMA balancing, and its truth from the oracle (tests/test_sample_ab.py checks it).
+.PHONY: sample-ab demo-ab
+sample-ab: deps
+	$(PYTHON) e2e/kscand/stage.py sample
+
 # The report on the sample recorded from a real kernel, then its plots over time
 # (--plot: PNG and SVG files) in demo-plots/ where matplotlib is installed. demo does not
 # install matplotlib: on a minimal Debian 12 it alone pulls 160 packages, 177 MB of
@@ -78,6 +84,13 @@ demo:
 	@if $(PYTHON) -c 'import matplotlib' 2>/dev/null; then $(MAKE) -s demo-plots; else \
 		echo "(plots: python3-matplotlib is not installed; make demo-plots installs it," \
 		"about 180 MB of downloads, and draws them into $(DEMO_PLOTS)/)"; fi
+
+# The report on the A/B sample (kscand and NUMA balancing both promoting), with its counters.
+demo-ab:
+	@$(APT_ENSURE) linux-perf python3-tabulate
+	@$(PERF) script -s perf-scripts/kscand_report.py -i samples/kscand-ab-sample.data -- \
+		--vmstat samples/kscand-ab-sample.data.vmstat-before.txt \
+		samples/kscand-ab-sample.data.vmstat-after.txt
 
 demo-plots:
 	@$(APT_ENSURE) linux-perf python3-tabulate python3-matplotlib

@@ -4,16 +4,23 @@ What it does, in order:
 
 1. checks that this kernel has every event to record (tracefs
    ``events/<system>/<event>``, mounting tracefs when it is not and that is
-   possible, else ``perf list``); if any is missing it stops at once, naming
-   them, before anything is written (exit 1);
-   with ``--mms-to-scan N`` it then sets /sys/kernel/mm/kscand/mms_to_scan for
-   the recording (the old value is put back afterwards, also when perf fails or
+   possible, else ``perf list``); if any kscand or sched_process event is
+   missing it stops at once, naming them, before anything is written (exit 1).
+   The kernel's own migrate events (``migrate:mm_migrate_pages`` and
+   ``_start``: which promoter moved a page) and ``sched:sched_switch`` filtered
+   to kscand's two threads (kmigrated's CPU time) are added when the kernel
+   has them (:data:`EXTRA_EVENTS`; ``--light`` leaves them out);
+   with ``--mms-to-scan N`` it then sets /sys/kernel/mm/kscand/mms_to_scan, and
+   with ``--numa-balancing MODE`` /proc/sys/kernel/numa_balancing, for the
+   recording (the old values are put back afterwards, also when perf fails or
    on Ctrl-C), and it warns when kmem_scan_mm_start will flood the recording
    (see :func:`start_rate`);
-2. snapshots the nr_kscand_* lines of /proc/vmstat into OUT.vmstat-before.txt;
+2. snapshots the nr_kscand_* lines of /proc/vmstat, and the NUMA balancing and
+   migration counters (:data:`SNAPSHOT_PREFIXES`), into OUT.vmstat-before.txt;
+   kscand's knobs and kernel.numa_balancing go to OUT.kscand.txt;
 3. runs ``perf record -e ... -a -m 16M --affinity=cpu -o OUT -- WORKLOAD``
    (``-m 16M`` so bursts of migrate events are not lost, ``--affinity=cpu`` so
-   perf 6.1 does not write a sample twice);
+   perf 6.1 does not write a sample twice; sched_switch with its ``--filter``);
 4. snapshots the counters again into OUT.vmstat-after.txt;
 5. says how many event types it asked for and how many samples perf wrote
    (counted in OUT itself, with any LOST records), then prints the report
@@ -46,7 +53,7 @@ from typing import IO, Iterable, List, NamedTuple, Optional, Sequence, Set, Tupl
 
 from .errors import CommandError, UsageError
 from .events import KSCAND_EVENTS, SCAN_START, SCHED_EVENTS
-from .vmstat import kscand_lines
+from .vmstat import PREFIX as KSCAND_PREFIX
 
 PROG = "kscand-record"
 
@@ -55,6 +62,27 @@ EVENTS: Tuple[str, ...] = tuple("%s:%s" % (ev.system, ev.name)
                                 for ev in KSCAND_EVENTS + SCHED_EVENTS)
 # --light leaves out the hot event (one per mm per kscand cycle): no scan durations then.
 LIGHT_DROPS = "%s:%s" % (SCAN_START.system, SCAN_START.name)
+# Recorded as well when this kernel has them, left out by --light (the core does not
+# need them): the kernel's own migrate events, whose reason and task tell the promoters
+# apart (kmigrated's numa_misplaced calls are kscand's, a faulting task's are NUMA
+# balancing's), and the context switches of kscand's two threads (kmigrated's CPU time).
+MIGRATE_EVENTS: Tuple[str, ...] = ("migrate:mm_migrate_pages", "migrate:mm_migrate_pages_start")
+SWITCH_EVENT = "sched:sched_switch"
+SWITCH_FILTER = ('prev_comm == "kscand" || prev_comm == "kmigrated" || '
+                 'next_comm == "kscand" || next_comm == "kmigrated"')
+EXTRA_EVENTS: Tuple[str, ...] = MIGRATE_EVENTS + (SWITCH_EVENT,)
+FILTERS = {SWITCH_EVENT: SWITCH_FILTER}
+
+# /proc/vmstat lines each snapshot keeps: kscand's counters, and those of NUMA balancing,
+# promotion, demotion and migration, which count several promoters at once (the report
+# holds them against the migrate events).
+SNAPSHOT_PREFIXES: Tuple[str, ...] = (KSCAND_PREFIX, "numa_pte_updates", "numa_huge_pte_updates",
+                                      "numa_hint_faults", "numa_pages_migrated", "pgpromote_",
+                                      "pgdemote_", "pgmigrate_", "thp_migration_")
+NUMA_BALANCING = "/proc/sys/kernel/numa_balancing"
+# kernel.numa_balancing: 0 off, 1 NUMA_BALANCING_NORMAL, 2 NUMA_BALANCING_MEMORY_TIERING,
+# 3 both (Documentation/admin-guide/sysctl/kernel.rst).
+NUMA_BALANCING_MODES = {"off": 0, "normal": 1, "tiering": 2, "both": 3}
 
 TRACEFS_ROOTS: Tuple[str, ...] = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 KSCAND_SYSFS = "/sys/kernel/mm/kscand"
@@ -73,14 +101,15 @@ HELP = ("record the kscand events with perf, and the kernel's counters around th
 DESCRIPTION = ("Record the kscand tracepoints system-wide with perf, and the kernel's "
                "nr_kscand_* counters before and after, for the report to analyse and "
                "cross-check.")
-USAGE = ("%(prog)s [-o OUT] [-m PAGES] [--light] [--mms-to-scan N] [--perf PATH] "
-         "(--duration SECONDS | -- WORKLOAD [ARGS...])")
+USAGE = ("%(prog)s [-o OUT] [-m PAGES] [--light] [--mms-to-scan N] [--numa-balancing MODE] "
+         "[--perf PATH] (--duration SECONDS | -- WORKLOAD [ARGS...])")
 EPILOG = """\
 examples:
   kscand-record -o run.data -- ./workload --its-args   # record while the workload runs
   kscand-record -o idle.data --duration 30             # record 30 s of the whole system
   kscand-record --light -o long.data --duration 600    # without kmem_scan_mm_start
   kscand-record --mms-to-scan 32 -o run.data -- ./wl   # fewer kmem_scan_mm_start events
+  kscand-record --numa-balancing tiering -o ab.data -- ./wl   # NUMA balancing beside kscand
 
 It writes OUT, OUT.vmstat-before.txt and OUT.vmstat-after.txt, then prints the
 report command. Recording needs root (or perf_event_paranoid -1) and tracefs.
@@ -102,19 +131,27 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
                    help="perf record's -m: ring buffer size per CPU (default %s; smaller "
                         "buffers lose events in bursts)" % DEFAULT_MMAP)
     p.add_argument("--light", action="store_true",
-                   help="leave out kmem_scan_mm_start, by far the most frequent event: "
-                        "much smaller files, but no scan durations")
+                   help="leave out kmem_scan_mm_start, by far the most frequent event, and "
+                        "the migrate and sched_switch events recorded when the kernel has "
+                        "them: much smaller files, but no scan durations, no promotions by "
+                        "mechanism and no kmigrated CPU time")
     p.add_argument("--mms-to-scan", metavar="N", dest="mms_to_scan",
                    help="set kscand's mms_to_scan (%s/mms_to_scan) to N for the recording "
                         "and put the old value back afterwards: how many mms kscand visits "
                         "per cycle, so how often kmem_scan_mm_start fires (e.g. %d); needs "
                         "root" % (KSCAND_SYSFS, SUGGESTED_MMS_TO_SCAN))
+    p.add_argument("--numa-balancing", metavar="MODE", dest="numa_balancing",
+                   help="set kernel.numa_balancing (%s) to MODE for the recording and put "
+                        "the old value back afterwards: 0 or off, 1 or normal, 2 or tiering "
+                        "(memory tiering: hint faults promote from slow nodes), 3 or both; "
+                        "needs root" % NUMA_BALANCING)
     p.add_argument("--perf", metavar="PATH",
                    help="the perf to run (default $PERF, else perf on PATH)")
     # testing only: replace the event list / look for events in another tracefs
     p.add_argument("--events", help=argparse.SUPPRESS)
     p.add_argument("--tracefs", help=argparse.SUPPRESS)
     p.add_argument("--kscand-sysfs", default=KSCAND_SYSFS, help=argparse.SUPPRESS)
+    p.add_argument("--numa-balancing-file", default=NUMA_BALANCING, help=argparse.SUPPRESS)
     p.add_argument("workload", nargs="*", metavar="-- WORKLOAD",
                    help="the command to run while recording (after --)")
 
@@ -245,6 +282,23 @@ def _mms_to_scan(text: str) -> int:
     return value
 
 
+def _numa_balancing(text: str) -> int:
+    word = text.strip().lower()
+    if word in NUMA_BALANCING_MODES:
+        return NUMA_BALANCING_MODES[word]
+    if word in ("0", "1", "2", "3"):
+        return int(word)
+    raise UsageError("--numa-balancing: not a mode: %r (0 or off, 1 or normal, 2 or tiering, "
+                     "3 or both)" % text)
+
+
+def numa_balancing_setting(path: str, value: int) -> "KnobSetting":
+    """Set kernel.numa_balancing (the file ``path``) for the recording."""
+    return KnobSetting(os.path.dirname(path), os.path.basename(path), value,
+                       "this kernel has no NUMA balancing (CONFIG_NUMA_BALANCING)",
+                       "numa_balancing")
+
+
 def read_knob(sysfs: str, name: str) -> Optional[int]:
     """The value of kscand's knob ``name`` under ``sysfs``, or None when it cannot be read."""
     try:
@@ -269,13 +323,16 @@ def write_knob(sysfs: str, name: str, value: int) -> None:
 class KnobSetting:
     """Set one knob for the recording; :meth:`restore` puts the old value back (once)."""
 
-    def __init__(self, sysfs: str, name: str, value: int) -> None:
+    def __init__(self, sysfs: str, name: str, value: int,
+                 absent: str = "this kernel has no kscand knobs there (a kernel with the "
+                               "kscand series is needed)",
+                 label: Optional[str] = None) -> None:
         path = os.path.join(sysfs, name)
+        self.label = label or name      # the option's and the message's name
         old = read_knob(sysfs, name)
         if old is None:
-            raise CommandError("--%s: cannot read %s: this kernel has no kscand knobs there "
-                               "(a kernel with the kscand series is needed)"
-                               % (name.replace("_", "-"), path))
+            raise CommandError("--%s: cannot read %s: %s"
+                               % (self.label.replace("_", "-"), path, absent))
         self.sysfs, self.name, self.old, self.value = sysfs, name, old, value
         write_knob(sysfs, name, value)
         self.restored = False
@@ -288,7 +345,7 @@ class KnobSetting:
         try:
             write_knob(self.sysfs, self.name, self.old)
         except CommandError as e:
-            return "could not put %s back to %d: %s" % (self.name, self.old, e)
+            return "could not put %s back to %d: %s" % (self.label, self.old, e)
         return None
 
 
@@ -399,12 +456,16 @@ def knobs_path(out: str) -> str:
     return out + ".kscand.txt"
 
 
-def save_knobs(path: str, sysfs: str) -> int:
-    """Write ``kernel_release`` and every readable file under ``sysfs`` as ``name value``
-    lines to ``path``; return how many knobs there were."""
+def save_knobs(path: str, sysfs: str, numa_balancing: str = NUMA_BALANCING) -> int:
+    """Write ``kernel_release``, ``numa_balancing`` (kernel.numa_balancing, read from the
+    file ``numa_balancing``, when it can be read) and every readable file under ``sysfs``
+    as ``name value`` lines to ``path``; return how many kscand knobs there were."""
     lines = ["# kscand's knobs during the recording (%s, %s)" % (
         PROG, time.strftime("%Y-%m-%d %H:%M:%S %z")),
         "kernel_release %s" % os.uname().release]
+    mode = read_knob(os.path.dirname(numa_balancing), os.path.basename(numa_balancing))
+    if mode is not None:
+        lines.append("numa_balancing %d" % mode)
     knobs = 0
     try:
         names = sorted(os.listdir(sysfs))
@@ -429,25 +490,30 @@ def save_knobs(path: str, sysfs: str) -> int:
 
 
 def snapshot(path: str, when: str, source: str = PROC_VMSTAT) -> int:
-    """Write the nr_kscand_* lines of ``source`` to ``path``; return how many there were.
+    """Write the nr_kscand_* lines of ``source``, and the NUMA balancing and migration
+    counters (:data:`SNAPSHOT_PREFIXES`), to ``path``; return how many nr_kscand_* lines
+    there were.
 
     A ``#`` header says what the file is; kscand_report.py's --vmstat reads it.
     """
     try:
         with open(source, "r", encoding="utf-8", errors="replace") as f:
-            lines = kscand_lines(f.read())
+            lines = [line for line in f.read().splitlines()
+                     if line.startswith(SNAPSHOT_PREFIXES)]
     except OSError as e:
         raise CommandError("cannot read %s: %s" % (source, e.strerror or e)) from None
-    head = ["# nr_kscand_* lines of %s %s the recording (%s, %s)" % (
-        source, when, PROG, time.strftime("%Y-%m-%d %H:%M:%S %z"))]
-    if not lines:
+    head = ["# nr_kscand_* lines (and NUMA balancing's, promotion's and migration's) of %s "
+            "%s the recording (%s, %s)" % (source, when, PROG,
+                                           time.strftime("%Y-%m-%d %H:%M:%S %z"))]
+    kscand = sum(1 for line in lines if line.startswith(KSCAND_PREFIX))
+    if not kscand:
         head.append("# none: this kernel has no nr_kscand_* counters")
     try:
         with open(path, "w", encoding="utf-8") as f:
             f.write("\n".join(head + lines) + "\n")
     except OSError as e:
         raise CommandError("cannot write %s: %s" % (path, e.strerror or e)) from None
-    return len(lines)
+    return kscand
 
 
 def report_script() -> str:
@@ -475,6 +541,8 @@ def perf_command(perf: str, events: Sequence[str], mmap: str, out: str,
     cmd = [perf, "record"]
     for e in events:
         cmd += ["-e", e]
+        if e in FILTERS:
+            cmd += ["--filter", FILTERS[e]]
     return cmd + ["-a", "-m", mmap, "--affinity=cpu", "-o", out, "--"] + list(workload)
 
 
@@ -515,21 +583,32 @@ def run(args: argparse.Namespace, stdout: Optional[IO[str]] = None,
     if not args.mmap_pages.strip():
         raise UsageError("-m: empty buffer size")
     mms_to_scan = _mms_to_scan(args.mms_to_scan) if args.mms_to_scan is not None else None
+    numa_mode = (_numa_balancing(args.numa_balancing) if args.numa_balancing is not None
+                 else None)
     events = _event_list(args.events) if args.events is not None else EVENTS
+    extras: Tuple[str, ...] = ()
     if args.light:
         events = tuple(e for e in events if e != LIGHT_DROPS)
+    elif args.events is None:
+        extras = EXTRA_EVENTS
     out = args.output
     _check_output(out)
     perf = _resolve_perf(args.perf)
 
-    missing, where = check_events(events, perf, args.tracefs)
-    if missing:
-        raise CommandError(_missing_message(missing, where))
+    missing, where = check_events(events + extras, perf, args.tracefs)
+    required = [e for e in missing if e not in extras]
+    if required:
+        raise CommandError(_missing_message(required, where))
+    events += tuple(e for e in extras if e not in missing)
+    absent = [e for e in extras if e in missing]
 
-    setting = None
-    if mms_to_scan is not None:
-        setting = KnobSetting(args.kscand_sysfs, "mms_to_scan", mms_to_scan)
+    settings: List[KnobSetting] = []
+    failed: List[str] = []
     try:
+        if mms_to_scan is not None:
+            settings.append(KnobSetting(args.kscand_sysfs, "mms_to_scan", mms_to_scan))
+        if numa_mode is not None:
+            settings.append(numa_balancing_setting(args.numa_balancing_file, numa_mode))
         if LIGHT_DROPS in events:
             warning = flood_warning(read_knob(args.kscand_sysfs, "mms_to_scan"),
                                     read_knob(args.kscand_sysfs, "scan_sleep_ms"))
@@ -537,14 +616,19 @@ def run(args: argparse.Namespace, stdout: Optional[IO[str]] = None,
                 stderr.write("%s: warning: %s\n" % (PROG, warning))
         status, lines = _record(args, events, out, perf, workload, stderr)
     finally:
-        failed = setting.restore() if setting is not None else None
-        if failed:
-            stderr.write("%s: warning: %s\n" % (PROG, failed))
-            stderr.flush()
-    if setting is not None:
-        lines.insert(1, "mms_to_scan was %d for the recording%s" % (
-            setting.value, ", now %d again" % setting.old if not failed else
-            " and is still (see the warning above)"))
+        for setting in reversed(settings):
+            problem = setting.restore()
+            if problem:
+                failed.append(setting.label)
+                stderr.write("%s: warning: %s\n" % (PROG, problem))
+                stderr.flush()
+    for at, setting in enumerate(settings, 1):
+        lines.insert(at, "%s was %d for the recording%s" % (
+            setting.label, setting.value, ", now %d again" % setting.old
+            if setting.label not in failed else " and is still (see the warning above)"))
+    if absent:
+        lines.append("note: this kernel has no %s: recorded without %s" % (
+            ", ".join(absent), "them" if len(absent) > 1 else "it"))
     lines += ["report with:", "  " + report_command(out)]
     stdout.write("\n".join(lines) + "\n")
     stdout.flush()
@@ -556,7 +640,8 @@ def _record(args: argparse.Namespace, events: Sequence[str], out: str, perf: str
     """Snapshot, record, snapshot; perf's status and the lines to print."""
     before, after = snapshot_paths(out)
     counters = snapshot(before, "before")
-    save_knobs(knobs_path(out), args.kscand_sysfs)  # as they are for the recording
+    save_knobs(knobs_path(out), args.kscand_sysfs,  # as they are for the recording
+               args.numa_balancing_file)
     cmd = perf_command(perf, events, args.mmap_pages, out, workload)
     stderr.write("%s: %s\n" % (PROG, " ".join(shlex.quote(c) for c in cmd)))
     stderr.flush()
@@ -596,6 +681,8 @@ def _record(args: argparse.Namespace, events: Sequence[str], out: str, perf: str
     if args.light:
         lines.append("note: without %s the report cannot time scans: it says scan "
                      "durations are unknown" % LIGHT_DROPS)
+        lines.append("note: --light also leaves out %s: no promotions by mechanism, no "
+                     "kmigrated CPU time" % ", ".join(EXTRA_EVENTS))
     return status, lines
 
 
@@ -604,7 +691,9 @@ def main(args: argparse.Namespace) -> int:
     return run(args)
 
 
-__all__ = ["EVENTS", "LIGHT_DROPS", "HELP", "DESCRIPTION", "EPILOG", "USAGE",
+__all__ = ["EVENTS", "LIGHT_DROPS", "EXTRA_EVENTS", "MIGRATE_EVENTS", "SWITCH_EVENT",
+           "SWITCH_FILTER", "SNAPSHOT_PREFIXES", "NUMA_BALANCING_MODES",
+           "numa_balancing_setting", "HELP", "DESCRIPTION", "EPILOG", "USAGE",
            "set_argparser", "run", "main", "check_events", "snapshot", "snapshot_paths",
            "report_command", "perf_command", "report_script", "start_rate",
            "flood_warning", "count_records", "read_knob", "write_knob", "KnobSetting"]

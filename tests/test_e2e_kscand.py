@@ -40,7 +40,7 @@ from kscand_testkit.formats import KSCAND_EVENTS
 
 STAGE = os.path.join(ROOT, "e2e", "kscand", "stage.py")
 EXIT_UNAVAILABLE = 3
-STAGE_BUDGET_S = 240.0     # the whole warm stage that boots
+STAGE_BUDGET_S = 360.0     # the whole warm stage that boots (three modes: issue 20)
 RECORDING_MAX_BYTES = 10 << 20
 
 
@@ -49,9 +49,9 @@ def stage() -> Dict[str, Any]:
     """Run the real-kscand stage once per session (or reuse a fresh result)."""
     try:
         proc = subprocess.run([sys.executable, STAGE, "run", "--reuse"], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=900)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=1500)
     except subprocess.TimeoutExpired:
-        pytest.fail("the real-kscand stage did not finish within 900 s", pytrace=False)
+        pytest.fail("the real-kscand stage did not finish within 1500 s", pytrace=False)
     err = proc.stderr.decode(errors="replace")
     if proc.returncode == EXIT_UNAVAILABLE:
         require(False, "the real-kscand stage cannot run here: %s"
@@ -176,11 +176,12 @@ def test_guest_has_a_slow_tier_and_kscand_promoted(stage):
 
 
 def test_kscand_record_said_what_it_did(stage, truth):
-    """kscand-record: 8 event types, the samples perf wrote, mms_to_scan set and restored."""
+    """kscand-record: 11 event types (the kscand and sched_process events, the migrate
+    events and sched_switch), the samples perf wrote, mms_to_scan set and restored."""
     assert read(stage, "record.rc").strip() == "0", read(stage, "record.err")
     lines = read(stage, "record.out").splitlines()
     samples = sum(truth["counts"].values())
-    assert lines[0].startswith("recorded /tmp/run.data (8 event types, %s samples), the "
+    assert lines[0].startswith("recorded /tmp/run.data (11 event types, %s samples), the "
                                % "{:,}".format(samples)), lines
     assert lines[0].endswith("and kscand's knobs in /tmp/run.data.kscand.txt"), lines
     assert lines[1] == "mms_to_scan was %d for the recording, now 4096 again" % (
@@ -214,8 +215,14 @@ def test_report_json_equals_figures_from_perf_script(stage, truth):
     js = load_json(stage, "report.json")
     counts = {"kmem:" + k: v for k, v in js["events"].items() if v}
     counts.update(js["other_events"])
+    # the migrate events and sched_switch kscand-record adds (issue 20) are counted as
+    # unhandled until the report reads them
+    counts.update(js["unhandled_events"] or {})
     assert counts == truth["counts"]
-    assert js["bad_events"] in ({}, None) and js["unhandled_events"] in ({}, None)
+    assert js["bad_events"] in ({}, None)
+    assert set(js["unhandled_events"] or {}) <= {"migrate:mm_migrate_pages",
+                                                 "migrate:mm_migrate_pages_start",
+                                                 "sched:sched_switch"}, js["unhandled_events"]
     scans = js["scans"]
     # truth["not_due"]: every start but the completed ones, in flight at the end or not
     assert (scans["completed"], scans["not_due"] + scans["in_flight"], scans["orphan_ends"],
@@ -287,3 +294,209 @@ def test_stage_time(stage):
     if stage["reused"]:
         pytest.skip("this session reused a fresh result (no boot)")
     assert stage["total_seconds"] < STAGE_BUDGET_S, stage["steps"]
+
+
+# -- the three modes: kscand alone, NUMA balancing alone, both (issue 20) ------------------
+
+# (mode, kernel.numa_balancing, kscand scanning); as e2e/kscand/stage.py's MODES
+MODES = (("kscand", 0, True), ("numab", 2, False), ("both", 2, True))
+MODE_NAMES = [m for m, _, _ in MODES]
+MECHANISMS = ("kscand", "numa_balancing", "damon", "demotion", "other")
+
+
+def sfx(mode: str) -> str:
+    return "" if mode == "kscand" else "-" + mode
+
+
+def mode_of(name: str) -> Tuple[str, int, bool]:
+    return [m for m in MODES if m[0] == name][0]
+
+
+@pytest.fixture(scope="session")
+def mode_counts(stage: Dict[str, Any], perf: str) -> Dict[str, Dict[str, Any]]:
+    """Per mode, the oracle's independent counts on `perf script --ns` text of the
+    mode's recording (tests/oracle/mechanisms.py): mechanisms, kmigrated's on-CPU time."""
+    from oracle import SCRIPT_FIELDS, parse_script
+    from oracle.mechanisms import mechanisms, on_cpu
+    out = {}
+    for mode in MODE_NAMES:
+        proc = subprocess.run([perf, "script", "--ns", "-F", SCRIPT_FIELDS, "-i",
+                               path(stage, "run%s.data" % sfx(mode))],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+        assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+        samples = parse_script(proc.stdout.decode("utf-8", errors="replace"))
+        out[mode] = {"mechanisms": mechanisms(samples), "kmigrated": on_cpu(samples),
+                     "kscand": on_cpu(samples, "kscand"),
+                     "events": collections.Counter(s.event for s in samples)}
+    return out
+
+
+def vmstat_delta(stage: Dict[str, Any], mode: str) -> Dict[str, int]:
+    snaps = []
+    for which in ("before", "after"):
+        values = {}
+        for line in read(stage, "run%s.data.vmstat-%s.txt" % (sfx(mode), which)).splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.split()
+                values[name] = int(value)
+        snaps.append(values)
+    return {name: snaps[1][name] - snaps[0].get(name, 0) for name in snaps[1]}
+
+
+def census(stage: Dict[str, Any], mode: str) -> Dict[str, Any]:
+    """The workload's own page census: its first line's figures, and per part (hot, cold)
+    the pages on each node at its end (move_pages)."""
+    lines = read(stage, "workload%s.txt" % sfx(mode)).splitlines()
+    head = lines[0].split()
+    out: Dict[str, Any] = {"stats": dict(zip(head[::2], head[1::2]))}
+    for line in lines[1:]:
+        part, _, rest = line.partition(" ")
+        out[part] = {k: int(v) for k, v in (kv.split("=") for kv in rest.split())}
+    return out
+
+
+def pages(m: Dict[str, Any], mechanism: str, what: str = "pages_succeeded") -> int:
+    return int(m["by_mechanism"][mechanism][what])
+
+
+@pytest.mark.parametrize("mode", MODE_NAMES)
+def test_mode_recorded_with_its_settings(stage, mode_counts, mode):
+    """kscand-record set mms_to_scan and kernel.numa_balancing for each mode, put both
+    back, saved numa_balancing in the knobs file, and recorded the migrate events and the
+    filtered sched_switch (11 event types)."""
+    _, numa, _scan = mode_of(mode)
+    assert read(stage, "record%s.rc" % sfx(mode)).strip() == "0", read(
+        stage, "record%s.err" % sfx(mode))
+    lines = read(stage, "record%s.out" % sfx(mode)).splitlines()
+    samples = sum(mode_counts[mode]["events"].values())
+    assert lines[0].startswith("recorded /tmp/run%s.data (11 event types, %s samples)" % (
+        sfx(mode), "{:,}".format(samples))), lines
+    default = read(stage, "numa-balancing-before").strip()
+    assert lines[1:3] == ["mms_to_scan was %d for the recording, now 4096 again"
+                          % stage["settings"]["MMS"],
+                          "numa_balancing was %d for the recording, now %s again"
+                          % (numa, default)], lines
+    assert read(stage, "numa-balancing-after").strip() == default
+    knobs = read(stage, "run%s.data.kscand.txt" % sfx(mode)).splitlines()
+    assert "numa_balancing %d" % numa in knobs, knobs
+    events = mode_counts[mode]["events"]
+    assert events["migrate:mm_migrate_pages_start"] > 0 and events["sched:sched_switch"] > 0
+    # the filter: every recorded switch has kscand or kmigrated on one side
+    assert mode_counts[mode]["kmigrated"]["switches"] == events["sched:sched_switch"]
+
+
+@pytest.mark.parametrize("mode", MODE_NAMES)
+def test_mode_mechanisms_from_perf_script(stage, mode_counts, mode):
+    """The oracle's counts per mode: kscand promotes only where it scans, NUMA balancing
+    only where it is on, in the workload's own context; no other mechanism moved a page;
+    kmigrated's mm_migrate_pages successes equal kscand's rc-0 events. NUMA balancing alone
+    promotes; beside kscand it may not: whichever promoter reaches a hot page first moves
+    it (on the patched kernel, under load, kscand took all of them in one run)."""
+    _, numa, scan = mode_of(mode)
+    m = mode_counts[mode]["mechanisms"]
+    assert m is not None
+    assert m["cross_check"]["equal"] is True, m["cross_check"]
+    assert (pages(m, "kscand") > 0) == scan, m["by_mechanism"]
+    if not numa:
+        assert m["by_mechanism"]["numa_balancing"]["calls"] == 0, m["by_mechanism"]
+    elif not scan:
+        assert pages(m, "numa_balancing") > 0, m["by_mechanism"]
+    for other in ("damon", "demotion", "other"):
+        assert m["by_mechanism"][other]["calls"] == 0, (other, m)
+    assert m["starts"] == sum(v["calls"] for v in m["by_mechanism"].values()) + m[
+        "starts_without_end"]
+    if numa:
+        pid = int(census(stage, mode)["stats"]["pid"])
+        by_pid = {p["pid"]: p for p in m["numa_balancing_by_process"]}
+        assert by_pid[pid]["comm"] == "kscand-workload", by_pid
+        assert by_pid[pid]["pages_succeeded"] == pages(m, "numa_balancing"), by_pid
+    if scan:
+        assert mode_counts[mode]["kmigrated"]["cpu_ns"] > 0
+        assert mode_counts[mode]["kmigrated"]["pids"], mode_counts[mode]["kmigrated"]
+
+
+@pytest.mark.parametrize("mode", MODE_NAMES)
+def test_mode_counters_agree_with_the_mechanisms_they_include(stage, mode_counts, mode):
+    """/proc/vmstat over each recording (../shared/docs/promotion-mechanisms.md):
+    pgmigrate_success/fail count every mechanism's pages; numa_pages_migrated kscand's and
+    NUMA balancing's; pgpromote_success both too, but only in memory tiering mode;
+    nr_kscand_migrated kscand's alone; hint faults only with NUMA balancing on."""
+    _, numa, _scan = mode_of(mode)
+    m = mode_counts[mode]["mechanisms"]
+    d = vmstat_delta(stage, mode)
+    every = sum(pages(m, mech) for mech in MECHANISMS)
+    failed = sum(pages(m, mech, "pages_failed") for mech in MECHANISMS)
+    misplaced = pages(m, "kscand") + pages(m, "numa_balancing")
+    assert (d["pgmigrate_success"], d["pgmigrate_fail"]) == (every, failed), d
+    assert d["numa_pages_migrated"] == misplaced, d
+    assert d["pgpromote_success"] == (misplaced if numa & 2 else 0), d
+    assert d["nr_kscand_migrated"] == pages(m, "kscand"), d
+    assert d["nr_kscand_migrated"] == m["cross_check"]["kscand_rc0_events"], d
+    if numa:
+        # NUMA balancing scanned the workload; alone, it took hint faults and promoted
+        # (beside kscand, pages kscand promoted first take no hint fault: top tier)
+        assert d["numa_pte_updates"] > 0 and d["pgpromote_success"] > 0, d
+        assert d["pgpromote_candidate"] >= pages(m, "numa_balancing"), d
+        if mode == "numab":
+            assert d["numa_hint_faults"] > 0 and pages(m, "numa_balancing") > 0, d
+    else:
+        assert d["numa_hint_faults"] == 0 and d["numa_pte_updates"] == 0, d
+
+
+@pytest.mark.parametrize("mode", MODE_NAMES)
+def test_mode_census_agrees_with_pages_promoted(stage, mode_counts, mode):
+    """The workload's own census (move_pages at its end, over its mapping) against the
+    trace: every page of the mapping started on node 1, so its pages on node 0 are pages
+    promoted. The trace counts a few more: the workload's other pages (stack, static
+    data, first touched under numactl --membind=1 too) and, for kscand, pages kmigrated
+    moved between the census and the workload's exit (it drains its queue on its own)."""
+    m = mode_counts[mode]["mechanisms"]
+    c = census(stage, mode)
+    pid = int(c["stats"]["pid"])
+    nb = sum(p["pages_succeeded"] for p in m["numa_balancing_by_process"] if p["pid"] == pid)
+    on0 = c["hot"].get("node0", 0) + c["cold"].get("node0", 0)
+    assert c["hot"]["other"] == 0 and c["cold"]["other"] == 0, c
+    assert c["hot"].get("node0", 0) + c["hot"].get("node1", 0) == int(c["stats"]["hot"])
+    promoted = pages(m, "kscand") + nb
+    assert on0 <= promoted <= on0 + OUTSIDE_CENSUS, (c, promoted)
+    assert c["hot"].get("node0", 0) > 0, c
+    assert c["stats"]["failed"] == "0", c
+
+
+# at most this many pages of the workload promoted outside its census (measured: 2-9)
+OUTSIDE_CENSUS = 64
+
+
+@pytest.mark.parametrize("mode", MODE_NAMES)
+def test_mode_report_mechanisms_equal_the_oracle(stage, mode_counts, mode):
+    """The report's promotions by mechanism (report.json["mechanisms"], the contract's
+    keys) equal the oracle's counts from perf script text, per mode."""
+    js = load_json(stage, "report%s.json" % sfx(mode))
+    require("mechanisms" in js, "report.json has no 'mechanisms' key yet (issue 20 items "
+            "1-2: the promotions-by-mechanism section is not in this branch)")
+    got, want = js["mechanisms"], mode_counts[mode]["mechanisms"]
+    assert want is not None and got is not None
+    for mech in MECHANISMS:
+        g = got["by_mechanism"][mech]
+        for key, value in want["by_mechanism"][mech].items():
+            assert g[key] == value, (mech, key, g, want["by_mechanism"][mech])
+    assert {r: {k: v[k] for k in want["other_by_reason"][r]}
+            for r, v in got["other_by_reason"].items()} == want["other_by_reason"]
+    assert got["demotion_by_context"] == want["demotion_by_context"]
+    assert sorted(got["numa_balancing_by_process"], key=lambda p: p["pid"]) == want[
+        "numa_balancing_by_process"]
+    assert (got["starts"], got["starts_without_end"]) == (want["starts"],
+                                                          want["starts_without_end"])
+    assert got["cross_check"] == want["cross_check"]
+
+
+@pytest.mark.parametrize("mode", ["kscand", "both"])
+def test_mode_report_kmigrated_cpu_equals_the_oracle(stage, mode_counts, mode):
+    """kmigrated's on-CPU time in the report (report.json["cost"]["kmigrated_cpu_ns"])
+    equals the sum of its complete sched_switch stretches, and its pids the oracle's."""
+    js = load_json(stage, "report%s.json" % sfx(mode))
+    require("cost" in js, "report.json has no 'cost' key yet (issue 20 item 3 is not in "
+            "this branch)")
+    want = mode_counts[mode]["kmigrated"]
+    assert js["cost"]["kmigrated_pids"] == want["pids"]
+    assert js["cost"]["kmigrated_cpu_ns"] == want["cpu_ns"], (js["cost"], want)

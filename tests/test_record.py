@@ -32,6 +32,10 @@ SCRIPT = os.path.join(ROOT, "perf-scripts", "kscand_report.py")
 KMEM = ["kmem:kmem_mm_enter", "kmem:kmem_mm_exit", "kmem:kmem_scan_mm_start",
         "kmem:kmem_scan_mm_end", "kmem:kmem_scan_mm_migrate"]
 SCHED = ["sched:sched_process_fork", "sched:sched_process_exec", "sched:sched_process_exit"]
+# recorded as well when the kernel has them (issue 20), with sched_switch's filter
+EXTRA = ["migrate:mm_migrate_pages", "migrate:mm_migrate_pages_start", "sched:sched_switch"]
+SWITCH_FILTER = ('prev_comm == "kscand" || prev_comm == "kmigrated" || '
+                 'next_comm == "kscand" || next_comm == "kmigrated"')
 
 FAKE_PERF = """#!/bin/sh
 # a stand-in perf: logs its arguments, writes the -o file unless told not to
@@ -69,15 +73,18 @@ def one_error_line(proc: subprocess.CompletedProcess, prefix: str = "kscand-reco
 
 @pytest.fixture
 def fake(tmp_path: Any) -> Dict[str, str]:
-    """A stand-in perf and a tracefs that has every event kscand-record needs."""
+    """A stand-in perf and a tracefs that has every event kscand-record records (the
+    kscand kernel's), and a stand-in kernel.numa_balancing file at 0 (outside ``dir``)."""
     perf = tmp_path / "fakeperf"
     perf.write_text(FAKE_PERF)
     perf.chmod(perf.stat().st_mode | stat.S_IXUSR)
     tracefs = tmp_path / "tracefs"
-    for event in KMEM + SCHED:
+    for event in KMEM + SCHED + EXTRA:
         (tracefs / "events" / event.replace(":", os.sep)).mkdir(parents=True)
+    numa = tmp_path.parent / ("%s-numa_balancing" % tmp_path.name)
+    numa.write_text("0\n")
     return {"perf": str(perf), "tracefs": str(tracefs), "log": str(tmp_path / "perf.log"),
-            "out": str(tmp_path / "run.data"), "dir": str(tmp_path)}
+            "out": str(tmp_path / "run.data"), "dir": str(tmp_path), "numa": str(numa)}
 
 
 @pytest.fixture
@@ -97,8 +104,8 @@ def knob(sysfs: str, name: str) -> str:
 
 
 def fake_args(fake: Dict[str, str], *extra: str) -> List[str]:
-    return ["--perf", fake["perf"], "--tracefs", fake["tracefs"], "-o", fake["out"]] + list(
-        extra)
+    return ["--perf", fake["perf"], "--tracefs", fake["tracefs"], "--numa-balancing-file",
+            fake["numa"], "-o", fake["out"]] + list(extra)
 
 
 def logged(fake: Dict[str, str]) -> List[str]:
@@ -111,6 +118,8 @@ def expected_perf_args(events: Sequence[str], out: str, workload: Sequence[str],
     args = ["record"]
     for e in events:
         args += ["-e", e]
+        if e == "sched:sched_switch":
+            args += ["--filter", SWITCH_FILTER]
     return args + ["-a", "-m", mmap, "--affinity=cpu", "-o", out, "--"] + list(workload)
 
 
@@ -123,13 +132,15 @@ def hint(proc: subprocess.CompletedProcess) -> str:
 def snapshot_lines(path: str) -> List[str]:
     with open(path, encoding="utf-8") as f:
         lines = f.read().splitlines()
-    assert lines[0].startswith("# nr_kscand_* lines of ")
+    assert lines[0].startswith("# nr_kscand_* lines (and NUMA balancing's, promotion's and "
+                               "migration's) of ")
     return [line for line in lines if not line.startswith("#")]
 
 
 def kscand_lines_here() -> List[str]:
     with open("/proc/vmstat", encoding="utf-8") as f:
-        return [line for line in f.read().splitlines() if line.startswith("nr_kscand_")]
+        return [line for line in f.read().splitlines()
+                if line.startswith(record.SNAPSHOT_PREFIXES)]
 
 
 # -- arguments -----------------------------------------------------------------------
@@ -169,11 +180,12 @@ def test_records_every_event_with_the_exact_command(fake: Dict[str, str]) -> Non
                env={"FAKE_PERF_LOG": fake["log"]})
     assert proc.returncode == 0, proc.stderr.decode()
     out = fake["out"]
-    assert logged(fake) == expected_perf_args(KMEM + SCHED, out, ["sh", "-c", "exit 0"])
+    assert logged(fake) == expected_perf_args(KMEM + SCHED + EXTRA, out,
+                                              ["sh", "-c", "exit 0"])
     before, after = out + ".vmstat-before.txt", out + ".vmstat-after.txt"
     assert os.path.isfile(out) and os.path.isfile(before) and os.path.isfile(after)
     for path in (before, after):
-        assert all(line.startswith("nr_kscand_") for line in snapshot_lines(path))
+        assert all(line.startswith(record.SNAPSHOT_PREFIXES) for line in snapshot_lines(path))
     assert hint(proc) == "perf script -s %s -i %s -- --vmstat %s %s" % (
         SCRIPT, out, before, after)
     err = proc.stderr.decode()
@@ -189,6 +201,21 @@ def test_duration_mmap_and_light(fake: Dict[str, str]) -> None:
     out = proc.stdout.decode()
     assert "without kmem:kmem_scan_mm_start" in out
     assert "scan durations are unknown" in out
+    assert ("note: --light also leaves out migrate:mm_migrate_pages, "
+            "migrate:mm_migrate_pages_start, sched:sched_switch: no promotions by mechanism, "
+            "no kmigrated CPU time") in out
+
+
+def test_migrate_and_switch_events_only_when_the_kernel_has_them(fake: Dict[str, str]) -> None:
+    """A kernel without the migrate events (or sched_switch) records the rest and says so;
+    the kscand events stay required."""
+    for event in ("migrate", os.path.join("sched", "sched_switch")):
+        shutil.rmtree(os.path.join(fake["tracefs"], "events", event))
+    proc = run(fake_args(fake, "--", "true"), env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert logged(fake) == expected_perf_args(KMEM + SCHED, fake["out"], ["true"])
+    assert ("note: this kernel has no migrate:mm_migrate_pages, migrate:mm_migrate_pages_start, "
+            "sched:sched_switch: recorded without them") in proc.stdout.decode().splitlines()
 
 
 def test_missing_events_fail_at_once_naming_them(fake: Dict[str, str]) -> None:
@@ -227,11 +254,18 @@ def test_perf_failure_leaves_nothing(fake: Dict[str, str]) -> None:
 
 def test_snapshot_keeps_only_kscand_lines(tmp_path: Any) -> None:
     src = tmp_path / "vmstat"
-    src.write_text("nr_free_pages 5\nnr_kscand_mm_scans 46\npgfault 1\nnr_kscand_hotpage 9\n")
+    src.write_text("nr_free_pages 5\nnr_kscand_mm_scans 46\npgfault 1\nnr_kscand_hotpage 9\n"
+                   "numa_hit 3\nnuma_pte_updates 7\nnuma_hint_faults 4\n"
+                   "numa_hint_faults_local 1\nnuma_pages_migrated 2\npgpromote_success 2\n"
+                   "pgdemote_kswapd 0\npgmigrate_success 2\npgmigrate_fail 0\n"
+                   "compact_migrate_scanned 9\nthp_migration_success 0\n")
     dst = str(tmp_path / "snap.txt")
     assert record.snapshot(dst, "before", str(src)) == 2
     assert snapshot_lines(dst) == [
-        "nr_kscand_mm_scans 46", "nr_kscand_hotpage 9"]
+        "nr_kscand_mm_scans 46", "nr_kscand_hotpage 9", "numa_pte_updates 7",
+        "numa_hint_faults 4", "numa_hint_faults_local 1", "numa_pages_migrated 2",
+        "pgpromote_success 2", "pgdemote_kswapd 0", "pgmigrate_success 2", "pgmigrate_fail 0",
+        "thp_migration_success 0"]
     src.write_text("nr_free_pages 5\n")
     assert record.snapshot(dst, "after", str(src)) == 0
     with open(dst, encoding="utf-8") as f:
@@ -278,7 +312,7 @@ def test_python_m_kscand_perf_record(fake: Dict[str, str]) -> None:
     proc = run(fake_args(fake, "--", "true"), command=command, cwd=ROOT,
                env={"FAKE_PERF_LOG": fake["log"]})
     assert proc.returncode == 0, proc.stderr.decode()
-    assert logged(fake) == expected_perf_args(KMEM + SCHED, fake["out"], ["true"])
+    assert logged(fake) == expected_perf_args(KMEM + SCHED + EXTRA, fake["out"], ["true"])
     proc = run([], command=command, cwd=ROOT)
     assert proc.returncode == 2
     assert "nothing to record" in one_error_line(proc, "kscand-perf record")
@@ -357,7 +391,7 @@ def test_real_recording_of_an_event_this_kernel_has(perf: str, tmp_path: Any) ->
     line = rep.stderr.decode().strip()
     assert "\n" not in line and "no kscand events among its" in line, line
     assert "sched:sched_process_exec" in line
-    if not here:
+    if not [line for line in here if line.startswith("nr_kscand_")]:
         assert "note: this kernel has no nr_kscand_* counters" in proc.stdout.decode()
 
 
@@ -525,14 +559,14 @@ def test_recorded_line_says_event_types_and_samples(fake: Dict[str, str], tmp_pa
                    trace, fake["out"])})
     assert proc.returncode == 0, proc.stderr.decode()
     first = proc.stdout.decode().splitlines()[0]
-    assert first == ("recorded %s (8 event types, %s samples), the kernel's counters in "
+    assert first == ("recorded %s (11 event types, %s samples), the kernel's counters in "
                      "%s.vmstat-before.txt and %s.vmstat-after.txt, and kscand's knobs in "
                      "%s.kscand.txt" % (fake["out"], "{:,}".format(len(events)), fake["out"],
                                         fake["out"], fake["out"]))
     # a file it cannot read: only the event types
     proc = run(fake_args(fake, "--duration", "1"), env={"FAKE_PERF_LOG": fake["log"]})
     assert proc.stdout.decode().splitlines()[0].startswith(
-        "recorded %s (8 event types), the" % fake["out"])
+        "recorded %s (11 event types), the" % fake["out"])
 
 
 def test_recorded_line_warns_about_lost_records(fake: Dict[str, str], tmp_path: Any) -> None:
@@ -557,7 +591,8 @@ def test_knobs_are_saved_beside_the_recording_as_they_were_for_it(
     assert proc.returncode == 0, proc.stderr.decode()
     with open(fake["out"] + ".kscand.txt", encoding="utf-8") as f:
         lines = [ln for ln in f.read().splitlines() if not ln.startswith("#")]
-    assert lines == ["kernel_release %s" % os.uname().release, "mm_scan_period_ms 2000",
+    assert lines == ["kernel_release %s" % os.uname().release, "numa_balancing 0",
+                     "mm_scan_period_ms 2000",
                      "mms_to_scan 16", "scan_enabled 1", "scan_sleep_ms 20", "target_node 0"]
 
 
@@ -584,3 +619,91 @@ def test_the_report_shows_the_saved_knobs(tmp_path: Any) -> None:
                                       "mms_to_scan     32"]
     session = session_of(Options(json=True), str(tmp_path / "none.data"))
     assert json.loads(session.finish())["run"]["knobs"] is None
+
+
+# -- kernel.numa_balancing for the recording (issue 20) -----------------------------------
+
+def numa(fake: Dict[str, str]) -> str:
+    with open(fake["numa"], encoding="ascii") as f:
+        return f.read().strip()
+
+
+@pytest.mark.parametrize("mode, value", [("2", 2), ("tiering", 2), ("off", 0), ("Both", 3),
+                                         ("normal", 1)])
+def test_numa_balancing_is_set_for_the_recording_and_put_back(
+        fake: Dict[str, str], mode: str, value: int) -> None:
+    seen = os.path.join(fake["dir"], "seen")
+    with open(fake["numa"], "w", encoding="ascii") as f:
+        f.write("1\n")
+    proc = run(fake_args(fake, "--numa-balancing", mode, "--", "true"),
+               env={"FAKE_PERF_LOG": fake["log"],
+                    "FAKE_PERF_RUN": "cat %s > %s" % (fake["numa"], seen)})
+    assert proc.returncode == 0, proc.stderr.decode()
+    with open(seen, encoding="ascii") as f:
+        assert f.read().strip() == str(value)    # while perf ran
+    assert numa(fake) == "1"                     # afterwards
+    lines = proc.stdout.decode().splitlines()
+    assert lines[1] == "numa_balancing was %d for the recording, now 1 again" % value
+    with open(fake["out"] + ".kscand.txt", encoding="utf-8") as f:
+        assert "numa_balancing %d" % value in f.read().splitlines()
+
+
+def test_numa_balancing_and_mms_to_scan_together(fake: Dict[str, str], sysfs: str) -> None:
+    proc = run(fake_args(fake, "--kscand-sysfs", sysfs, "--mms-to-scan", "8",
+                         "--numa-balancing", "2", "--", "true"),
+               env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode().splitlines()[1:3] == [
+        "mms_to_scan was 8 for the recording, now 4096 again",
+        "numa_balancing was 2 for the recording, now 0 again"]
+    assert numa(fake) == "0" and knob(sysfs, "mms_to_scan") == "4096"
+
+
+def test_numa_balancing_is_put_back_when_perf_fails(fake: Dict[str, str]) -> None:
+    proc = run(fake_args(fake, "--numa-balancing", "tiering", "--duration", "1"),
+               env={"FAKE_PERF_LOG": fake["log"], "FAKE_PERF_NO_OUTPUT": "1",
+                    "FAKE_PERF_STATUS": "1"})
+    assert proc.returncode == 1
+    assert "perf record failed" in proc.stderr.decode().splitlines()[-1]
+    assert numa(fake) == "0"
+
+
+def test_numa_balancing_is_put_back_on_ctrl_c(fake: Dict[str, str], sysfs: str,
+                                              monkeypatch: Any) -> None:
+    seen: List[str] = []
+
+    def interrupted(*_args: Any) -> Any:
+        seen.append(numa(fake) + " " + knob(sysfs, "mms_to_scan"))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(record, "_record", interrupted)
+    parser = record.argparse.ArgumentParser()
+    record.set_argparser(parser)
+    args = parser.parse_args(fake_args(fake, "--kscand-sysfs", sysfs, "--mms-to-scan", "8",
+                                       "--numa-balancing", "3", "--duration", "1"))
+    with pytest.raises(KeyboardInterrupt):
+        record.run(args)
+    assert seen == ["3 8"]
+    assert numa(fake) == "0" and knob(sysfs, "mms_to_scan") == "4096"
+
+
+def test_mms_to_scan_is_put_back_when_numa_balancing_cannot_be_set(
+        fake: Dict[str, str], sysfs: str) -> None:
+    os.unlink(fake["numa"])
+    proc = run(fake_args(fake, "--kscand-sysfs", sysfs, "--mms-to-scan", "8",
+                         "--numa-balancing", "2", "--duration", "1"),
+               env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.returncode == 1
+    line = one_error_line(proc)
+    assert "--numa-balancing: cannot read" in line and "no NUMA balancing" in line, line
+    assert knob(sysfs, "mms_to_scan") == "4096"
+    assert not os.path.exists(fake["log"])        # perf never ran
+
+
+@pytest.mark.parametrize("mode", ["4", "-1", "tier", ""])
+def test_bad_numa_balancing(fake: Dict[str, str], mode: str) -> None:
+    proc = run(fake_args(fake, "--numa-balancing=" + mode, "--duration", "1"),
+               env={"FAKE_PERF_LOG": fake["log"]})
+    assert proc.returncode == 2
+    assert "--numa-balancing: not a mode: %r" % mode in one_error_line(proc)
+    assert not os.path.exists(fake["log"]) and numa(fake) == "0"

@@ -4,16 +4,18 @@
     e2e/kscand/stage.py run [--reuse]      boot, record, report, install, report again
     e2e/kscand/stage.py idle [--seconds N] only record an idle guest at the default knobs
     e2e/kscand/stage.py forkscan [--fork-ms N ...]  NUMA balancing on a process that forks
+    e2e/kscand/stage.py sample             re-record samples/kscand-ab-sample.* (both mode)
 
 The kernel is ``$KSCAND_KERNEL`` or ../shared/kernels/kscand-v3-6.12/bzImage next to
 the checkout (6.12 with the kscand RFC V3 series and patch/0001; 9p, virtio and
 overlayfs built in, so the initramfs needs no modules). QEMU boots it with software
 emulation and two NUMA nodes, node 1 a CPU-less slow tier described by ACPI HMAT,
 so kscand promotes from node 1 to node 0. The guest runs e2e/kscand/job.sh:
-bin/kscand-record (with --mms-to-scan) around our workload, the report command it
-prints (text and --json), then ``make install`` onto a tmpfs overlay of /usr and the
-installed ``perf script report kscand-report``. tests/test_e2e_kscand.py checks the
-saved results on the host.
+bin/kscand-record (with --mms-to-scan and --numa-balancing) around our workload in three
+modes (kscand alone, NUMA balancing's memory tiering alone, both: issue 20), the report
+command it prints (text and --json), then ``make install`` onto a tmpfs overlay of /usr
+and the installed ``perf script report kscand-report``. tests/test_e2e_kscand.py checks
+the saved results on the host.
 
 Runs are cached like the stock-kernel stage (e2e/harness.py): build/e2e-kscand/current
 points at the last successful run, and ``--reuse`` keeps it when its inputs (the
@@ -31,6 +33,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -50,7 +53,8 @@ DEFAULT_KERNEL = os.path.join(os.path.dirname(ROOT), "shared", "kernels", "kscan
                               "bzImage")
 HOST_PACKAGES = ("qemu-system-x86", "busybox-static", "gcc", "libc6-dev", "make",
                  "linux-perf", "numactl")
-BOOT_TIMEOUT = 400  # seconds for boot, recording, three reports and the install
+BOOT_RETRIES = 2    # boots again when the kernel crashed before the job (crashed_before_job)
+BOOT_TIMEOUT = 1200  # s: boot, three recordings, three reports, the install (a loaded host)
 GUEST_CPUS = 2
 
 # What the guest does (part of the inputs: changing one re-runs the stage).
@@ -62,7 +66,21 @@ SETTINGS: Dict[str, Any] = {
     "WL_HOT_MIB": 8,        # written every pass (about 50 passes a second at most)
     "WL_SECONDS": 12,       # the first scan comes 2 s after exec, the second 3.5 s later
     "WL_CHURN_MS": 700,     # a short-lived /bin/true every 0.7 s
+    # The modes with NUMA balancing (numab, both): the workload loops busy and never
+    # forks (the churn runs apart); NUMA balancing scans it once it has had a scan
+    # period (1 s) of CPU, and its hint faults then promote the hot window.
+    "NB_SECONDS": 10,
 }
+# The modes, in the order the guest records them: (name, kernel.numa_balancing,
+# kscand's scan_enabled during the workload). "kscand" keeps the stage's first file
+# names (run.data, report.json, ...); the others add -NAME (run-numab.data, ...).
+MODES = (("kscand", 0, 1), ("numab", 2, 0), ("both", 2, 1))
+
+
+def suffix(mode: str) -> str:
+    """The file name suffix of a mode's results: "" for kscand, "-numab", "-both"."""
+    return "" if mode == "kscand" else "-" + mode
+
 
 # Two nodes: node 0 has both CPUs, node 1 is memory only, 4x the latency and a fifth of
 # the bandwidth (ACPI HMAT), so the kernel puts it in a lower memory tier.
@@ -155,14 +173,46 @@ def write_job(run_dir: str) -> None:
 def _tails(results: str) -> str:
     """The ends of the guest's logs, for a failure message."""
     out = []
-    for name in ("record.out", "record.err", "workload.txt", "report.err", "report-json.err",
-                 "install.log", "installed.err"):
+    names = []
+    for mode, _nb, _scan in MODES:
+        names += ["record%s.out" % suffix(mode), "record%s.err" % suffix(mode),
+                  "workload%s.txt" % suffix(mode)]
+    for name in names + ["report.err", "report-json.err", "install.log", "installed.err"]:
         path = os.path.join(results, name)
         if os.path.isfile(path):
             with open(path, errors="replace") as f:
                 text = f.read()[-1500:]
             out.append("--- %s\n%s" % (name, text))
     return "\n".join(out)
+
+
+def crashed_before_job(console: str) -> bool:
+    """The guest's kernel died before its job started (an Oops while booting): under
+    software emulation with two vCPU threads an early-boot int3 Oops (code patching,
+    e.g. in sched_clock_cpu) was seen in 2 of 3 boots on a heavily loaded host. Nothing
+    of the job ran, so booting again is safe."""
+    try:
+        with open(console, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return False
+    return "E2E-STEP" not in text and ("Kernel panic" in text or "Oops" in text)
+
+
+def host_reports(results: str) -> None:
+    """The report, with --json, on the recordings of the modes with NUMA balancing, run on
+    the host (the guest's own perf and checkout, at native speed: under emulation each
+    report of a mode costs the guest about 40 s). The command kscand-record printed, with
+    the copied files' paths."""
+    script = os.path.join(ROOT, "perf-scripts", "kscand_report.py")
+    perf = shutil.which(os.environ.get("PERF", "perf")) or "perf"
+    for mode, _nb, _scan in MODES[1:]:
+        data = os.path.join(results, "run%s.data" % suffix(mode))
+        proc = harness.run([perf, "script", "-s", script, "-i", data, "--", "--vmstat",
+                            data + ".vmstat-before.txt", data + ".vmstat-after.txt",
+                            "--json"], stderr=subprocess.PIPE)
+        with open(os.path.join(results, "report%s.json" % suffix(mode)), "wb") as f:
+            f.write(proc.stdout)
 
 
 def stage(reuse: bool = False, accel: str = "tcg", build: str = BUILD) -> Dict[str, Any]:
@@ -191,20 +241,31 @@ def stage(reuse: bool = False, accel: str = "tcg", build: str = BUILD) -> Dict[s
             build_initramfs(cpio)
         write_job(run_dir)
         console = os.path.join(run_dir, "console.log")
+        boot_retries = 0
         with timer.step("boot, record, report, install"):
-            try:
-                harness.run_guest(kernel, cpio, run_dir, console, timeout=BOOT_TIMEOUT,
-                                  accel=accel, cpus=GUEST_CPUS, memory_args=NUMA_ARGS,
-                                  append=APPEND)
-            except StageError as e:
-                raise StageError("%s\n%s" % (e, _tails(results))) from None
+            while True:
+                try:
+                    harness.run_guest(kernel, cpio, run_dir, console, timeout=BOOT_TIMEOUT,
+                                      accel=accel, cpus=GUEST_CPUS, memory_args=NUMA_ARGS,
+                                      append=APPEND)
+                    break
+                except StageError as e:
+                    if boot_retries < BOOT_RETRIES and crashed_before_job(console):
+                        boot_retries += 1
+                        os.rename(console, "%s.crash%d" % (console, boot_retries))
+                        log("the guest kernel crashed while booting, before its job: "
+                            "booting again (%d of %d)" % (boot_retries, BOOT_RETRIES))
+                        continue
+                    raise StageError("%s\n%s" % (e, _tails(results))) from None
         os.unlink(cpio)
+        with timer.step("reports of the other modes (host)"):
+            host_reports(results)
         record = {
             "ok": True, "inputs": digest, "kernel": kernel, "kernel_sha256": kernel_sha,
             "settings": SETTINGS, "accel": accel, "steps": timer.steps,
             "total_seconds": round(timer.total() - timer.steps.get("wait for another run", 0),
                                    2),
-            "results": results, "console": console,
+            "results": results, "console": console, "boot_retries": boot_retries,
         }
         harness.scen.dump_json(os.path.join(results, "stage.json"), record)
         harness._publish(build, run_dir)
@@ -237,7 +298,8 @@ def idle(seconds: float, accel: str = "tcg") -> Dict[str, Any]:
     return out
 
 
-def forkscan(fork_ms: Sequence[int], seconds: float, accel: str = "tcg") -> Dict[str, Any]:
+def forkscan(fork_ms: Sequence[int], seconds: float, accel: str = "tcg",
+             record: bool = False) -> Dict[str, Any]:
     """Boot once, kscand paused and kernel.numa_balancing=2, and run the forking
     reproducer (e2e/kscand/forkscan.c, job-forkscan.sh) for ``seconds`` at each fork
     interval; its counter deltas and page census per interval. Not cached, not tested:
@@ -254,9 +316,10 @@ def forkscan(fork_ms: Sequence[int], seconds: float, accel: str = "tcg") -> Dict
     build_initramfs(cpio)
     shutil.copyfile(os.path.join(HERE, "job-forkscan.sh"), os.path.join(run_dir, "job.sh"))
     with open(os.path.join(run_dir, "job.env"), "w") as f:
-        f.write("FORK_MS_LIST='%s'\nFS_MIB=%d\nFS_HOT_MIB=%d\nFS_SECONDS=%g\n" % (
-            " ".join(str(ms) for ms in fork_ms), SETTINGS["WL_MIB"], SETTINGS["WL_HOT_MIB"],
-            seconds))
+        f.write("FORK_MS_LIST='%s'\nFS_MIB=%d\nFS_HOT_MIB=%d\nFS_SECONDS=%g\nFS_RECORD=%s\n"
+                "P=/host%s\n" % (" ".join(str(ms) for ms in fork_ms), SETTINGS["WL_MIB"],
+                                 SETTINGS["WL_HOT_MIB"], seconds, "1" if record else "",
+                                 ROOT))
     harness.run_guest(kernel, cpio, run_dir, os.path.join(run_dir, "console.log"),
                       timeout=BOOT_TIMEOUT, accel=accel, cpus=GUEST_CPUS,
                       memory_args=NUMA_ARGS, append=APPEND)
@@ -267,8 +330,88 @@ def forkscan(fork_ms: Sequence[int], seconds: float, accel: str = "tcg") -> Dict
             for line in f:
                 key, _, value = line.rstrip("\n").partition(" ")
                 run[key] = value
+        data = os.path.join(results, "forkscan-%d.data" % ms)
+        if record and os.path.isfile(data):
+            # promotions by mechanism in the recording (the oracle's count): NUMA
+            # balancing's are the numa_misplaced calls in the forking process's context
+            m = sample_truth(data)["mechanisms"]
+            run["mechanisms"] = None if m is None else {
+                "by_mechanism": {k: v for k, v in m["by_mechanism"].items() if v["calls"]},
+                "numa_balancing_by_process": m["numa_balancing_by_process"]}
         out["fork_ms=%d" % ms] = run
     return out
+
+
+# The A/B sample: the "both" mode, small enough to bundle (under 1 MiB).
+SAMPLE_SETTINGS: Dict[str, Any] = {"MMS": 4, "WL_MIB": 8, "WL_HOT_MIB": 2, "WL_SECONDS": 8,
+                                   "WL_CHURN_MS": 700}
+SAMPLE = os.path.join(ROOT, "samples", "kscand-ab-sample")
+
+
+def sample(accel: str = "tcg") -> Dict[str, Any]:
+    """Record samples/kscand-ab-sample.data in the "both" mode (job-sample.sh), with its
+    counter snapshots, knobs and the workload's census, then its truth: the independent
+    counts of tests/oracle/ from `perf script --ns` text of it (mechanisms, kmigrated's
+    on-CPU time) and the counters' deltas."""
+    kernel = kernel_image()
+    harness.ensure_host_packages(HOST_PACKAGES)
+    run_dir = os.path.join(BUILD, "sample")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    results = os.path.join(run_dir, "results")
+    os.makedirs(results)
+    build_workload(os.path.join(run_dir, "kscand-workload"))
+    cpio = os.path.join(run_dir, "initramfs.cpio")
+    build_initramfs(cpio)
+    shutil.copyfile(os.path.join(HERE, "job-sample.sh"), os.path.join(run_dir, "job.sh"))
+    with open(os.path.join(run_dir, "job.env"), "w") as f:
+        f.write("P=/host%s\n" % ROOT + "".join(
+            "%s=%s\n" % kv for kv in sorted(SAMPLE_SETTINGS.items())))
+    harness.run_guest(kernel, cpio, run_dir, os.path.join(run_dir, "console.log"),
+                      timeout=BOOT_TIMEOUT, accel=accel, cpus=GUEST_CPUS,
+                      memory_args=NUMA_ARGS, append=APPEND)
+    with open(os.path.join(results, "record.rc")) as f:
+        if f.read().strip() != "0":
+            raise StageError("kscand-record failed in the guest: %s" % _tails(results))
+    for ext in ("", ".vmstat-before.txt", ".vmstat-after.txt", ".kscand.txt"):
+        shutil.copyfile(os.path.join(results, "kscand-ab-sample.data" + ext),
+                        SAMPLE + ".data" + ext)
+    shutil.copyfile(os.path.join(results, "workload.txt"), SAMPLE + ".workload.txt")
+    truth = sample_truth(SAMPLE + ".data")
+    truth["settings"] = SAMPLE_SETTINGS
+    with open(os.path.join(results, "guest-uname")) as f:
+        truth["kernel_release"] = f.read().strip()
+    truth["perf_version"] = harness.perf_version()
+    with open(SAMPLE + ".truth.json", "w") as f:
+        json.dump(truth, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return {"sample": SAMPLE + ".data", "bytes": os.path.getsize(SAMPLE + ".data"),
+            "truth": truth}
+
+
+def sample_truth(data: str) -> Dict[str, Any]:
+    """The A/B sample's truth: tests/oracle/'s counts on `perf script --ns` text (the
+    oracle reads text only and imports nothing of the product) and the counter deltas."""
+    tests = os.path.join(ROOT, "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from oracle import SCRIPT_FIELDS, parse_script
+    from oracle.mechanisms import mechanisms, on_cpu
+    perf = shutil.which(os.environ.get("PERF", "perf")) or "perf"
+    text = harness.run([perf, "script", "--ns", "-F", SCRIPT_FIELDS, "-i", data],
+                       stderr=subprocess.PIPE).stdout.decode("utf-8", "replace")
+    samples = parse_script(text)
+    snaps = []
+    for which in ("before", "after"):
+        values = {}
+        with open("%s.vmstat-%s.txt" % (data, which)) as f:
+            for line in f:
+                if line.strip() and not line.startswith("#"):
+                    name, value = line.split()
+                    values[name] = int(value)
+        snaps.append(values)
+    return {"samples": len(samples), "mechanisms": mechanisms(samples),
+            "kmigrated": on_cpu(samples), "kscand": on_cpu(samples, "kscand"),
+            "counter_deltas": {n: snaps[1][n] - snaps[0].get(n, 0) for n in snaps[1]}}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -287,12 +430,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     fs.add_argument("--fork-ms", type=int, action="append",
                     help="fork interval in ms, 0 for none (repeatable; default 700 and 5000)")
     fs.add_argument("--seconds", type=float, default=20.0)
+    fs.add_argument("--record", action="store_true",
+                    help="run each under bin/kscand-record and count the promotions by "
+                         "mechanism in the recording (tests/oracle)")
     fs.add_argument("--accel", choices=("tcg", "kvm"), default="tcg")
+    sm = sub.add_parser("sample", help="re-record samples/kscand-ab-sample.* (the both "
+                                       "mode, small) and its truth")
+    sm.add_argument("--accel", choices=("tcg", "kvm"), default="tcg")
     args = ap.parse_args(argv)
     try:
+        if args.cmd == "sample":
+            out = sample(args.accel)
+            print(json.dumps({k: out[k] for k in ("sample", "bytes")}, indent=1))
+            return 0
         if args.cmd == "forkscan":
-            print(json.dumps(forkscan(args.fork_ms or [700, 5000], args.seconds, args.accel),
-                             indent=1))
+            print(json.dumps(forkscan(args.fork_ms or [700, 5000], args.seconds, args.accel,
+                                      args.record), indent=1))
             return 0
         if args.cmd == "idle":
             print(json.dumps(idle(args.seconds, args.accel), indent=1))

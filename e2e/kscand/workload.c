@@ -2,15 +2,23 @@
 /*
  * kscand-workload: give kscand something to promote, and some mm churn.
  *
- *   kscand-workload MIB HOT_MIB SECONDS CHURN_MS REPORT
+ *   kscand-workload MIB HOT_MIB SECONDS CHURN_MS REPORT [PAUSE_US]
  *
  * Maps MIB MiB of anonymous memory and first-touches every page (run it under
- * `numactl --membind=1` so the pages start on the slow node), then for SECONDS
- * writes one byte per page of the first HOT_MIB MiB, pass after pass with a
- * short pause, so kscand finds those pages accessed on consecutive scans and
+ * `numactl --membind=1` so the pages start on the slow node), then returns to
+ * the default policy (under MPOL_BIND to node 1 NUMA balancing would find no
+ * page misplaced) and for SECONDS writes one byte per page of the first
+ * HOT_MIB MiB, pass after pass with a pause of PAUSE_US (default 20000; 0: a
+ * busy loop), so kscand finds those pages accessed on consecutive scans and
  * queues them for promotion. Every CHURN_MS it forks a child that execs
  * /bin/true: each is a short-lived mm (kmem_mm_enter at fork and at exec,
- * kmem_mm_exit twice).
+ * kmem_mm_exit twice). CHURN_MS 0: it never forks. NUMA balancing needs that:
+ * a single-threaded process that forks more often than once a second is never
+ * scanned (each fork resets its next scan time, see
+ * ../shared/docs/promotion-mechanisms.md and patch/0003), so the stage runs the
+ * churn as a separate process in the modes with NUMA balancing. NUMA balancing
+ * also scans a task only once it has run a scan period of CPU time: the busy
+ * loop gets there within seconds under emulation.
  *
  * At the end it writes to REPORT how many pages of the hot window and of the
  * rest are on each node (move_pages with no target nodes: a query only), so the
@@ -29,23 +37,29 @@
 
 #include "pages.h"
 
+#define MPOL_DEFAULT_ 0
+
 int main(int argc, char **argv)
 {
 	unsigned long pages, hot, i, passes = 0, children = 0, failed = 0;
 	unsigned long hot_nodes[MAX_NODES + 1] = { 0 }, cold_nodes[MAX_NODES + 1] = { 0 };
 	double seconds, churn, start, next_churn;
+	long pause_us = 20000;
 	char *base;
 	FILE *report;
 
-	if (argc != 6) {
-		fprintf(stderr, "usage: %s MIB HOT_MIB SECONDS CHURN_MS REPORT\n", argv[0]);
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: %s MIB HOT_MIB SECONDS CHURN_MS REPORT [PAUSE_US]\n",
+			argv[0]);
 		return 2;
 	}
 	pages = strtoul(argv[1], NULL, 10) * (1UL << 20) / PAGE;
 	hot = strtoul(argv[2], NULL, 10) * (1UL << 20) / PAGE;
 	seconds = atof(argv[3]);
 	churn = atof(argv[4]) / 1000.0;
-	if (!pages || !hot || hot > pages || seconds <= 0 || churn <= 0) {
+	if (argc == 7)
+		pause_us = atol(argv[6]);
+	if (!pages || !hot || hot > pages || seconds <= 0 || churn < 0 || pause_us < 0) {
 		fprintf(stderr, "%s: bad arguments\n", argv[0]);
 		return 2;
 	}
@@ -58,6 +72,10 @@ int main(int argc, char **argv)
 	madvise(base, pages * PAGE, MADV_NOHUGEPAGE);
 	for (i = 0; i < pages; i++)
 		base[i * PAGE] = 1;
+	if (syscall(SYS_set_mempolicy, MPOL_DEFAULT_, NULL, 0)) {
+		perror("set_mempolicy(MPOL_DEFAULT)");
+		return 1;
+	}
 
 	start = now();
 	next_churn = start + churn;
@@ -65,7 +83,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < hot; i++)
 			base[i * PAGE]++;
 		passes++;
-		if (now() >= next_churn) {
+		if (churn > 0 && now() >= next_churn) {
 			pid_t pid = fork();
 
 			if (pid == 0) {
@@ -84,7 +102,8 @@ int main(int argc, char **argv)
 			}
 			next_churn += churn;
 		}
-		usleep(20000);
+		if (pause_us)
+			usleep(pause_us);
 	}
 
 	report = fopen(argv[5], "w");
@@ -92,8 +111,8 @@ int main(int argc, char **argv)
 		perror(argv[5]);
 		return 1;
 	}
-	fprintf(report, "pages %lu hot %lu passes %lu children %lu failed %lu seconds %.1f\n",
-		pages, hot, passes, children, failed, now() - start);
+	fprintf(report, "pages %lu hot %lu passes %lu children %lu failed %lu seconds %.1f "
+		"pid %d\n", pages, hot, passes, children, failed, now() - start, (int)getpid());
 	if (census(base, 0, hot, hot_nodes) || census(base, hot, pages, cold_nodes)) {
 		fprintf(report, "move_pages: %s\n", strerror(errno));
 	} else {

@@ -10,6 +10,8 @@ docs, to be fixed there first, not decided here.
 - lifetimes.py: the whole recording -> mm lifetimes, generations, owners
 - core.py: kept events -> the report's figures (events, scans, migrations, mms, ...)
 - overtime.py: --interval's rows, per-mm timelines, time to promotion
+- mechanisms.py: promotions by mechanism from the kernel's migrate events, kmigrated's
+  on-CPU time from sched_switch (issue 20; not yet part of oracle_report)
 - compare.py: report JSON against the oracle, leaf by leaf, with the stated errors
 """
 
