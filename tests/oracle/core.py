@@ -461,6 +461,7 @@ def oracle_report(recording: Any, opts: Options = Options(),
     from .backlog import Backlog
     from .cost import cost
     from .detail import detail
+    from .mechanisms import in_report
     rec = recording if isinstance(recording, Recording) else Recording(recording)
     samples = rec.samples
     an = Analysis(rec, opts)
@@ -536,6 +537,9 @@ def oracle_report(recording: Any, opts: Options = Options(),
     out["kscand_detail"] = detail(an, chosen, out["time_ns"])
     out["cost"] = cost(an, out["scans"], out["migrations"], any(
         v is not None for v in (opts.pids, opts.comm, opts.mms, opts.node)))
+    # issue 20: promotions by mechanism (mechanisms.py)
+    out["mechanisms"] = in_report(an, opts, rec.first_ns, rec.last_ns)
     if opts.interval is not None:
-        out["over_time"] = over_time(an, chosen, opts, backlog.after)
+        out["over_time"] = over_time(an, chosen, opts, backlog.after,
+                                     out["mechanisms"] is not None)
     return out

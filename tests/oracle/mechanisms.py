@@ -29,8 +29,9 @@ followed by a switch-out (running at the end) are counted apart and add nothing.
 
 from __future__ import annotations
 
+import bisect
 import re
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .script import Sample
 
@@ -166,4 +167,61 @@ def on_cpu(samples: Iterable[Sample], comm: str = KMIGRATED) -> Dict[str, Any]:
             "switches": switches}
 
 
-__all__ = ["mechanisms", "mechanism_of", "on_cpu", "switch_fields", "MECHANISMS"]
+
+
+def in_report(an: Any, opts: Any, first_ns: Optional[int], last_ns: Optional[int]
+              ) -> Optional[Dict[str, Any]]:
+    """The report's ``mechanisms`` member under the options (docs/report.md, "Promotions by
+    mechanism", Filters): ``an`` is the oracle's Analysis (its --time window and its kept
+    kscand events), ``first_ns``/``last_ns`` the recording's trace_time_ns.
+
+    --time keeps the migrate events in its window; --node and --mm do not select them;
+    --pid/--comm select the processes listed for NUMA balancing (pid in the list, the
+    comm's regex found in the process's last name). The cross-check's rc-0 events are the
+    kscand migrate events --time and --node keep, of every process. Rates: pages per second
+    of the time the trace covers, clipped to --time's window; null when that is none."""
+    kept = [s for s in an.rec.samples if s.event in (MIGRATE, MIGRATE_START)
+            and an._in_window(s.time)]
+    out = mechanisms(kept)
+    if out is None:
+        return None
+    rc0 = sum(1 for r in an.kept if r.name == "kmem_scan_mm_migrate" and r.values["rc"] == 0)
+    out["cross_check"]["kscand_rc0_events"] = rc0
+    out["cross_check"]["equal"] = out["cross_check"]["kmigrated_pages_succeeded"] == rc0
+    rows = out["numa_balancing_by_process"]
+    if opts.pids is not None:
+        rows = [p for p in rows if p["pid"] in opts.pids]
+    if opts.comm is not None:
+        rows = [p for p in rows if re.search(opts.comm, p["comm"])]
+    out["numa_balancing_by_process"] = rows
+    lo, hi = an.window if an.window else (None, None)
+    if first_ns is not None and lo is not None:
+        first_ns = max(first_ns, lo)
+    if last_ns is not None and hi is not None:
+        last_ns = min(last_ns, hi)
+    span = last_ns - first_ns if first_ns is not None and last_ns is not None else 0
+    for figures in list(out["by_mechanism"].values()) + list(out["other_by_reason"].values()):
+        figures["pages_succeeded_per_second"] = (
+            round(figures["pages_succeeded"] * 1e9 / span, 3) if span > 0 else None)
+    return out
+
+
+def per_interval(an: Any, origin: int) -> Callable[[int, int], Dict[str, int]]:
+    """Pages succeeded per mechanism by the calls --time keeps in an interval row
+    [start, end); rows begin at ``origin`` (calls before it are in no row)."""
+    calls = sorted((s.time, mechanism_of(s.comm, s.field("reason") or "?"),
+                    _values(s)["pages_succeeded"]) for s in an.rec.samples
+                   if s.event == MIGRATE and an._in_window(s.time) and s.time >= origin)
+    times = [c[0] for c in calls]
+
+    def pages(start: int, end: int) -> Dict[str, int]:
+        out = {m: 0 for m in MECHANISMS}
+        for _, mech, n in calls[bisect.bisect_left(times, start):
+                                bisect.bisect_left(times, end)]:
+            out[mech] += n
+        return out
+    return pages
+
+
+__all__ = ["in_report", "mechanisms", "mechanism_of", "on_cpu", "per_interval",
+           "switch_fields", "MECHANISMS"]

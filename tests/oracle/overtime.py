@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 from .core import UNITS, nearest_rank, rc_name
+from .mechanisms import per_interval
 
 if TYPE_CHECKING:
     from .core import Analysis, Life, Options
@@ -37,7 +38,7 @@ def interval_ns(seconds: float) -> int:
 
 
 def rows(an: "Analysis", opts: "Options",
-         backlog: Optional[Dict[int, int]] = None) -> Dict[str, Any]:
+         backlog: Optional[Dict[int, int]] = None, mechanisms: bool = False) -> Dict[str, Any]:
     width = interval_ns(opts.interval or 1.0)
     unit = UNITS[opts.unit]
     kept = an.kept
@@ -87,6 +88,10 @@ def rows(an: "Analysis", opts: "Options",
         out.append(_row(row, first + k * width, first + (k + 1) * width, last, cumulative,
                         unit, pending))
         k += 1
+    if mechanisms:      # pages per mechanism in each row's [start, end)
+        pages = per_interval(an, first)
+        for row_ in out:
+            row_["mechanisms_pages_succeeded"] = pages(row_["start_ns"], row_["end_ns"])
     return {"interval_ns": width, "intervals": out}
 
 
@@ -180,8 +185,9 @@ def time_to_promotion(life: "Life") -> Optional[Dict[str, Any]]:
 
 
 def over_time(an: "Analysis", chosen: Sequence["Life"], opts: "Options",
-              backlog: Optional[Dict[int, int]] = None) -> Dict[str, Any]:
-    out = rows(an, opts, backlog)
+              backlog: Optional[Dict[int, int]] = None, mechanisms: bool = False
+              ) -> Dict[str, Any]:
+    out = rows(an, opts, backlog, mechanisms)
     width = out["interval_ns"]
     mms = []
     for life in chosen:
