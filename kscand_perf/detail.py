@@ -138,16 +138,17 @@ def detail_report(busy: Sequence[MmState], first_ns: Optional[int],
             assert v.first is not None and v.last is not None
             assert v.min is not None and v.max is not None
             period = {"first": v.first, "last": v.last, "min": v.min, "max": v.max}
+        visits = st.visits - st.in_flight  # completed and not due: a start in flight is neither
         span = None
         rate = None
         if first_ns is not None and last_ns is not None:
             lo = max(first_ns, st.enter_ns if st.enter_ns is not None else first_ns)
             hi = min(last_ns, st.exit_ns if st.exit_ns is not None else last_ns)
             span = max(0, hi - lo)
-            rate = round(st.visits * 1e9 / span, 3) if span > 0 else None
+            rate = round(visits * 1e9 / span, 3) if span > 0 else None
         rows.append(MmDetail(
             st.mm, st.generation, st.pid, st.comm,
             sum(m.by_rc.values()) if m is not None else 0,
             {rc: n for rc, n in sorted(m.by_rc.items()) if rc != 0} if m is not None else {},
-            period, dist(b.gaps) if b is not None else None, st.visits, span, rate))
+            period, dist(b.gaps) if b is not None else None, visits, span, rate))
     return DetailReport(rows)

@@ -45,6 +45,7 @@ def oracle(events: List[Emitted]) -> Dict[Tuple[int, int], _Life]:
     lives: Dict[Tuple[int, int], _Life] = {}
     gen: Dict[int, int] = {}
     pending: Optional[Tuple[int, int]] = None  # (mm, start time) of kscand's last start
+    flying: Optional[Tuple[int, int]] = None  # its lifetime, until an end or a new lifetime
 
     def life(mm: int) -> _Life:
         key = (mm, gen.setdefault(mm, 0))
@@ -53,6 +54,8 @@ def oracle(events: List[Emitted]) -> Dict[Tuple[int, int], _Life]:
     for e in events:
         if e.event == "kmem_mm_enter":
             mm = e.values[0]
+            if flying is not None and flying[0] == mm:
+                flying = None  # the start was a visit of the old lifetime
             if mm in gen:
                 life(mm).ended = True
                 gen[mm] += 1
@@ -62,11 +65,12 @@ def oracle(events: List[Emitted]) -> Dict[Tuple[int, int], _Life]:
         elif e.event == "kmem_scan_mm_start":
             pending = (e.values[0], e.time_ns)
             life(e.values[0]).visits += 1
+            flying = (e.values[0], gen.setdefault(e.values[0], 0))
         elif e.event == "kmem_scan_mm_end":
             mm, total = e.values[0], e.values[2]
             lf = life(mm)
             began = pending[1] if pending is not None and pending[0] == mm else None
-            pending = None
+            pending = flying = None
             if began is not None:
                 lf.starts.append(began)
             if total <= 0:
@@ -90,6 +94,8 @@ def oracle(events: List[Emitted]) -> Dict[Tuple[int, int], _Life]:
                 lf.tried.append(e.time_ns)
             else:
                 lf.ahead.append(e.time_ns)
+    if flying is not None and flying in lives:
+        lives[flying].visits -= 1  # in flight when the recording ended: no visit
     return lives
 
 
