@@ -25,7 +25,8 @@ attempt served which page, so the report counts them in order, first queued firs
 * A batch whose scan start is unknown (an end whose start came before the recording) is
   counted but has no wait (``unmeasured``).
 * When the lifetime ends (its pointer goes to a new mm, or the recording ends), the pages
-  still queued are ``never_attempted`` (the mm exited) or ``queued_at_end`` (it had not).
+  still queued are ``never_attempted`` (the mm exited) or ``queued_at_end`` (it had not),
+  and attempts still ahead (no scan end took them) are ``unqueued``.
 
 Work per migrate event: one attribute add and one compare (:meth:`Backlog.hit` runs only at
 a batch's first and last attempt). Memory: two histograms and a few integers per lifetime
@@ -162,6 +163,9 @@ class Backlog:
     def close(self, exited: bool) -> None:
         """The lifetime is over (``exited``: its mm exited): what is queued stays untried."""
         left = self.outstanding
+        if self.a > self.q:  # attempts ahead that no scan end took: pages never seen queued
+            self.unqueued += self.a - self.q
+            self.q = self.a
         if exited:
             self.never_attempted += left
         else:
