@@ -9,10 +9,11 @@ so a batch keeps them as columns and applies them lazily: before every other eve
 end, a migrate, an enter... called one by one as the stdlib reader does), the mm of that
 event and the pending start are brought up to date with the starts before it in the
 batch, and the rest at the batch's end. A start goes through ``scan_start`` itself where
-it may do more than that: the batch's first start (it may be a duplicate of the pending
-start, or come from another thread), a start from another thread than the start before
-it, and a start with the mm and time of the start before it (perhaps perf's duplicated
-sample). Events of handlers this module does not know bring every mm up to date first.
+it may do more than that: a start that does not follow another bulk start in the batch
+(the first, or one after any other event: it may be a duplicate of the pending start,
+or come from another thread), a start from another thread than the start before it, and
+a start with the mm and time of the start before it (perhaps perf's duplicated sample).
+Events of handlers this module does not know bring every mm up to date first.
 
 Only a plain :class:`Analyzer` is fed this way (``type(core) is Analyzer``): the filtered
 and timeline analyzers take one call per start.
@@ -107,7 +108,8 @@ class BulkStarts:
         single = np.empty(len(sidx), bool)
         single[0] = True
         same = (s_mm[1:] == s_mm[:-1]) & (s_t[1:] == s_t[:-1])
-        single[1:] = (s_pid[1:] != s_pid[:-1]) | same
+        # (after any other event: it may have been a start, or changed the pending one)
+        single[1:] = (s_pid[1:] != s_pid[:-1]) | same | (sidx[1:] != sidx[:-1] + 1)
         bulk = ~single
         b_pos = sidx[bulk]
         b_t = s_t[bulk]

@@ -126,10 +126,12 @@ def lost_notes(reader: PerfReader) -> Tuple[str, ...]:
     return tuple(notes)
 
 
-def feed(session: Session, source: BinaryIO) -> Tuple[PerfReader, Optional[Problem]]:
-    """Read ``source`` into ``session``; return the reader and the problem that stopped
-    it (None when the whole recording was read). Notes on lost events go to the session."""
-    reader = make_reader(session, source)
+def feed(session: Session, source: BinaryIO, kind: Optional[str] = None
+         ) -> Tuple[PerfReader, Optional[Problem]]:
+    """Read ``source`` into ``session`` (``kind``: as :func:`make_reader`); return the
+    reader and the problem that stopped it (None when the whole recording was read).
+    Notes on lost events go to the session."""
+    reader = make_reader(session, source, kind)
     problem = reader.read()
     # the reader sees every record: 0 means perf lost nothing (the kernel-counter check
     # then names the recording window, not loss, for any shortfall)

@@ -73,7 +73,8 @@ def both(capsysbinary: Any, monkeypatch: pytest.MonkeyPatch, path: str, pipe: bo
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_same_output_as_the_stdlib_reader(case: Case, trace: Callable[[str], Trace],  # noqa: F811 (fixture)
+def test_same_output_as_the_stdlib_reader(case: Case,
+                                          trace: Callable[[str], Trace],  # noqa: F811
                                           capsysbinary: Any,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     t = trace(case.trace)
