@@ -110,7 +110,7 @@ golden: deps
 		> tests/data/small.report.txt
 
 bench: deps
-	$(PYTHON) bench/run.py
+	$(PYTHON) bench/run.py $(if $(BIG),--big)
 
 .PHONY: readme
 # Regenerate the command output shown in README.md (checked by tests/test_readme.py).
