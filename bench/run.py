@@ -60,8 +60,8 @@ Cmd = Tuple[List[str], Dict[str, str]]    # argv, extra environment
 PYCACHE = os.path.join(tempfile.gettempdir(), "kscand-bench-pycache")
 
 
-def run(cmd: Cmd, stdin_file: Optional[str] = None) -> Tuple[float, int]:
-    """Wall time and peak RSS (KiB) of one command, output discarded; with
+def run(cmd: Cmd, stdin_file: Optional[str] = None) -> Tuple[float, int, float]:
+    """Wall time, peak RSS (KiB) and CPU time of one command, output discarded; with
     ``stdin_file``, the command reads it through a pipe (``cat FILE |``)."""
     argv, extra = cmd
     env = dict(os.environ, **extra)
@@ -86,7 +86,7 @@ def run(cmd: Cmd, stdin_file: Optional[str] = None) -> Tuple[float, int]:
             cat.wait()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("bench: %s failed (status %d)" % (" ".join(argv), status))
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 @dataclasses.dataclass
@@ -98,12 +98,14 @@ class Pairs:
     floors: List[float] = dataclasses.field(default_factory=list)
     rss: int = 0
     floor_rss: int = 0
+    cpu: List[float] = dataclasses.field(default_factory=list)     # CPU-time ratios
 
-    def add(self, floor: Tuple[float, int], mine: Tuple[float, int]) -> None:
+    def add(self, floor: Tuple[float, int, float], mine: Tuple[float, int, float]) -> None:
         self.floors.append(floor[0])
         self.times.append(mine[0])
         self.floor_rss = max(self.floor_rss, floor[1])
         self.rss = max(self.rss, mine[1])
+        self.cpu.append(mine[2] / max(floor[2], 1e-6))
 
     @property
     def ratios(self) -> List[float]:
@@ -111,11 +113,12 @@ class Pairs:
 
     def line(self, goal: str = "") -> str:
         r = self.ratios
-        return ("  %-28s %.2fx E (%.2f-%.2f), %6.2f s against E %6.2f s, peak RSS %6.1f MB "
-                "(E %.1f MB)%s" % (self.name, statistics.median(r), min(r), max(r),
-                                   statistics.median(self.times),
-                                   statistics.median(self.floors), self.rss / 1024,
-                                   self.floor_rss / 1024, "  " + goal if goal else ""))
+        return ("  %-26s %.2fx E (%.2f-%.2f), %6.2f s against E %6.2f s; CPU time %.2fx "
+                "(%.2f-%.2f); peak RSS %6.1f MB (E %.1f MB)%s" % (
+                    self.name, statistics.median(r), min(r), max(r),
+                    statistics.median(self.times), statistics.median(self.floors),
+                    statistics.median(self.cpu), min(self.cpu), max(self.cpu), self.rss / 1024,
+                    self.floor_rss / 1024, "  " + goal if goal else ""))
 
 
 def pairs(trace: str, pipe: bool, paths: Sequence[Tuple[str, Cmd]], n: int,
@@ -162,7 +165,8 @@ def write(path: str, events: int, seed: int, pipe: bool) -> int:
     return stats.samples
 
 
-def simulated(tmp: str, label: str, events: int, n: int, perf: str) -> None:
+def simulated(tmp: str, label: str, events: int, n: int, perf: str,
+              perf_script_too: bool = True) -> None:
     for pipe in (False, True):
         mode = "pipe" if pipe else "file"
         trace = os.path.join(tmp, "bench-%s-%s.data" % (label, mode))
@@ -170,7 +174,7 @@ def simulated(tmp: str, label: str, events: int, n: int, perf: str) -> None:
         src = "-" if pipe else trace
         paths = [("columnar reader", reader("columnar", src)),
                  ("stdlib reader", reader("stdlib", src))]
-        if not pipe:
+        if not pipe and perf_script_too:
             paths.append(("perf script kscand_report", perf_script(perf, src)))
         print("%s events, %s mode, %d pairs:" % (label, mode, n))
         goals = {"columnar reader": "(goal <= 0.25x)", "stdlib reader": "(goal <= 0.5x)",
@@ -216,18 +220,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--churn", type=int, nargs="*", default=[100000, 200000], metavar="N",
                    help="lifetimes of the churn traces (default 100000 200000)")
     p.add_argument("--only-churn", action="store_true", help="run the churn benchmark only")
+    p.add_argument("--only-big", action="store_true", help="run the 10M-event runs only")
     args = p.parse_args(argv)
     n = max(args.pairs, 1)
     print("bench: %s, %d CPUs, load average %.1f at the start" % (
         time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count() or 0,
         os.getloadavg()[0]), flush=True)
     with tempfile.TemporaryDirectory(prefix="kscand-bench-") as tmp:
+        if args.only_big:
+            simulated(tmp, "10M", args.big_events, n, args.perf, perf_script_too=False)
+            return 0
         if not args.only_churn:
             print("start-up:")
             startup(max(n, 7))
             simulated(tmp, "1M", args.events, n, args.perf)
-            if args.big:
-                simulated(tmp, "10M", args.big_events, n, args.perf)
+            if args.big:   # (the perf script: at 1M only, it takes 20 s a run at 10M)
+                simulated(tmp, "10M", args.big_events, n, args.perf, perf_script_too=False)
             if os.path.exists(REAL_TRACE):  # the project's machines only
                 print("real kscand trace (166k events, 40%% migrates), %d pairs:" % n)
                 paths = [("columnar reader", reader("columnar", REAL_TRACE)),

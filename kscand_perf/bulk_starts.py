@@ -123,7 +123,7 @@ class BulkStarts:
         key = inv * n + b_pos
         order = np.argsort(inv.astype(np.uint16) if nu <= 1 << 16 else key, kind="stable")
         skey = key[order]
-        stime = b_t[order].tolist()
+        stime = b_t[order]
         gstart = np.searchsorted(skey, np.arange(nu, dtype=np.int64) * n)
         mms_u = self._known_list
         gstart_l: List[int] = gstart.tolist()
@@ -194,7 +194,7 @@ class BulkStarts:
                 st = mms[mms_u[u]]
                 st.visits += d
                 st.start_s = 0
-                st.start_ns = stime[gstart_l[u] + c - 1]
+                st.start_ns = int(stime[gstart_l[u] + c - 1])
                 applied[u] = c
 
         present_a = np.array(present, np.int64)
