@@ -109,6 +109,8 @@ golden: deps
 	$(PERF) script -s perf-scripts/kscand_report.py -i tests/data/small.data \
 		> tests/data/small.report.txt
 
+# The benchmark (docs/development.md): medians of 5 pairs against perf's empty-handler floor,
+# both readers, the perf script, churn, start-up; BIG=1 adds 10M events (much longer).
 bench: deps
 	$(PYTHON) bench/run.py $(if $(BIG),--big)
 

@@ -39,6 +39,7 @@ MM_ARG: Dict[str, Optional[int]] = {
 }
 SMALL = 32     # batches with fewer starts go one call per event
 HOLD = 1 << 16  # events held from the queue's flushes before they are applied at once
+OTHERS = 0.25   # batches where more events than this share take one call each go per event
 
 
 class BulkStarts:
@@ -111,6 +112,11 @@ class BulkStarts:
         # (after any other event: it may have been a start, or changed the pending one)
         single[1:] = (s_pid[1:] != s_pid[:-1]) | same | (sidx[1:] != sidx[:-1] + 1)
         bulk = ~single
+        if n - int(bulk.sum()) > n * OTHERS:
+            # most events are called one by one anyway (migrates between the starts):
+            # the bookkeeping of the bulk path would cost more than it saves
+            self.per_event.deliver(batch, call)
+            return
         b_pos = sidx[bulk]
         b_t = s_t[bulk]
         b_mm = s_mm[bulk]

@@ -37,6 +37,7 @@ _CODES = {"b": "i1", "B": "u1", "h": "<i2", "H": "<u2", "i": "<i4", "I": "<u4",
 _ITEM = re.compile(r"(\d*)([xbBhHiIqQ])")
 Item = Tuple[Handler, Tuple[Any, ...]]
 _ROUND = REC_FINISHED_ROUND | 8 << 48    # a FINISHED_ROUND record's header as a u64
+WINDOW = 1 << 16
 
 
 def available() -> bool:
@@ -403,21 +404,29 @@ class ColumnarReader(PerfReader):
     # -- the walk -----------------------------------------------------------------------
 
     def _scan(self, buf: bytes, pos: int, end: int, base: int) -> Tuple[int, int]:
-        offs, kidx, kinds = self._candidates(buf, pos, end)
-        brk = self._breaks(offs, kidx, kinds)
         hot = self._dec.hot
+        limit = -1      # the candidates are those before limit
+        ahead = -1      # the next candidate's offset (-1: none known)
         try:
             while pos + 8 <= end:
-                if len(hot) != self._hot_n:
-                    offs, kidx, kinds = self._candidates(buf, pos, end)
+                if len(hot) != self._hot_n or pos >= limit:
+                    # after the slow path learnt a sample header, over the next
+                    # WINDOW bytes only (it may learn more: one per CPU and event)
+                    limit = end if len(hot) == self._hot_n else min(end, pos + WINDOW)
+                    offs, kidx, kinds = self._candidates(buf, pos, limit)
                     brk = self._breaks(offs, kidx, kinds)
-                j = int(np.searchsorted(offs, pos)) if len(offs) else 0
-                if j < len(offs) and offs[j] == pos:
+                    ahead = -1 if not len(offs) else int(offs[0])
+                if ahead < pos and ahead >= 0:
+                    j = int(np.searchsorted(offs, pos))
+                    ahead = int(offs[j]) if j < len(offs) else -1
+                if ahead == pos:
+                    j = int(np.searchsorted(offs, pos))
                     e = int(np.searchsorted(brk, j))
                     last = int(brk[e]) if e < len(brk) else len(offs) - 1
                     self._chain(buf, offs[j:last + 1], kidx[j:last + 1], kinds)
                     k = int(kidx[last])
                     pos = int(offs[last]) + (kinds[k].size if k < len(kinds) else 8)
+                    ahead = int(offs[last + 1]) if last + 1 < len(offs) else -1
                     continue
                 nxt = self._slow(buf, pos, end, base)
                 if nxt < 0:
