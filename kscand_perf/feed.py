@@ -33,9 +33,9 @@ __all__ = ["handlers", "handler_name", "make_reader", "feed", "lost_notes", "rea
 Table = Dict[str, Tuple[Handler, Sequence[str]]]
 # KSCAND_PERF_READER: stdlib (one record at a time, the reference), columnar (numpy, the
 # same output), or auto (default): columnar where numpy imports and the input is a pipe
-# or a file of at least COLUMNAR_MIN_BYTES (below, importing numpy costs more than it saves)
+# or a file of at least COLUMNAR_MIN_BYTES (docs/development.md: below, it costs more)
 READER_ENV = "KSCAND_PERF_READER"
-COLUMNAR_MIN_BYTES = 8 << 20
+COLUMNAR_MIN_BYTES = 32 << 20
 
 
 def handler_name(event: str) -> str:

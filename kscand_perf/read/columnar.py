@@ -129,9 +129,13 @@ class Caller:
         try:
             fn(*args)
         except Exception as e:
-            if self._on_error is None:
-                raise HandlerError(e) from e
-            self._on_error(self._fn_names.get(fn, "?"), e)
+            self.error(fn, e)
+
+    def error(self, fn: Handler, e: Exception) -> None:
+        """``fn`` raised ``e``: on_error, or out of the reader as it is."""
+        if self._on_error is None:
+            raise HandlerError(e) from e
+        self._on_error(self._fn_names.get(fn, "?"), e)
 
 
 class PerEvent:
@@ -147,12 +151,23 @@ class PerEvent:
         ts = batch.t.tolist()
         aa = batch.a.tolist()
         bb = batch.b.tolist()
-        for i, r in enumerate(batch.ref.tolist()):
-            if r >= 0:
-                f, args = items[r]
-                call(f, args)
-            else:
-                call(fn, (ts[i], aa[i], bb[i]))
+        refs = batch.ref.tolist()
+        n = len(refs)
+        i = 0
+        while i < n:
+            try:    # (one try for the whole loop, as the stdlib reader's delivery)
+                while i < n:
+                    r = refs[i]
+                    if r >= 0:
+                        f, args = items[r]
+                        f(*args)
+                    else:
+                        fn(ts[i], aa[i], bb[i])
+                    i += 1
+            except Exception as e:
+                r = refs[i]
+                i += 1
+                call.error(items[r][0] if r >= 0 else fn, e)
 
 
 class ColumnarQueue:
