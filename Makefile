@@ -122,8 +122,10 @@ golden: deps
 	$(PERF) script -s perf-scripts/kscand_report.py -i tests/data/small.data \
 		> tests/data/small.report.txt
 
+# The benchmark (docs/development.md): medians of 5 pairs against perf's empty-handler floor,
+# both readers, the perf script, churn, start-up; BIG=1 adds 10M events (much longer).
 bench: deps
-	$(PYTHON) bench/run.py
+	$(PYTHON) bench/run.py $(if $(BIG),--big)
 
 .PHONY: readme
 # Regenerate the command output shown in README.md (checked by tests/test_readme.py).

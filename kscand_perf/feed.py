@@ -20,15 +20,23 @@ with replacement (perf 6.1's Python dies on it).
 from __future__ import annotations
 
 import functools
+import os
+import stat
 from typing import BinaryIO, Dict, Optional, Sequence, Tuple
 
+from .analysis import Analyzer
 from .cost import sched_switch
 from .perfreader import Handler, PerfReader, Problem
 from .session import Session
 
-__all__ = ["handlers", "handler_name", "make_reader", "feed", "lost_notes"]
+__all__ = ["handlers", "handler_name", "make_reader", "feed", "lost_notes", "reader_kind"]
 
 Table = Dict[str, Tuple[Handler, Sequence[str]]]
+# KSCAND_PERF_READER: stdlib (one record at a time, the reference), columnar (numpy, the
+# same output), or auto (default): columnar where numpy imports and the input is a pipe
+# or a file of at least COLUMNAR_MIN_BYTES (docs/development.md: below, it costs more)
+READER_ENV = "KSCAND_PERF_READER"
+COLUMNAR_MIN_BYTES = 32 << 20
 
 
 def handler_name(event: str) -> str:
@@ -69,8 +77,27 @@ def handlers(session: Session) -> Table:
     }
 
 
-def make_reader(session: Session, source: BinaryIO) -> PerfReader:
-    """A reader of ``source`` that feeds ``session`` as the perf script would."""
+def reader_kind(source: BinaryIO) -> str:
+    """"stdlib" or "columnar": what KSCAND_PERF_READER asks for, else what fits
+    ``source`` (see READER_ENV)."""
+    asked = os.environ.get(READER_ENV, "auto")
+    if asked == "stdlib":
+        return "stdlib"
+    if asked != "columnar":
+        try:
+            st = os.fstat(source.fileno())
+            small = stat.S_ISREG(st.st_mode) and st.st_size < COLUMNAR_MIN_BYTES
+        except (OSError, AttributeError, ValueError):
+            small = True   # (not a file descriptor: a test's BytesIO)
+        if small:
+            return "stdlib"
+    from .read import columnar
+    return "columnar" if columnar.available() else "stdlib"
+
+
+def make_reader(session: Session, source: BinaryIO, kind: Optional[str] = None) -> PerfReader:
+    """A reader of ``source`` that feeds ``session`` as the perf script would; ``kind``:
+    "stdlib" or "columnar" (default: :func:`reader_kind`)."""
     core = session.analyzer
 
     def unhandled(event: str) -> None:
@@ -82,8 +109,20 @@ def make_reader(session: Session, source: BinaryIO) -> PerfReader:
     # the times of the events no handler takes (other tracepoints, non-tracepoint
     # samples): trace_time_ns covers every event (the handlers' own events clock
     # themselves, bad ones included)
-    reader = PerfReader(source, handlers(session), unhandled=unhandled, on_error=on_error,
-                        non_tracepoint=core.non_tracepoint_sample, clock=core.unhandled_event)
+    table = handlers(session)
+    reader: PerfReader
+    if (kind or reader_kind(source)) == "columnar":
+        from .read.columnar import ColumnarReader
+        reader = ColumnarReader(source, table, unhandled=unhandled, on_error=on_error,
+                                non_tracepoint=core.non_tracepoint_sample,
+                                clock=core.unhandled_event, bulk="kmem:kmem_scan_mm_start")
+        if type(core) is Analyzer and reader.bulk_fn is not None:
+            from .bulk_starts import BulkStarts
+            reader.set_sink(BulkStarts(core, reader.bulk_fn, list(table), reader.fn_names))
+    else:
+        reader = PerfReader(source, table, unhandled=unhandled, on_error=on_error,
+                            non_tracepoint=core.non_tracepoint_sample,
+                            clock=core.unhandled_event)
 
     def symbols() -> Dict[str, Dict[str, Dict[int, str]]]:
         # the print fmt's __print_symbolic tables (perf script gets them from perf)
@@ -107,10 +146,12 @@ def lost_notes(reader: PerfReader) -> Tuple[str, ...]:
     return tuple(notes)
 
 
-def feed(session: Session, source: BinaryIO) -> Tuple[PerfReader, Optional[Problem]]:
-    """Read ``source`` into ``session``; return the reader and the problem that stopped
-    it (None when the whole recording was read). Notes on lost events go to the session."""
-    reader = make_reader(session, source)
+def feed(session: Session, source: BinaryIO, kind: Optional[str] = None
+         ) -> Tuple[PerfReader, Optional[Problem]]:
+    """Read ``source`` into ``session`` (``kind``: as :func:`make_reader`); return the
+    reader and the problem that stopped it (None when the whole recording was read).
+    Notes on lost events go to the session."""
+    reader = make_reader(session, source, kind)
     problem = reader.read()
     # the reader sees every record: 0 means perf lost nothing (the kernel-counter check
     # then names the recording window, not loss, for any shortfall)

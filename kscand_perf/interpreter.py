@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -58,6 +57,7 @@ def has(module: str) -> bool:
 
 def other_has(python: str, modules: Sequence[str]) -> bool:
     """Whether the interpreter ``python`` can import every one of ``modules``."""
+    import subprocess   # (here: start-up time; only a missing module gets here)
     probe = ("import importlib.util, sys\n"
              "sys.exit(0 if all(importlib.util.find_spec(m) for m in sys.argv[1:]) else 1)")
     try:

@@ -16,7 +16,6 @@ import math
 import os
 import re
 import stat
-import tempfile
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from . import __version__, interpreter, mechanisms, render, strict, timeline, vmstat
@@ -172,6 +171,7 @@ class Session:
         try:
             if self._scans_part is None:
                 # no name in any folder: nothing is left behind, however the run ends
+                import tempfile   # (--csv only: start-up time)
                 self._scans_part = tempfile.TemporaryFile(
                     "w+", encoding="utf-8", newline="", prefix="kscand-perf-scans-")
                 self._scans_writer = csv.writer(self._scans_part, lineterminator="\n")

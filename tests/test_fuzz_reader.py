@@ -44,6 +44,23 @@ N = int(os.environ.get("KSCAND_PERF_FUZZ_N", "2000"))
 SEED = int(os.environ.get("KSCAND_PERF_FUZZ_SEED", "0"))
 MEMORY_LIMIT = 64 << 20
 
+
+def _columnar() -> bool:
+    """Whether the columnar reader is here (numpy); its bulk path then takes every batch,
+    however small (bulk_starts.SMALL)."""
+    try:
+        from kscand_perf.read import columnar
+        if not columnar.available():
+            return False
+        from kscand_perf import bulk_starts
+    except ImportError:
+        return False
+    bulk_starts.SMALL = 1
+    return True
+
+
+COLUMNAR = _columnar()
+
 MM, MM2 = 0xFF11000003279F80, 0xFF11000003279000
 HUGE = [b"\xff" * 8, struct.pack("<Q", 1 << 40), struct.pack("<Q", 1 << 62),
         struct.pack("<Q", (1 << 63) - 1), struct.pack("<I", 0x7FFFFFFF) * 2,
@@ -256,17 +273,18 @@ class _Pipe(io.RawIOBase):
 REFUSED = "refused: "
 
 
-def report_of(data: bytes, pipe: bool = False) -> Tuple[str, int, bool]:
+def report_of(data: bytes, pipe: bool = False, kind: str = "stdlib") -> Tuple[str, int, bool]:
     """What the command does with the input: read it into a session and make the JSON
     report (the problem and warnings in its notes). Returns the report (REFUSED and the
     line where the command refuses: nothing decodable, or no kscand event), the peak of
     memory allocated while reading (tracemalloc: the reader's part, where the input's sizes
-    matter), and whether the reader found damage."""
+    matter), and whether the reader found damage. ``kind``: the reader (stdlib, or
+    columnar: numpy's allocations are traced too)."""
     session = Session(Options(json=True))
     tracemalloc.start()
     try:
         source = io.BufferedReader(_Pipe(data)) if pipe else io.BytesIO(data)
-        reader, problem = feed.feed(session, source)
+        reader, problem = feed.feed(session, source, kind)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -301,6 +319,16 @@ def run(seeds: range) -> Dict[str, int]:
             raise AssertionError("seed %d (%s, %d bytes): %s: %s"
                                  % (seed, name, len(data), type(e).__name__, e)) from e
         assert peak <= MEMORY_LIMIT, "seed %d (%s): %d bytes allocated" % (seed, name, peak)
+        if COLUMNAR:   # the columnar reader: the same report, or the same refusal
+            try:
+                col, col_peak, col_damaged = report_of(data, pipe, "columnar")
+            except Exception as e:
+                raise AssertionError("seed %d (%s, columnar): %s: %s"
+                                     % (seed, name, type(e).__name__, e)) from e
+            assert (col, col_damaged) == (out, damaged), "seed %d (%s): the columnar " \
+                "reader disagrees" % (seed, name)
+            assert col_peak <= MEMORY_LIMIT, "seed %d (%s, columnar): %d bytes allocated" % (
+                seed, name, col_peak)
         if damaged:
             counts["damaged"] += 1
         elif out.startswith(REFUSED):

@@ -7,9 +7,7 @@ from __future__ import annotations
 import gc
 import importlib
 import os
-import shutil
 import struct
-import tempfile
 from typing import Any, BinaryIO, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .base import (BLOCK, FILE_HEADER_SIZE, MAX_ATTRS, MAX_INFLATED, MAX_TRACING_DATA,
@@ -180,6 +178,8 @@ class PerfReader:
         if not seekable:
             # a perf.data file on a pipe (cat perf.data | ...): its formats come after its
             # data, so it is copied to a temporary file first (disk, not memory)
+            import shutil   # (here: start-up time)
+            import tempfile
             spool = tempfile.TemporaryFile()
             spool.write(head)
             shutil.copyfileobj(src, spool, BLOCK)

@@ -11,7 +11,6 @@ import json
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..analysis import IdleLifetime
-from ..compare import OUTPUT_OPTIONS
 from ..events import KSCAND_EVENTS, rc_name
 from ..histogram import LogLinearHistogram, bucket_bounds
 from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, OverTime, Report,
@@ -381,6 +380,7 @@ def run_id(report: Report) -> str:
     figures and the trace's times, so that the tables of several runs can be put together
     (the same run shown in another unit has the same id)."""
     run = run_json(report.run) or {}
+    from ..compare import OUTPUT_OPTIONS   # (here: start-up time of the text report)
     options = {k: v for k, v in (run.get("options") or {}).items() if k not in OUTPUT_OPTIONS}
     key = json.dumps([dict(run, options=options), report.trace_first_ns, report.trace_last_ns],
                      sort_keys=True, default=str)

@@ -167,8 +167,6 @@ def on_cpu(samples: Iterable[Sample], comm: str = KMIGRATED) -> Dict[str, Any]:
             "switches": switches}
 
 
-
-
 def in_report(an: Any, opts: Any, first_ns: Optional[int], last_ns: Optional[int]
               ) -> Optional[Dict[str, Any]]:
     """The report's ``mechanisms`` member under the options (docs/report.md, "Promotions by

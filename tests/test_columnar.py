@@ -1,0 +1,186 @@
+"""The columnar reader (kscand_perf/read/columnar.py, numpy) against the stdlib reader,
+the reference: the same text and JSON, byte for byte, on every trace of the suite.
+
+Every case of tests/test_oracle.py (the sample, the small committed trace, the shared real
+trace where it is here, simulations in file and pipe mode, the hand-made corners and
+bounds; every filter, --interval, units) runs through ``kscand-perf report`` twice in this
+process, with KSCAND_PERF_READER=stdlib and =columnar, as text and as --json; so do churn
+traces, a simulation long enough for many blocks and rounds, and recordings that mix the
+kinds the columnar reader takes in bulk with records it leaves to the stdlib code. The bulk
+start path (kscand_perf/bulk_starts.py) takes batches of any size here (SMALL = 1), so
+that small traces exercise it too. Where numpy is absent, the command reads with the
+stdlib reader (a subprocess that hides numpy).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import subprocess
+import sys
+from typing import Any, Callable, List, Tuple
+
+import pytest
+
+from conftest import ROOT
+from kscand_perf import cli, feed
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from test_oracle import CASES, Case, Trace  # noqa: E402
+from test_oracle import trace as trace  # noqa: E402,F401  (a fixture)
+
+columnar = pytest.importorskip("kscand_perf.read.columnar")
+if not columnar.available():
+    pytest.skip("numpy is not installed (python3-numpy): the stdlib reader only",
+                allow_module_level=True)
+
+from kscand_perf import bulk_starts  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def every_batch_in_bulk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk_starts, "SMALL", 1)
+
+
+def run(capsysbinary: Any, monkeypatch: pytest.MonkeyPatch, kind: str, path: str,
+        pipe: bool, args: List[str]) -> Tuple[int, bytes, bytes]:
+    """``kscand-perf report`` in this process with ``kind``'s reader."""
+    monkeypatch.setenv(feed.READER_ENV, kind)
+    capsysbinary.readouterr()
+    if pipe:
+        old = sys.stdin
+        with open(path, "rb") as f:
+            sys.stdin = io.TextIOWrapper(f)
+            try:
+                status = cli.main(["report", "-i", "-"] + args)
+            finally:
+                sys.stdin = old
+    else:
+        status = cli.main(["report", "-i", path] + args)
+    out, err = capsysbinary.readouterr()
+    return status, out, err
+
+
+def both(capsysbinary: Any, monkeypatch: pytest.MonkeyPatch, path: str, pipe: bool,
+         args: List[str]) -> None:
+    for extra in ([], ["--json"]):
+        ref = run(capsysbinary, monkeypatch, "stdlib", path, pipe, args + extra)
+        got = run(capsysbinary, monkeypatch, "columnar", path, pipe, args + extra)
+        assert ref[1], ref
+        assert got == ref, (path, args + extra)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_same_output_as_the_stdlib_reader(case: Case,
+                                          trace: Callable[[str], Trace],  # noqa: F811
+                                          capsysbinary: Any,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    t = trace(case.trace)
+    both(capsysbinary, monkeypatch, t.path, t.pipe, case.opts.args())
+
+
+@functools.lru_cache(maxsize=None)
+def _written(folder: str, name: str) -> str:
+    from kscand_testkit.churn import churn
+    from kscand_testkit.perfdata import write_trace
+    from kscand_testkit.synth import SynthConfig, simulate
+    import itertools
+    path = os.path.join(folder, name + ".data")
+    pipe = name.endswith("-pipe")
+    if name.startswith("churn"):
+        write_trace(path, churn(3000, busy=3), pipe=pipe)
+    else:   # the benchmark's kind of trace: 410 mms, mostly starts, many rounds
+        config = SynthConfig(mms=410, seconds=864000.0, seed=11, fork_rate=0.0)
+        write_trace(path, itertools.islice(simulate(config), 150000), pipe=pipe)
+    return path
+
+
+@pytest.mark.parametrize("name", ["churn", "churn-pipe", "long", "long-pipe"])
+@pytest.mark.parametrize("args", [[], ["--interval", "1"], ["--node", "0"]],
+                         ids=["plain", "interval", "node0"])
+def test_same_output_on_churn_and_long_traces(name: str, args: List[str],
+                                              tmp_path_factory: pytest.TempPathFactory,
+                                              capsysbinary: Any,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = str(tmp_path_factory.getbasetemp())
+    both(capsysbinary, monkeypatch, _written(folder, name), name.endswith("-pipe"), args)
+
+
+def test_batches_of_every_size(tmp_path_factory: pytest.TempPathFactory, capsysbinary: Any,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bulk path with its own threshold and with batches held across many rounds."""
+    path = _written(str(tmp_path_factory.getbasetemp()), "long")
+    ref = run(capsysbinary, monkeypatch, "stdlib", path, False, ["--json"])
+    for small, hold in ((32, 1 << 16), (1, 1), (1, 997)):
+        monkeypatch.setattr(bulk_starts, "SMALL", small)
+        monkeypatch.setattr(bulk_starts, "HOLD", hold)
+        assert run(capsysbinary, monkeypatch, "columnar", path, False, ["--json"]) == ref
+
+
+def test_the_columnar_reader_is_the_default_for_large_inputs(tmp_path: Any,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    monkeypatch.delenv(feed.READER_ENV, raising=False)
+    big = tmp_path / "big"
+    big.write_bytes(bytes(feed.COLUMNAR_MIN_BYTES))
+    small = tmp_path / "small"
+    small.write_bytes(bytes(100))
+    with open(big, "rb") as f:
+        assert feed.reader_kind(f) == "columnar"
+    with open(small, "rb") as f:
+        assert feed.reader_kind(f) == "stdlib"
+    monkeypatch.setenv(feed.READER_ENV, "stdlib")
+    with open(big, "rb") as f:
+        assert feed.reader_kind(f) == "stdlib"
+
+
+HIDE_NUMPY = """
+import sys
+sys.modules["numpy"] = None     # import numpy raises ImportError
+sys.path.insert(0, %r)
+from kscand_perf import cli
+status = cli.main(["report", "-i", "-", "--json"])
+assert "numpy" not in [m for m, v in sys.modules.items() if v is not None], "numpy imported"
+sys.exit(status)
+"""
+
+
+def test_without_numpy_the_stdlib_reader_reads(capsysbinary: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipe stream (which takes the columnar reader where numpy is) where numpy cannot be
+    imported: the stdlib reader's report, exit 0, no numpy."""
+    path = os.path.join(ROOT, "samples", "kscand-sample.data")
+    ref = run(capsysbinary, monkeypatch, "stdlib", path, True, ["--json"])
+    env = dict(os.environ)
+    env.pop(feed.READER_ENV, None)
+    with open(path, "rb") as f:
+        proc = subprocess.run([sys.executable, "-c", HIDE_NUMPY % ROOT], stdin=f,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                              timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout == ref[1]
+
+
+def test_the_bulk_path_is_taken(tmp_path_factory: pytest.TempPathFactory, capsysbinary: Any,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """(Not vacuous: the long trace's starts go through BulkStarts in bulk, and its
+    chains through the columnar decoding.)"""
+    applied: List[int] = []
+    chained: List[int] = []
+    apply, chain = bulk_starts.BulkStarts._apply, columnar.ColumnarReader._chain
+
+    def count_apply(self: Any, batch: Any, call: Any) -> None:
+        applied.append(len(batch))
+        apply(self, batch, call)
+
+    def count_chain(self: Any, buf: bytes, offs: Any, *rest: Any) -> None:
+        chained.append(len(offs))
+        chain(self, buf, offs, *rest)
+
+    monkeypatch.setattr(bulk_starts.BulkStarts, "_apply", count_apply)
+    monkeypatch.setattr(columnar.ColumnarReader, "_chain", count_chain)
+    path = _written(str(tmp_path_factory.getbasetemp()), "long-pipe")
+    run(capsysbinary, monkeypatch, "columnar", path, True, [])
+    assert sum(applied) >= 150000 and sum(chained) > 140000, (sum(applied), sum(chained))
