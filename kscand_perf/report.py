@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, Iterator, List, Optional, Pattern, Protocol, Sequence, Tuple, Union
 
-from .analysis import Analyzer, FilteredAnalyzer, IdleLifetime, MmState, ValueStats, idle_view
+from .analysis import Analyzer, IdleLifetime, MmState, ValueStats, idle_view
+from .filtered import FilteredAnalyzer
 from .histogram import LinearHistogram, LogLinearHistogram, Stats
 from .timeline import IntervalRow, TimelineAnalyzer
 from .vmstat import KernelCounters, Snapshot, TraceFigures, compare
