@@ -185,6 +185,13 @@ class Analyzer:
         if last is None or t > last:  # type: ignore[operator]
             self.clock_last_ns = t  # type: ignore[assignment]
 
+    def _clock_kept(self, t: int) -> None:
+        """:meth:`clock` for an event whose time (an int) :meth:`_seen` takes too, unless
+        it is a duplicate of one it took: its last is then last_ns's (see trace_times)."""
+        f = self.clock_first_ns
+        if (f is None or t < f) and t != NO_TIME:
+            self.clock_first_ns = t
+
     def _clock_parts(self, secs: object, nsecs: object) -> None:
         if secs.__class__ is int and nsecs.__class__ is int:
             self.clock(secs * 1000000000 + nsecs)  # type: ignore[operator]
@@ -206,14 +213,15 @@ class Analyzer:
         if st is self._pending:
             self._pending = None
             return True
-        for pid, other in self._others.items():
+        for pid, other in self._others.items() if self._others else ():
             if other is st:
                 del self._others[pid]
                 return True
         return False
 
     def _is_pending(self, st: MmState) -> bool:
-        return st is self._pending or any(o is st for o in self._others.values())
+        return st is self._pending or bool(self._others) and any(
+            o is st for o in self._others.values())
 
     def _switch_thread(self, pid: int) -> None:
         """A start from another kscand thread than the last one (rare: one thread, or
@@ -232,10 +240,11 @@ class Analyzer:
         visited costs no object from now on."""
         if old.migs is not None:
             old.migs.close_batch()
-        if not old.visible:
+        idle = old.ends is None and old.migs is None  # (old.idle, old.visible in line)
+        if not (old.shown or old.visits > 0 or not idle):
             self.hidden += 1  # known only from events outside --time: not listed
             return
-        if old.idle and old.exits <= 1 and self.idle.add(old):
+        if idle and old.exits <= 1 and self.idle.add(old):
             self.idle_visits += old.visits
             if old.enter_pid is not None and self._enter_by_pid.get(old.enter_pid) is old:
                 del self._enter_by_pid[old.enter_pid]
@@ -245,9 +254,12 @@ class Analyzer:
     # -- kmem events -------------------------------------------------------
 
     def mm_enter(self, t: int, pid: int, comm: str, mm: int) -> None:
-        self.clock(t)
-        _check_ints(t, pid, mm)
-        _check_str(comm)
+        if (t.__class__ is not int or pid.__class__ is not int or mm.__class__ is not int
+                or comm.__class__ is not str):
+            self.clock(t)
+            _check_ints(t, pid, mm)
+            _check_str(comm)
+        self._clock_kept(t)
         old = self.mms.get(mm)
         if old is not None and old.enter_ns == t and old.enter_pid == pid:
             self._duplicate("kmem_mm_enter")
@@ -273,13 +285,13 @@ class Analyzer:
         st.enter_pid = pid
         st.enter_comm = comm
         self._enter_by_pid[pid] = st
-        if comm != ":%d" % pid:
+        if comm[:1] != ":" or comm != ":%d" % pid:  # (":PID": perf's name of a gone task)
             self._comm_by_pid[pid] = comm
         return st
 
     def _exit_comm(self, pid: int, comm: str) -> str:
         known = self._comm_by_pid.pop(pid, None)
-        if known is not None and comm == ":%d" % pid:
+        if known is not None and comm[:1] == ":" and comm == ":%d" % pid:
             comm = known  # what perf 6.1 names it (see _comm_by_pid)
         return comm
 
@@ -328,9 +340,12 @@ class Analyzer:
         return st
 
     def mm_exit(self, t: int, pid: int, comm: str, mm: int) -> None:
-        self.clock(t)
-        _check_ints(t, pid, mm)
-        _check_str(comm)
+        if (t.__class__ is not int or pid.__class__ is not int or mm.__class__ is not int
+                or comm.__class__ is not str):
+            self.clock(t)
+            _check_ints(t, pid, mm)
+            _check_str(comm)
+        self._clock_kept(t)
         st = self.mms.get(mm)
         if st is not None and st.exit_ns == t and st.exit_pid == pid:
             self._duplicate("kmem_mm_exit")
