@@ -40,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from .lifetime import EndStats as EndStats
 from .lifetime import IdleLifetime as IdleLifetime  # noqa: F401  (re-exported)
@@ -392,6 +392,35 @@ class Analyzer:
         st.start_s = secs
         st.start_ns = nsecs
         self._pending = st
+
+    def start_handler(self, slow: Callable[..., None]) -> Callable[..., None]:
+        """A handler of kmem_scan_mm_start in perf script's calling convention (event name,
+        context, cpu, seconds, nanoseconds, pid, comm, callchain, mm, ...) that does the
+        usual start (a known mm, the same kscand thread, no repeat of the pending start:
+        :meth:`scan_start`'s own common case) in line, one Python call per event instead of
+        two; any other start goes to ``slow``, the front end's handler. A subclass whose
+        scan_start does more (--interval, --time, --node) gets ``slow`` itself."""
+        if type(self).scan_start is not Analyzer.scan_start:
+            return slow
+        mms = self.mms
+
+        def handler(event_name: str, context: object, cpu: object, secs: int, nsecs: int,
+                    pid: int, comm: object, callchain: object, mm: object = None,
+                    *extra: object) -> None:
+            try:
+                st = mms[mm]  # type: ignore[index]
+            except Exception:  # a new mm (or no usable one): the whole path
+                slow(event_name, context, cpu, secs, nsecs, pid, comm, callchain, mm, *extra)
+                return
+            if pid != self._pending_pid or (st is self._pending and nsecs == st.start_ns
+                                            and secs == st.start_s):
+                slow(event_name, context, cpu, secs, nsecs, pid, comm, callchain, mm, *extra)
+                return
+            st.visits += 1  # (as in scan_start)
+            st.start_s = secs
+            st.start_ns = nsecs
+            self._pending = st
+        return handler
 
     def scan_end(self, t: int, pid: int, mm: int, start: int, total: int,
                  scan_period: int, scan_size: int, target_node: int) -> None:

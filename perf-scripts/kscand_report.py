@@ -150,6 +150,9 @@ def trace_begin():
     _core = _session.analyzer
     _scan_start = _core.scan_start
     _migrate = _core.migrate
+    # the hottest handler: the usual start done in line by the core (see start_handler)
+    globals()["kmem__kmem_scan_mm_start"] = _argcount_hint(
+        _core.start_handler(_scan_start_handler))
 
 
 def trace_end():
@@ -226,6 +229,9 @@ def kmem__kmem_scan_mm_start(event_name, context, common_cpu, common_secs, commo
         _scan_start(common_secs, common_nsecs, common_pid, mm)
     except BAD_DATA as e:
         _bad(event_name, e, common_secs, common_nsecs)
+
+
+_scan_start_handler = kmem__kmem_scan_mm_start  # (trace_begin puts the core's in its place)
 
 
 def kmem__kmem_scan_mm_end(event_name, context, common_cpu, common_secs, common_nsecs,
