@@ -14,10 +14,12 @@
 #     -e sched:sched_process_exit -a -m 16M --affinity=cpu -- WORKLOAD
 #
 # Each handler turns perf's arguments into one call on the analysis core
-# (kscand_perf.analysis.Analyzer) and nothing else. Data a handler cannot use
-# is counted and shown in the report, never fatal: the field reads and
-# conversions are guarded, and so are the data errors the core raises for
-# what it refuses (BAD_DATA); a bug of the analysis raises, so that it is
+# (kscand_perf.analysis.Analyzer) and nothing else; the start handler, the
+# hottest, is the core's own (Analyzer.start_handler, put in place by
+# trace_begin): it passes every start it does not do in line to this script's.
+# Data a handler cannot use is counted and shown in the report, never fatal: the
+# field reads and conversions are guarded, and so are the data errors the core
+# raises for what it refuses (BAD_DATA); a bug of the analysis raises, so that it is
 # seen instead of being counted as a bad event. `int` fields arrive
 # zero-extended from perf up to 7.3 (patch/perf/0001 fixes that in perf) and
 # are made signed again here; the conversion stays for the older perfs, and
