@@ -40,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from .backlog import Backlog
 from .cost import CpuTime
@@ -189,6 +189,13 @@ class Analyzer:
         if last is None or t > last:  # type: ignore[operator]
             self.clock_last_ns = t  # type: ignore[assignment]
 
+    def _clock_kept(self, t: int) -> None:
+        """:meth:`clock` for an event whose time (an int) :meth:`_seen` takes too, unless
+        it is a duplicate of one it took: its last is then last_ns's (see trace_times)."""
+        f = self.clock_first_ns
+        if (f is None or t < f) and t != NO_TIME:
+            self.clock_first_ns = t
+
     def _clock_parts(self, secs: object, nsecs: object) -> None:
         if secs.__class__ is int and nsecs.__class__ is int:
             self.clock(secs * 1000000000 + nsecs)  # type: ignore[operator]
@@ -210,14 +217,15 @@ class Analyzer:
         if st is self._pending:
             self._pending = None
             return True
-        for pid, other in self._others.items():
+        for pid, other in self._others.items() if self._others else ():
             if other is st:
                 del self._others[pid]
                 return True
         return False
 
     def _is_pending(self, st: MmState) -> bool:
-        return st is self._pending or any(o is st for o in self._others.values())
+        return st is self._pending or bool(self._others) and any(
+            o is st for o in self._others.values())
 
     def _switch_thread(self, pid: int) -> None:
         """A start from another kscand thread than the last one (rare: one thread, or
@@ -238,10 +246,11 @@ class Analyzer:
             old.migs.close_batch()
         if old.bq is not None:
             old.bq.close(True)  # its pointer went to a new mm: it is gone
-        if not old.visible:
+        idle = old.ends is None and old.migs is None  # (old.idle, old.visible in line)
+        if not (old.shown or old.visits > 0 or not idle):
             self.hidden += 1  # known only from events outside --time: not listed
             return
-        if old.idle and old.exits <= 1 and self.idle.add(old):
+        if idle and old.exits <= 1 and self.idle.add(old):
             self.idle_visits += old.visits
             if old.enter_pid is not None and self._enter_by_pid.get(old.enter_pid) is old:
                 del self._enter_by_pid[old.enter_pid]
@@ -251,9 +260,12 @@ class Analyzer:
     # -- kmem events -------------------------------------------------------
 
     def mm_enter(self, t: int, pid: int, comm: str, mm: int) -> None:
-        self.clock(t)
-        _check_ints(t, pid, mm)
-        _check_str(comm)
+        if (t.__class__ is not int or pid.__class__ is not int or mm.__class__ is not int
+                or comm.__class__ is not str):
+            self.clock(t)
+            _check_ints(t, pid, mm)
+            _check_str(comm)
+        self._clock_kept(t)
         old = self.mms.get(mm)
         if old is not None and old.enter_ns == t and old.enter_pid == pid:
             self._duplicate("kmem_mm_enter")
@@ -279,13 +291,13 @@ class Analyzer:
         st.enter_pid = pid
         st.enter_comm = comm
         self._enter_by_pid[pid] = st
-        if comm != ":%d" % pid:
+        if comm[:1] != ":" or comm != ":%d" % pid:  # (":PID": perf's name of a gone task)
             self._comm_by_pid[pid] = comm
         return st
 
     def _exit_comm(self, pid: int, comm: str) -> str:
         known = self._comm_by_pid.pop(pid, None)
-        if known is not None and comm == ":%d" % pid:
+        if known is not None and comm[:1] == ":" and comm == ":%d" % pid:
             comm = known  # what perf 6.1 names it (see _comm_by_pid)
         return comm
 
@@ -334,9 +346,12 @@ class Analyzer:
         return st
 
     def mm_exit(self, t: int, pid: int, comm: str, mm: int) -> None:
-        self.clock(t)
-        _check_ints(t, pid, mm)
-        _check_str(comm)
+        if (t.__class__ is not int or pid.__class__ is not int or mm.__class__ is not int
+                or comm.__class__ is not str):
+            self.clock(t)
+            _check_ints(t, pid, mm)
+            _check_str(comm)
+        self._clock_kept(t)
         st = self.mms.get(mm)
         if st is not None and st.exit_ns == t and st.exit_pid == pid:
             self._duplicate("kmem_mm_exit")
@@ -383,6 +398,35 @@ class Analyzer:
         st.start_s = secs
         st.start_ns = nsecs
         self._pending = st
+
+    def start_handler(self, slow: Callable[..., None]) -> Callable[..., None]:
+        """A handler of kmem_scan_mm_start in perf script's calling convention (event name,
+        context, cpu, seconds, nanoseconds, pid, comm, callchain, mm, ...) that does the
+        usual start (a known mm, the same kscand thread, no repeat of the pending start:
+        :meth:`scan_start`'s own common case) in line, one Python call per event instead of
+        two; any other start goes to ``slow``, the front end's handler. A subclass whose
+        scan_start does more (--interval, --time, --node) gets ``slow`` itself."""
+        if type(self).scan_start is not Analyzer.scan_start:
+            return slow
+        mms = self.mms
+
+        def handler(event_name: str, context: object, cpu: object, secs: int, nsecs: int,
+                    pid: int, comm: object, callchain: object, mm: object = None,
+                    *extra: object) -> None:
+            try:
+                st = mms[mm]  # type: ignore[index]
+            except Exception:  # a new mm (or no usable one): the whole path
+                slow(event_name, context, cpu, secs, nsecs, pid, comm, callchain, mm, *extra)
+                return
+            if pid != self._pending_pid or (st is self._pending and nsecs == st.start_ns
+                                            and secs == st.start_s):
+                slow(event_name, context, cpu, secs, nsecs, pid, comm, callchain, mm, *extra)
+                return
+            st.visits += 1  # (as in scan_start)
+            st.start_s = secs
+            st.start_ns = nsecs
+            self._pending = st
+        return handler
 
     def scan_end(self, t: int, pid: int, mm: int, start: int, total: int,
                  scan_period: int, scan_size: int, target_node: int) -> None:
@@ -646,154 +690,16 @@ class Analyzer:
         return dict([("events_in", sum(counts.values()))] + list(counts.items()))
 
 
-class FilteredAnalyzer(Analyzer):
-    """An Analyzer that drops events outside --time (the half-open window
-    start <= t < end) and, with --node, scans and migrations of other nodes. A separate
-    class, so unfiltered runs pay nothing. Every dropped event is counted in
-    ``filtered_events``; the times and nodes of all events are kept so that a filter
-    that keeps nothing can be explained. Events --time drops still say who owns which
-    mm (lifetimes and owners come from the whole recording): see :meth:`owner_event`."""
-
-    __slots__ = ("_lo", "_hi", "_node", "_relative", "seen_nodes", "filtered_other")
-
-    def __init__(self, config: AnalyzerConfig) -> None:
-        super().__init__(config)
-        self._lo, self._hi = config.time_window_ns or (-(1 << 63), 1 << 63)
-        # relative ends wait for the recording's first event (trace_time_ns.first)
-        self._relative = config.time_window_ns is not None and any(config.time_relative)
-        self._node = config.node
-        self.seen_nodes: Set[int] = set()  # target nodes of every scan end and migrate
-        self.filtered_other = 0  # of filtered_events: sched events
-
-    @property
-    def window_ns(self) -> Optional[Tuple[int, int]]:
-        """--time's window in perf time (relative ends resolved; None: not yet known)."""
-        if self.config.time_window_ns is None or self._relative:
-            return None
-        return self._lo, self._hi
-
-    def clock(self, t: object) -> None:
-        Analyzer.clock(self, t)
-        if self._relative and self.clock_first_ns is not None:
-            window = self.config.time_window_ns
-            assert window is not None
-            first = self.clock_first_ns
-            rel_lo, rel_hi = self.config.time_relative
-            lo, hi = window
-            self._lo = first + lo if rel_lo else lo
-            self._hi = (first + hi if rel_hi else hi) if hi < 1 << 63 else hi
-            self._relative = False
-
-    def _keep(self, t: int) -> bool:
-        self.clock(t)
-        if self._lo <= t < self._hi:
-            return True
-        self.filtered_events += 1
-        return False
-
-    def _keep_node(self, node: int) -> bool:
-        if node.__class__ is int:
-            self.seen_nodes.add(node)
-        if self._node is None or node == self._node:
-            return True
-        self.filtered_events += 1
-        return False
-
-    def mm_enter(self, t: int, pid: int, comm: str, mm: int) -> None:
-        if self._keep(t):
-            super().mm_enter(t, pid, comm, mm)
-        else:
-            self.owner_event("enter", t, pid, comm, mm)
-
-    def mm_exit(self, t: int, pid: int, comm: str, mm: int) -> None:
-        if self._keep(t):
-            super().mm_exit(t, pid, comm, mm)
-        else:
-            self.owner_event("exit", t, pid, comm, mm)
-
-    def _thread_goes_on(self, pid: int, t: int) -> None:
-        """A scan event of thread ``pid`` after --time's window: the start it left pending is
-        not in flight at the recording's end, but unpaired (not due, or cut by the window)."""
-        st = self._pending if pid == self._pending_pid else self._others.get(pid)
-        if t >= self._hi and pid.__class__ is int and st is not None:
-            self._unpend(st)
-            self._seen(st.start_s * 1000000000 + st.start_ns)
-
-    def scan_start(self, secs: int, nsecs: int, pid: int, mm: int) -> None:
-        t = secs * 1000000000 + nsecs
-        if self._keep(t):
-            prev = self._pending if pid == self._pending_pid else self._others.get(pid)
-            if self._node is not None and prev is not None and prev.start_ns + prev.start_s * \
-                    1000000000 != t:  # now a not-due visit, whatever --node does: time_ns
-                self._seen(prev.start_s * 1000000000 + prev.start_ns)
-            super().scan_start(secs, nsecs, pid, mm)
-            if self.first_ns is None:  # (an mm known from events --time dropped)
-                self.first_ns = t
-        else:
-            self.scan_event_dropped(mm, t)
-            self._thread_goes_on(pid, t)
-
-    def scan_end(self, t: int, pid: int, mm: int, start: int, total: int,
-                 scan_period: int, scan_size: int, target_node: int) -> None:
-        if not self._keep(t):
-            self.scan_event_dropped(mm, t)
-            if t.__class__ is int:
-                self._thread_goes_on(pid, t)
-            return
-        if not self._keep_node(target_node):
-            st = self.mms.get(mm)
-            if st is not None and (st is self._pending and pid == self._pending_pid
-                                   or self._others.get(pid) is st):
-                # its start is neither a completed scan nor a not-due visit: it is
-                # dropped with its end, and counted with it
-                self._unpend(st)
-                st.visits -= 1
-                self.filtered_events += 1
-                self._start_dropped(st)
-                if (st.visits == 0 and st.ends is None and st.migs is None
-                        and st.enter_ns is None and st.exits == 0):
-                    st.shown = False  # no event of it kept: not listed
-            self.scan_event_dropped(mm, t)  # first appearance, as in the whole recording
-            return
-        super().scan_end(t, pid, mm, start, total, scan_period, scan_size, target_node)
-
-    def migrate(self, secs: int, nsecs: int, pid: int, mm: int, rc: int, target_node: int,
-                msuccess: Optional[int] = None, mfailed: Optional[int] = None) -> None:
-        t = secs * 1000000000 + nsecs
-        if not self._keep(t):
-            self.scan_event_dropped(mm, t)
-        elif self._keep_node(target_node):
-            super().migrate(secs, nsecs, pid, mm, rc, target_node, msuccess, mfailed)
-            if self.first_ns is None:
-                self.first_ns = t
-        else:
-            self.scan_event_dropped(mm, t)  # first appearance, as in the whole recording
-
-    def _keep_sched(self, t: int) -> bool:
-        if self._keep(t):
-            return True
-        self.filtered_other += 1
-        return False
-
-    def sched_fork(self, t: int, pid: int, child_pid: int, child_comm: str) -> None:
-        if self._keep_sched(t):
-            super().sched_fork(t, pid, child_pid, child_comm)
-        else:
-            self.owner_event("fork", t, pid, child_pid, child_comm)
-
-    def sched_exec(self, t: int, pid: int, filename: str, exec_pid: int) -> None:
-        if self._keep_sched(t):
-            super().sched_exec(t, pid, filename, exec_pid)
-        else:
-            self.owner_event("exec", t, pid, filename, exec_pid)
-
-    def sched_exit(self, t: int, pid: int) -> None:
-        if self._keep_sched(t):
-            super().sched_exit(t, pid)
-
-
 def make_analyzer(config: AnalyzerConfig = AnalyzerConfig()) -> Analyzer:
     """The analyzer for ``config``: filtering only when a filter is set."""
     if config.time_window_ns is not None or config.node is not None:
+        from .filtered import FilteredAnalyzer  # (a subclass: imported when needed)
         return FilteredAnalyzer(config)
     return Analyzer(config)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FilteredAnalyzer":  # its old home: the class is in kscand_perf.filtered
+        from .filtered import FilteredAnalyzer
+        return FilteredAnalyzer
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

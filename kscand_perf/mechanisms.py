@@ -27,7 +27,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern, Sequence, Tuple
 
-from .analysis import Analyzer, BadValue, FilteredAnalyzer
+from .analysis import Analyzer, BadValue
+from .filtered import FilteredAnalyzer
 from .read.formats import EventFormat
 
 PAGES_EVENT = "migrate:mm_migrate_pages"

@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, Iterator, List, Optional, Pattern, Protocol, Sequence, Tuple, Union
 
-from .analysis import Analyzer, FilteredAnalyzer, IdleLifetime, MmState, ValueStats, idle_view
+from .analysis import Analyzer, IdleLifetime, MmState, ValueStats, idle_view
 from .cost import Cost, report_cost
 from .detail import BacklogReport, DetailReport, backlog_report, detail_report
+from .filtered import FilteredAnalyzer
 from .histogram import LinearHistogram, LogLinearHistogram, Stats
 from .mechanisms import Mechanisms
 from .timeline import IntervalRow, TimelineAnalyzer

@@ -38,7 +38,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
-from .analysis import Analyzer, AnalyzerConfig, FilteredAnalyzer, MmState
+from .analysis import Analyzer, AnalyzerConfig, MmState
+from .filtered import FilteredAnalyzer
 from .histogram import LogLinearHistogram
 
 EMPTY_RUN_LIMIT = 1000

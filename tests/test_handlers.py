@@ -190,3 +190,45 @@ def test_zero_extended_and_signed_values_give_the_same_report() -> None:
     assert reports[0]["scans"]["ends_by_target_node"] == {"-1": 1}
     assert reports[0]["migrations"] == reports[1]["migrations"]
     assert reports[0]["scans"] == reports[1]["scans"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_start_handlers_fast_path_gives_the_generic_handlers_report(seed: int) -> None:
+    """trace_begin puts the core's start handler (Analyzer.start_handler: the usual start
+    in line) in place of the script's: random starts (known and new mms, two kscand
+    threads, repeated samples, bad values), ends, enters and exits give the same report
+    through either."""
+    import random
+    rng = random.Random(seed)
+    events = []
+    t = 1000
+    for _ in range(400):
+        t += rng.choice((0, 1, 7, 1000))
+        mm = MM + 64 * rng.randrange(6)
+        pid = rng.choice((50, 50, 50, 51))
+        kind = rng.random()
+        if kind < 0.6:
+            events.append(("kmem__kmem_scan_mm_start", pid, "kscand",
+                           rng.choice((mm, mm, mm, None, "x", [1]))))
+        elif kind < 0.8:
+            events.append(("kmem__kmem_scan_mm_end", pid, "kscand", mm, rng.randrange(2),
+                           rng.randrange(3), 2000, 1 << 20, 0))
+        else:
+            events.append((rng.choice(("kmem__kmem_mm_enter", "kmem__kmem_mm_exit")),
+                           rng.randrange(100, 110), "w", mm))
+        events[-1] = (events[-1][0], t // 1000000000, t % 1000000000) + events[-1][1:]
+        if rng.random() < 0.1:  # perf 6.1's duplicated sample
+            events.append(events[-1])
+    reports = []
+    for fast in (True, False):
+        mod = load(["--json"])
+        assert mod.kmem__kmem_scan_mm_start is not mod._scan_start_handler
+        handlers = dict(vars(mod))
+        if not fast:
+            handlers["kmem__kmem_scan_mm_start"] = mod._scan_start_handler
+        for name, secs, nsecs, *rest in events:
+            handlers[name](name, "ctx", 0, secs, nsecs, *rest[:2], None, *rest[2:])
+        reports.append(finish(mod))
+    reports[0].pop("run", None)
+    reports[1].pop("run", None)
+    assert reports[0] == reports[1]

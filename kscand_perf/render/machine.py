@@ -211,7 +211,7 @@ CHUNK = 1 << 16  # characters per piece of streamed output
 
 
 def _idle_template() -> Callable[[IdleLifetime], str]:
-    """The JSON of a lifetime kscand only visited, as a %-template: the same text as
+    """The JSON of a lifetime kscand only visited, from a template: the same text as
     json.dumps of :func:`mm_json` (tests/test_churn.py holds them side by side), at a
     fraction of the cost, for the hundreds of thousands of them process churn makes."""
     marks = {"mm": "@@mm@@", "generation": 7770001, "pid": 7770002, "comm": "@@comm@@",
@@ -219,10 +219,14 @@ def _idle_template() -> Callable[[IdleLifetime], str]:
     proto = idle_report(IdleLifetime(0, 0, 0, "", 0, 0, 0, 7770005))
     d = mm_json(proto)
     d.update(marks)
-    text = _indented(d, "    ").replace("%", "%%")
+    text = _indented(d, "    ")
+    parts: List[str] = []  # between the values: joined (%-formatting scans it all)
     for mark in list(marks.values()) + [7770005]:  # in the order they appear
         assert text.count(json.dumps(mark)) == 1
-        text = text.replace(json.dumps(mark), "%s", 1)
+        head, text = text.split(json.dumps(mark))
+        parts.append(head)
+    p0, p1, p2, p3, p4, p5, p6 = parts
+    join = "".join
     comms: Dict[Optional[str], str] = {None: "null"}
 
     def render(lt: IdleLifetime) -> str:
@@ -230,9 +234,10 @@ def _idle_template() -> Callable[[IdleLifetime], str]:
         c = comms.get(comm)
         if c is None:
             c = comms[comm] = json.dumps(comm)
-        return text % ('"0x%x"' % mm, generation, "null" if pid is None else pid, c,
-                       "null" if enter is None else enter, "null" if exit_ is None else exit_,
-                       visits)
+        return join((p0, '"0x%x"' % mm, p1, str(generation), p2,
+                     "null" if pid is None else str(pid), p3, c,
+                     p4, "null" if enter is None else str(enter),
+                     p5, "null" if exit_ is None else str(exit_), p6, str(visits), text))
     return render
 
 
