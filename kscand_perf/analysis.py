@@ -44,6 +44,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from .backlog import Backlog
 from .cost import CpuTime
+from .forks import ForkRates
 from .lifetime import EndStats as EndStats
 from .lifetime import IdleLifetime as IdleLifetime  # noqa: F401  (re-exported)
 from .lifetime import IdleRows as IdleRows
@@ -118,7 +119,7 @@ class Analyzer:
                  "first_ns", "last_ns", "duplicate_exits", "orphan_end_pid_mismatch",
                  "_others", "scan_threads", "duplicates", "non_tracepoint", "bad_reasons",
                  "idle", "idle_visits", "_seq", "_finished", "_comm_by_pid",
-                 "clock_first_ns", "clock_last_ns", "hidden", "waiting", "cpu")
+                 "clock_first_ns", "clock_last_ns", "hidden", "waiting", "cpu", "forks")
 
     def __init__(self, config: AnalyzerConfig = AnalyzerConfig()) -> None:
         self.config = config
@@ -133,6 +134,7 @@ class Analyzer:
         self._pending_pid = -1  # ... on this kscand thread
         self._others: Dict[int, MmState] = {}  # other kscand threads' pending starts
         self.scan_threads: Set[int] = set()  # pids that fired kmem_scan_mm_start
+        self.forks = ForkRates()  # forks per parent task (a note on NUMA balancing)
         self._enter_by_pid: Dict[int, MmState] = {}
         self.events: Dict[str, int] = {"kmem_mm_enter": 0, "kmem_mm_exit": 0}
         self.other_events: Dict[str, int] = {}
@@ -565,6 +567,7 @@ class Analyzer:
         _check_ints(pid, child_pid)
         _check_str(child_comm)
         self._attribute("sched:sched_process_fork", pid, child_pid, child_comm)
+        self.forks.fork(t, pid)
 
     def sched_exec(self, t: int, pid: int, filename: str, exec_pid: int) -> None:
         self.clock(t)

@@ -314,6 +314,12 @@ class Collector:
                 out[m] += n
         return out
 
+    def numa_balancing_pids(self) -> List[int]:
+        """Every process in whose context NUMA balancing promoted (or tried to), whatever
+        --pid/--comm select."""
+        return sorted({pid for (why, pid) in self.tasks
+                       if self.name("reason", why) == "numa_misplaced"})
+
     # -- the result ------------------------------------------------------------
 
     def result(self, kscand_rc0_events: int, duration_ns: Optional[int],

@@ -18,7 +18,7 @@ import re
 import stat
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from . import __version__, interpreter, mechanisms, render, strict, timeline, vmstat
+from . import __version__, forks, interpreter, mechanisms, render, strict, timeline, vmstat
 from .analysis import Analyzer, make_analyzer
 from .errors import CommandError, UsageError
 from .options import Options, parse
@@ -54,6 +54,26 @@ def add_mechanisms(report: Report, collector: mechanisms.Collector, analyzer: An
             row.mechanisms = collector.interval_pages(row.start_ns, row.end_ns)
     if report.kernel_counters is not None and snapshots is not None:
         report.kernel_counters = stock_counters(report, snapshots, analyzer)
+
+
+def fork_notes(report: Report, analyzer: Analyzer, collector: mechanisms.Collector
+               ) -> List[str]:
+    """A note per process kscand promoted that forked faster than NUMA balancing's scan
+    delay while NUMA balancing was on and took none of its pages (kscand_perf/forks.py).
+    Nothing without the migrate events (then the recording cannot say what NUMA balancing
+    promoted)."""
+    if report.mechanisms is None:
+        return []
+    knobs = report.run.knobs if report.run is not None else None
+    delay, known = forks.scan_delay_ms(knobs)
+    promoted: Dict[int, Tuple[str, int]] = {}
+    for st in analyzer.finish():
+        ok = st.migs.by_rc.get(0, 0) if st.migs is not None else 0
+        if ok and st.pid is not None:
+            comm, n = promoted.get(st.pid, (st.comm or "?", 0))
+            promoted[st.pid] = (comm, n + ok)
+    return forks.fork_notes(analyzer.forks.rates(), forks.numa_balancing_mode(knobs), delay,
+                            collector.numa_balancing_pids(), promoted, known)
 
 
 def stock_counters(report: Report, snapshots: Tuple[vmstat.Snapshot, vmstat.Snapshot],
@@ -236,6 +256,7 @@ class Session:
         report.run = run_meta(self.input, self.options)
         add_mechanisms(report, self.mechanisms, self.analyzer, self.options.selection(),
                        self.snapshots)
+        report.notes += fork_notes(report, self.analyzer, self.mechanisms)
         self.built = report
         return report
 
