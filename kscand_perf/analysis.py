@@ -691,18 +691,3 @@ class Analyzer:
             "non_tracepoint": sum(self.non_tracepoint.values()),
         }
         return dict([("events_in", sum(counts.values()))] + list(counts.items()))
-
-
-def make_analyzer(config: AnalyzerConfig = AnalyzerConfig()) -> Analyzer:
-    """The analyzer for ``config``: filtering only when a filter is set."""
-    if config.time_window_ns is not None or config.node is not None:
-        from .filtered import FilteredAnalyzer  # (a subclass: imported when needed)
-        return FilteredAnalyzer(config)
-    return Analyzer(config)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "FilteredAnalyzer":  # its old home: the class is in kscand_perf.filtered
-        from .filtered import FilteredAnalyzer
-        return FilteredAnalyzer
-    raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -1,5 +1,5 @@
 """--time and --node: an :class:`~kscand_perf.analysis.Analyzer` that drops the events
-outside them, counting each (see :func:`kscand_perf.analysis.make_analyzer`, which makes
+outside them, counting each (see :func:`make_analyzer`, which makes
 one only when a filter is set, so that unfiltered runs pay nothing)."""
 
 from __future__ import annotations
@@ -153,3 +153,10 @@ class FilteredAnalyzer(Analyzer):
     def sched_exit(self, t: int, pid: int) -> None:
         if self._keep_sched(t):
             super().sched_exit(t, pid)
+
+
+def make_analyzer(config: AnalyzerConfig = AnalyzerConfig()) -> Analyzer:
+    """The analyzer for ``config``: filtering only when a filter is set."""
+    if config.time_window_ns is not None or config.node is not None:
+        return FilteredAnalyzer(config)
+    return Analyzer(config)

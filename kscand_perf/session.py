@@ -19,7 +19,8 @@ import stat
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from . import __version__, forks, interpreter, mechanisms, render, strict, timeline, vmstat
-from .analysis import Analyzer, make_analyzer
+from .analysis import Analyzer
+from .filtered import make_analyzer
 from .errors import CommandError, UsageError
 from .options import Options, parse
 from .render import machine

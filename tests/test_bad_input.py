@@ -14,7 +14,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import pytest
 
-from kscand_perf.analysis import Analyzer, AnalyzerConfig, make_analyzer
+from kscand_perf.analysis import Analyzer, AnalyzerConfig
+from kscand_perf.filtered import make_analyzer
 from kscand_perf.errors import UsageError
 from kscand_perf.options import parse
 from kscand_perf.render import csv_tables, text, to_json

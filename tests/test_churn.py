@@ -8,7 +8,8 @@ import tracemalloc
 from typing import Any, Dict, List
 
 from eventgen import feed
-from kscand_perf.analysis import Analyzer, IdleLifetime, make_analyzer
+from kscand_perf.analysis import Analyzer, IdleLifetime
+from kscand_perf.filtered import make_analyzer
 from kscand_perf.render import csv_tables, json_chunks, to_json
 from kscand_perf.render.machine import _idle_template, _indented, mm_json
 from kscand_perf.report import build

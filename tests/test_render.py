@@ -14,7 +14,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import pytest
 
 from conftest import ROOT
-from kscand_perf.analysis import Analyzer, make_analyzer
+from kscand_perf.analysis import Analyzer
+from kscand_perf.filtered import make_analyzer
 from kscand_perf.options import parse
 from kscand_perf.render import format as fmt
 from kscand_perf.render import text, to_json

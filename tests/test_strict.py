@@ -14,7 +14,7 @@ from typing import Any, List, Sequence, Tuple
 
 from conftest import ROOT
 from kscand_perf import strict
-from kscand_perf.analysis import make_analyzer
+from kscand_perf.filtered import make_analyzer
 from kscand_perf.report import build
 from kscand_testkit.perfdata import PerfDataWriter
 from kscand_testkit.stream import Emitted
