@@ -42,6 +42,20 @@ class Prose:
         return "Prose(nonempty=%r)" % self.nonempty
 
 
+class Sentence:
+    """One sentence for people (a counter's ``includes``, a note): checked to be a
+    non-empty string, or null where the rules say there is none."""
+
+    def __init__(self, present: bool = True) -> None:
+        self.present = present
+
+    def check(self, got: Any) -> bool:
+        return isinstance(got, str) and bool(got) if self.present else got is None
+
+    def __repr__(self) -> str:
+        return "Sentence(present=%r)" % self.present
+
+
 class Diff(NamedTuple):
     path: str
     got: Any
@@ -70,7 +84,7 @@ def leaves(value: Any, path: str = "") -> Iterator[str]:
 
 
 def _close(key: str, got: Any, want: Any) -> bool:
-    if isinstance(want, Prose):
+    if isinstance(want, (Prose, Sentence)):
         return want.check(got)
     num = (int, float)
     if isinstance(got, bool) or isinstance(want, bool) or not (

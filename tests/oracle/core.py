@@ -443,6 +443,22 @@ def _sha256(path: Optional[str]) -> Optional[str]:
     return digest.hexdigest()
 
 
+def _knob(path: Optional[str], name: str) -> Optional[int]:
+    """An integer knob of the file kscand-record writes beside a recording (PATH.kscand.txt:
+    ``name value`` lines), None where there is none."""
+    if path is None or path == "-":
+        return None
+    try:
+        with open(path + ".kscand.txt", encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2 and parts[0] == name and parts[1].isdigit():
+                    return int(parts[1])
+    except OSError:
+        pass
+    return None
+
+
 def filtering(opts: Options) -> bool:
     return any(v is not None for v in (opts.pids, opts.comm, opts.mms, opts.node, opts.time))
 
@@ -493,7 +509,8 @@ def oracle_report(recording: Any, opts: Options = Options(),
         "migrations": migrations_figures(chosen),
         "mms": mms,
         "notes": Prose(),
-        "kernel_counters": kernel_counters(an, opts, vmstat_text),
+        "kernel_counters": kernel_counters(an, opts, vmstat_text,
+                                           _knob(input_path or input_name, "numa_balancing")),
         "accounting": {"events_in": len(samples), "analysed": analysed, "other": other,
                        "unhandled": sum(rec.unhandled.values()),
                        "bad": sum(an.bad.values()),

@@ -18,6 +18,8 @@ from .script import Sample, to_int
 KSCAND = ("kmem_mm_enter", "kmem_mm_exit", "kmem_scan_mm_start", "kmem_scan_mm_end",
           "kmem_scan_mm_migrate")
 SCHED = ("sched_process_fork", "sched_process_exec", "sched_process_exit", "sched_switch")
+# the kernel's migrate events (docs/report.md, "Promotions by mechanism"): other events
+MIGRATE = ("mm_migrate_pages", "mm_migrate_pages_start")
 U64 = 64
 
 Key = Tuple[int, int]   # (mm pointer, generation)
@@ -60,6 +62,10 @@ def decode(sample: Sample) -> Tuple[Optional[Dict[str, Optional[int]]], str]:
                 else:
                     out["msuccess"] = out["mfailed"] = None
             return out, ""
+        if name in MIGRATE:     # counted as other events; a call without a reason is bad
+            if name == "mm_migrate_pages" and sample.field("reason") is None:
+                raise ValueError("missing")
+            return {}, ""
         if name == "sched_process_fork":
             return {"child_pid": to_int(sample.field("child_pid"))}, ""
         if name == "sched_process_exec":
@@ -104,7 +110,7 @@ class Recording:
                 continue
             system, name = s.event.split(":", 1)
             known = (system == "kmem" and name in KSCAND) or (
-                system == "sched" and name in SCHED)
+                system == "sched" and name in SCHED) or (system == "migrate" and name in MIGRATE)
             if not known:
                 self.unhandled[s.event] += 1
                 continue
