@@ -16,7 +16,7 @@ UNIT_NAME = {1: "ns", 1000: "us", 1000000: "ms"}
 
 
 def _owner(pid: Optional[int], comm: Optional[str]) -> List[str]:
-    return ["-" if pid is None else str(pid), (comm or "?")[:12]]
+    return ["-" if pid is None else str(pid), comm or "?"]  # (a comm is at most 15 chars)
 
 
 def _wrap(line: str) -> str:
@@ -27,14 +27,19 @@ def _key(mm: int, generation: int) -> str:
     return mm_key(mm) + ("" if not generation else "/%d" % generation)
 
 
-def _dist_line(title: str, d: Optional[Dist], unit_ns: int) -> str:
-    if d is None:
-        return "%s: none measured" % title
-    u = UNIT_NAME[unit_ns]
-    return "%s: %s, p50 %s, p90 %s, p99 %s, max %s %s" % (
-        title, _batches(d.count), in_unit(d.percentiles.get(50), unit_ns),
-        in_unit(d.percentiles.get(90), unit_ns), in_unit(d.percentiles.get(99), unit_ns),
-        in_unit(d.max, unit_ns), u)
+def _waits(f: QueueFigures, unit_ns: int) -> str:
+    """The two queue waits as a small table in the report's unit."""
+    rows = []
+    for title, d in (("scan start to first attempt", f.first_wait),
+                     ("scan start to drained", f.drain_wait)):
+        if d is None:
+            rows.append([title, "0", "-", "-", "-", "-"])
+        else:
+            rows.append([title, count(d.count)] + [
+                in_unit(v, unit_ns) for v in (d.percentiles.get(50), d.percentiles.get(90),
+                                              d.percentiles.get(99), d.max)])
+    return table(["queue wait (%s)" % UNIT_NAME[unit_ns], "batches", "p50", "p90", "p99",
+                  "max"], rows)
 
 
 def _totals(f: QueueFigures, unit_ns: int) -> str:
@@ -46,13 +51,11 @@ def _totals(f: QueueFigures, unit_ns: int) -> str:
         "batches queued %s: drained %s (%s without a wait), merged %s, left %s; at most "
         "%s pages waiting" % (count(f.batches), count(f.drained), count(f.unmeasured),
                               count(f.merged), count(f.left), count(f.peak)),
-        _dist_line("queue wait, scan start to first attempt", f.first_wait, unit_ns),
-        _dist_line("queue wait, scan start to drained", f.drain_wait, unit_ns),
     ]
     if f.unqueued:
         lines.append("attempts of pages queued where the report cannot see (before the "
                      "recording or outside the filters): %s" % count(f.unqueued))
-    return "\n".join(_wrap(line) for line in lines)
+    return "\n".join(_wrap(line) for line in lines) + "\n\n" + _waits(f, unit_ns)
 
 
 def backlog_text(b: BacklogReport, over: Optional[OverTime], unit_ns: int, top: int) -> str:
@@ -116,13 +119,13 @@ def detail_text(d: DetailReport, over: Optional[OverTime], top: int) -> str:
             _ms(_pct(gap, 50)), _ms(_pct(gap, 90)),
             "-" if m.visits_per_second is None else "{:,.1f}".format(m.visits_per_second),
             _failures(m.failures, 2)])
-    out = table(["mm[/gen]", "pid", "comm", "period", "gap p50", "gap p90",
-                 "visits/s", "failures rc:n"], cells)
+    out = table(["mm[/gen]", "pid", "comm", "period", "gap50", "gap90",
+                 "visits/s", "failed rc:n"], cells)
     out += "\n" + _wrap(
         "(period: scan_period in ms reported by the last scan end (--json: first, min, max); "
-        "gap: ms "
-        "between consecutive completed scans' starts; visits/s: scan starts per second of "
-        "the lifetime; failures: the most frequent rcs, +k more%s)"
+        "gap50/90: p50/p90 of the ms "
+        "between consecutive completed scans' starts; visits/s: completed and not-due starts per "
+        "second of the lifetime; failed rc:n: the most frequent failures, +k more rcs%s)"
         % ("" if len(shown) == len(rows) else "; %s more in --json"
            % count(len(rows) - len(shown))))
     if over is not None:
@@ -172,7 +175,3 @@ def detail_sections(backlog: Optional[BacklogReport], detail: Optional[DetailRep
                 if backlog is not None else ""),
         section("Per mm", detail_text(detail, over, top) if detail is not None else ""),
     ]
-
-
-def _batches(n: int) -> str:
-    return "%s %s" % (count(n), "batch" if n == 1 else "batches")

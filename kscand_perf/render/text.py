@@ -32,7 +32,8 @@ def knobs_text(knobs: Dict[str, str]) -> str:
     """kscand's knobs as kscand-record saved them, the kernel release first."""
     rows = [[name, knobs[name]] for name in sorted(knobs, key=lambda n: (
         n != "kernel_release", n))]
-    return table(["knob", "value"], rows)
+    return table(["knob", "value"], rows) + (
+        "\n(as kscand-record read them when the recording began)")
 
 
 def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = False) -> str:
