@@ -26,7 +26,7 @@ kscand-perf itself (no perf needed, any perf.data or pipe stream of perf record)
 EPILOG = """\
 examples:
   kscand-perf report                          # report on ./perf.data
-  kscand-perf report -i rec.data --ms         # durations in ms
+  kscand-perf report rec.data --ms            # durations in ms (or -i rec.data)
   kscand-perf report --json                   # machine-readable report
   kscand-perf report --csv out/               # one CSV file per table
   perf record -o - -a -e 'kmem:kmem_scan_mm_*' -e 'kmem:kmem_mm_*' \\
@@ -40,9 +40,11 @@ a file that is no recording: one line saying so, no report, exit status 1."""
 
 
 def set_argparser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-i", "--input", metavar="FILE|-", default="perf.data",
+    parser.add_argument("-i", "--input", metavar="FILE|-", default=None,
                         help="the recording (default perf.data; - reads a pipe stream "
                         "of perf record -o - from stdin)")
+    parser.add_argument("recording", nargs="?", metavar="FILE",
+                        help="the recording, as -i FILE")
     parser.add_argument("--via", choices=("reader", "perf-module", "auto"), default="reader",
                         help="read with kscand-perf's own perf.data reader (default), with "
                         "perf's Python module (its session API, perf 7.3 and later), or "
@@ -60,7 +62,18 @@ def _open(path: str) -> BinaryIO:
         raise UsageError("cannot read %s: %s" % (path, e.strerror or e)) from None
 
 
+def input_of(args: argparse.Namespace) -> str:
+    """The recording named by -i or by the argument (perf.data when neither)."""
+    if args.recording is not None and args.input is not None \
+            and args.recording != args.input:
+        raise UsageError("two recordings given (-i %s and %s): report on one at a time, "
+                         "or merge reports with kscand-perf merge" % (args.input,
+                                                                     args.recording))
+    return args.recording or args.input or "perf.data"
+
+
 def main(args: argparse.Namespace) -> int:
+    args.input = input_of(args)
     # UsageError on bad options, --vmstat files, --plot without matplotlib
     session = Session(options.from_args(args), live=sys.stdout)
     session.input = args.input
