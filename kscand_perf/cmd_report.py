@@ -67,8 +67,8 @@ def input_of(args: argparse.Namespace) -> str:
     if args.recording is not None and args.input is not None \
             and args.recording != args.input:
         raise UsageError("two recordings given (-i %s and %s): report on one at a time, "
-                         "or merge reports with kscand-perf merge" % (args.input,
-                                                                     args.recording))
+                         "or merge reports with kscand-perf merge"
+                         % (args.input, args.recording))
     return args.recording or args.input or "perf.data"
 
 
