@@ -184,3 +184,19 @@ def test_the_bulk_path_is_taken(tmp_path_factory: pytest.TempPathFactory, capsys
     path = _written(str(tmp_path_factory.getbasetemp()), "long-pipe")
     run(capsysbinary, monkeypatch, "columnar", path, True, [])
     assert sum(applied) >= 150000 and sum(chained) > 140000, (sum(applied), sum(chained))
+
+
+@pytest.mark.parametrize("name", ["churn", "long-pipe"])
+def test_chains_of_any_length_through_arrays_or_one_by_one(
+        name: str, tmp_path_factory: pytest.TempPathFactory, capsysbinary: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chain of sample records shorter than MIN_CHAIN is decoded one record at a time
+    (churn: COMM records between the samples); every chain through the arrays and none
+    give the same report."""
+    from kscand_perf.read import columnar
+    path = _written(str(tmp_path_factory.getbasetemp()), name)
+    pipe = name.endswith("-pipe")
+    ref = run(capsysbinary, monkeypatch, "stdlib", path, pipe, ["--json"])
+    for min_chain in (1, 10 ** 9):
+        monkeypatch.setattr(columnar, "MIN_CHAIN", min_chain)
+        assert run(capsysbinary, monkeypatch, "columnar", path, pipe, ["--json"]) == ref

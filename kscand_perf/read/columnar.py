@@ -38,6 +38,7 @@ _ITEM = re.compile(r"(\d*)([xbBhHiIqQ])")
 Item = Tuple[Handler, Tuple[Any, ...]]
 _ROUND = REC_FINISHED_ROUND | 8 << 48    # a FINISHED_ROUND record's header as a u64
 WINDOW = 1 << 16
+MIN_CHAIN = 16  # shorter chains of sample records go through the per-record path
 
 
 def available() -> bool:
@@ -438,10 +439,25 @@ class ColumnarReader(PerfReader):
                     j = int(np.searchsorted(offs, pos))
                     e = int(np.searchsorted(brk, j))
                     last = int(brk[e]) if e < len(brk) else len(offs) - 1
-                    self._chain(buf, offs[j:last + 1], kidx[j:last + 1], kinds)
                     k = int(kidx[last])
-                    pos = int(offs[last]) + (kinds[k].size if k < len(kinds) else 8)
+                    stop = int(offs[last]) + (kinds[k].size if k < len(kinds) else 8)
                     ahead = int(offs[last + 1]) if last + 1 < len(offs) else -1
+                    if last - j + 1 >= MIN_CHAIN:
+                        self._chain(buf, offs[j:last + 1], kidx[j:last + 1], kinds)
+                        pos = stop
+                        continue
+                    # a short chain (other records between the samples: process churn's
+                    # COMM records) costs more in arrays than one record at a time
+                    while pos < stop:
+                        known = hot.get(buf[pos:pos + 16])
+                        if known is not None:  # (a sample whose header the cache knows)
+                            self._q.add(known[2], known[1](buf, pos))
+                            pos += known[0]
+                            continue
+                        nxt = self._slow(buf, pos, end, base)
+                        if nxt < 0:
+                            return pos, -nxt
+                        pos = nxt
                     continue
                 nxt = self._slow(buf, pos, end, base)
                 if nxt < 0:
