@@ -19,7 +19,7 @@ columnar one (=columnar, numpy), both ``kscand-perf report --json``; the perf sc
 3. the shared real kscand trace where ../shared/traces has it (40% migrates);
 4. process churn (issue 12): 100k and 200k short mm lifetimes (enter, two not-due starts,
    exit; pointers reused; a new pid each), perf script text and --json (goal: <= 1.3x and
-   <= +50 MB over E); our columnar reader beside;
+   <= +50 MB over E); our two readers beside;
 5. start-up: ``kscand-perf report`` on the bundled sample (3,852 events), median wall
    time of PAIRS runs (goal <= 0.15 s).
 
@@ -191,9 +191,10 @@ def churn_bench(tmp: str, lifetimes: int, n: int, perf: str) -> None:
         lifetimes // 1000, stats.samples, stats.bytes / 1e6, n))
     paths = [("perf script, text", perf_script(perf, trace)),
              ("perf script, --json", perf_script(perf, trace, "--json")),
+             ("stdlib reader, --json", reader("stdlib", trace)),
              ("columnar reader, --json", reader("columnar", trace))]
     for acc in pairs(trace, False, paths, n, perf):
-        extra = "" if acc.name.startswith("columnar") else \
+        extra = "" if acc.name.endswith("reader, --json") else \
             "(goal <= 1.3x, <= +50 MB: %+.1f MB)" % ((acc.rss - acc.floor_rss) / 1024)
         print(acc.line(extra), flush=True)
     os.unlink(trace)
