@@ -14,7 +14,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import pytest
 
-from kscand_perf.analysis import Analyzer, AnalyzerConfig, make_analyzer, s32
+from kscand_perf.analysis import Analyzer, AnalyzerConfig, s32
+from kscand_perf.filtered import make_analyzer
 from kscand_perf.histogram import LogLinearHistogram, bucket_bounds, bucket_key
 from kscand_perf.render import to_json
 from kscand_perf.report import Selection, build, log2_rows

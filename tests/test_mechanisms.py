@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 from kscand_perf import mechanisms, perfmodule, schema
-from kscand_perf.analysis import make_analyzer
+from kscand_perf.filtered import make_analyzer
 from kscand_perf.feed import feed
 from kscand_perf.options import Options
 from kscand_perf.read.formats import parse_format, parse_symbols

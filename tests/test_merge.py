@@ -526,7 +526,7 @@ def test_parts_cut_anywhere_merge_to_the_whole_for_what_adds(
 def _half_open() -> bool:
     """Whether --time START,END keeps START <= t < END (branch figures makes it so): an
     event at END is filtered."""
-    from kscand_perf.analysis import make_analyzer
+    from kscand_perf.filtered import make_analyzer
     from kscand_perf.options import parse
     try:
         a = make_analyzer(parse(["--time", "1,2"]).analyzer_config())

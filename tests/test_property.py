@@ -18,7 +18,8 @@ from typing import Any, Dict, List
 import pytest
 
 from eventgen import feed, generate
-from kscand_perf.analysis import AnalyzerConfig, make_analyzer
+from kscand_perf.analysis import AnalyzerConfig
+from kscand_perf.filtered import make_analyzer
 from kscand_perf.render import csv_tables, json_chunks, text, to_json
 from kscand_perf.options import parse
 from kscand_perf.report import Selection, build

@@ -21,7 +21,8 @@ import pytest
 from conftest import ROOT
 from eventgen import feed, generate
 from kscand_perf import timeline
-from kscand_perf.analysis import AnalyzerConfig, make_analyzer
+from kscand_perf.analysis import AnalyzerConfig
+from kscand_perf.filtered import make_analyzer
 from kscand_perf.render import text, to_json
 from kscand_perf.render.text import intervals_text
 from kscand_perf.report import Selection, build
