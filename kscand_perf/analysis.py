@@ -45,6 +45,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 from .backlog import Backlog
 from .cost import CpuTime
 from .forks import ForkRates
+from .histogram import LogLinearHistogram
 from .lifetime import EndStats as EndStats
 from .lifetime import IdleLifetime as IdleLifetime  # noqa: F401  (re-exported)
 from .lifetime import IdleRows as IdleRows
@@ -197,6 +198,13 @@ class Analyzer:
         f = self.clock_first_ns
         if (f is None or t < f) and t != NO_TIME:
             self.clock_first_ns = t
+
+    def since_first(self, t: int) -> int:
+        """``t`` from the first event seen so far: the trace's first (perf hands the
+        events over in time order); 0 for the first event itself."""
+        f, c = self.first_ns, self.clock_first_ns
+        origin = c if f is None or (c is not None and c < f) else f
+        return 0 if origin is None or t < origin else t - origin
 
     def _clock_parts(self, secs: object, nsecs: object) -> None:
         if secs.__class__ is int and nsecs.__class__ is int:
@@ -537,6 +545,10 @@ class Analyzer:
             node[0] += 1
             if rc == 0:
                 node[1] += 1
+                h = migs.promoted
+                if h is None:
+                    h = migs.promoted = LogLinearHistogram()
+                h.add(self.since_first(secs * 1000000000 + nsecs))
             if n is None:
                 migs.v2_events += 1
             else:

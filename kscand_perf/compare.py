@@ -247,6 +247,46 @@ def _mechanism_figures(a: Doc, b: Doc) -> List[Figure]:
     return out
 
 
+def _promotion_rows(doc: Doc) -> Dict[str, Dict[str, Any]]:
+    """promotion_time's processes by comm, those whose comm no other row has."""
+    p = doc.get("promotion_time")
+    rows = p.get("processes") if isinstance(p, dict) else None
+    if not isinstance(rows, list):
+        return {}
+    comms = [r.get("comm") for r in rows if isinstance(r, dict)]
+    return {r["comm"]: r for r in rows
+            if isinstance(r, dict) and isinstance(r.get("comm"), str)
+            and comms.count(r["comm"]) == 1}
+
+
+def _promotion_figures(a: Doc, b: Doc) -> List[Figure]:
+    """Time to promotion of the processes both reports name (by comm: pids differ between
+    runs): pages promoted by kscand and NUMA balancing, the time to 50/90/99%."""
+    ra, rb = _promotion_rows(a), _promotion_rows(b)
+    out = []
+    for comm in [c for c in ra if c in rb]:
+        def at(key: str, c: str = comm) -> Reader:
+            return lambda d: _get(_promotion_rows(d).get(c, {}), (key,))
+
+        def pages(d: Doc, c: str = comm) -> Optional[int]:
+            return _total_pages(_promotion_rows(d).get(c))
+        for key, what in (("kscand_pages", "pages promoted by kscand"),
+                          ("numa_balancing_pages", "pages promoted by NUMA balancing")):
+            out.append(_pair("promotion_time.%s.%s" % (comm, key), "%s: %s" % (comm, what),
+                             "", a, b, at(key), "count"))
+        for p in ("p50", "p90", "p99"):
+            out.append(_pair("promotion_time.%s.%s_ns" % (comm, p),
+                             "%s: time to %s%% promoted" % (comm, p[1:]), "ns", a, b,
+                             at(p + "_ns"), "percentile", pages))
+    return out
+
+
+def _total_pages(row: Optional[Dict[str, Any]]) -> Optional[int]:
+    if not row:
+        return None
+    return int(row.get("kscand_pages") or 0) + int(row.get("numa_balancing_pages") or 0)
+
+
 def compare(a: Doc, b: Doc, a_name: str = "A", b_name: str = "B") -> Comparison:
     """The headline figures of reports ``a`` and ``b`` (checked with :func:`check`)."""
     check(a, a_name)
@@ -273,6 +313,7 @@ def compare(a: Doc, b: Doc, a_name: str = "A", b_name: str = "B") -> Comparison:
                 for k in ("kscand_scan", "kmigrated", "total")]
     figures += _rc_figures(a, b)
     figures += _mechanism_figures(a, b)
+    figures += _promotion_figures(a, b)
     return Comparison(a_name, b_name, tuple(figures), _recorded_with(a, b))
 
 

@@ -77,6 +77,19 @@ class LogLinearHistogram(Stats):
         self.buckets[key] = self.buckets.get(key, 0) + 1
         super().add(value)
 
+    def add_many(self, value: int, n: int) -> None:
+        """``n`` values equal to ``value`` (n >= 1)."""
+        if value < 0:
+            value = 0
+        key = bucket_key(value)
+        self.buckets[key] = self.buckets.get(key, 0) + n
+        self.count += n
+        self.total += value * n
+        if self.min is None or value < self.min:
+            self.min = value
+        if self.max is None or value > self.max:
+            self.max = value
+
     def merge(self, other: "Stats") -> None:
         assert isinstance(other, LogLinearHistogram)
         for key, n in other.buckets.items():

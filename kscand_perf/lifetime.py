@@ -77,7 +77,7 @@ class MigStats:
 
     __slots__ = ("by_node", "by_rc", "batches", "batch_last", "batch_sizes",
                  "sequence_breaks", "v2_events", "last_s", "last_ns", "last_rc", "last_node",
-                 "begun_before", "partial")
+                 "begun_before", "partial", "promoted")
 
     def __init__(self) -> None:
         self.last_rc = 0  # rc and node of the last event, to recognise a duplicated sample
@@ -93,6 +93,8 @@ class MigStats:
         self.v2_events = 0
         self.last_s = 0  # time of the last event (seconds, nanoseconds)
         self.last_ns = 0
+        # the times of its rc-0 events from the trace's first event (promotion_time.py)
+        self.promoted: Optional[LogLinearHistogram] = None
 
     def close_batch(self) -> None:
         if self.batch_last:

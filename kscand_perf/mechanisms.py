@@ -29,6 +29,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern, Seque
 
 from .analysis import Analyzer, BadValue
 from .filtered import FilteredAnalyzer
+from .histogram import LogLinearHistogram
 from .read.formats import EventFormat
 
 PAGES_EVENT = "migrate:mm_migrate_pages"
@@ -87,6 +88,8 @@ class ProcessRow:
     calls: int = 0
     pages_succeeded: int = 0
     pages_failed: int = 0
+    # when its pages moved, from the trace's first event (the collector's rows only)
+    times: Optional[LogLinearHistogram] = None
 
 
 @dataclasses.dataclass
@@ -264,6 +267,10 @@ class Collector:
             row.calls += 1
             row.pages_succeeded += ok
             row.pages_failed += bad
+            if ok:
+                if row.times is None:
+                    row.times = LogLinearHistogram()
+                row.times.add_many(self.analyzer.since_first(t), ok)
         n = self._open.get(pid, 0)
         if n:
             self._open[pid] = n - 1
@@ -312,6 +319,20 @@ class Collector:
         for k in keys:
             for m, n in self.bins.get(k, {}).items():
                 out[m] += n
+        return out
+
+    def numa_balancing_times(self) -> Dict[int, ProcessRow]:
+        """NUMA balancing's promotions per faulting process (pid -> its row, with the
+        times of its pages), whatever --pid/--comm select."""
+        out: Dict[int, ProcessRow] = {}
+        for (why, pid), task in self.tasks.items():
+            if self.name("reason", why) != "numa_misplaced" or task.times is None:
+                continue
+            row = out.get(pid)
+            if row is None:
+                row = out[pid] = ProcessRow(pid, task.comm, times=LogLinearHistogram())
+            row.pages_succeeded += task.pages_succeeded
+            row.times.merge(task.times)  # type: ignore[union-attr]
         return out
 
     def numa_balancing_pids(self) -> List[int]:

@@ -658,6 +658,8 @@ def _merge(checked: Sequence[Tuple[str, Doc]], version: str, ls: Sequence[Leaf],
     out["backlog"] = merge_backlog(docs)
     out["kscand_detail"] = None
     out["cost"] = merge_cost(docs)
+    # times from each recording's own first event: they do not add up across reports
+    out["promotion_time"] = None
     out["notes"].extend(merge_notes(docs))
     return out
 

@@ -17,6 +17,7 @@ from .detail import BacklogReport, DetailReport, backlog_report, detail_report
 from .filtered import FilteredAnalyzer
 from .histogram import LinearHistogram, LogLinearHistogram, Stats
 from .mechanisms import Mechanisms
+from .promotion_time import PromotionTime, promotion_time
 from .timeline import IntervalRow, TimelineAnalyzer
 from .vmstat import KernelCounters, Snapshot, TraceFigures, compare
 
@@ -294,6 +295,8 @@ class Report:
     backlog: Optional[BacklogReport] = None  # kmigrated's backlog (kscand_perf.detail)
     kscand_detail: Optional[DetailReport] = None
     cost: Optional[Cost] = None  # kscand's and kmigrated's CPU time (kscand_perf.cost)
+    # how soon each process's pages were promoted (kscand_perf.promotion_time; the session)
+    promotion_time: Optional[PromotionTime] = None
 
     @property
     def mm_count(self) -> int:
@@ -514,6 +517,9 @@ def build(analyzer: Analyzer, selection: Selection = Selection(),
             "all; run without %s to compare" % (" and ".join(dropping), " and ".join(dropping)))
         report.kernel_counters = compare(snapshots[0], snapshots[1], report.whole_trace, why)
     report.notes = list(front_end_notes) + _notes(report, analyzer, selection)
+    # kscand's part (the session adds NUMA balancing's from the kernel's migrate events)
+    report.promotion_time = promotion_time(states, {}, report.trace_first_ns,
+                                           selection.pids, selection.comm)
     if isinstance(analyzer, TimelineAnalyzer):
         report.over_time = over_time(analyzer, selection)
     report.log2_unit_ns = analyzer.config.unit_ns

@@ -23,6 +23,7 @@ from .analysis import Analyzer
 from .filtered import make_analyzer
 from .errors import CommandError, UsageError
 from .options import Options, parse
+from .promotion_time import promotion_time
 from .render import machine
 from .render.text import intervals_text, interval_footer, interval_header, interval_line
 from .report import Report, RunMeta, Selection, build, mm_key
@@ -257,6 +258,10 @@ class Session:
         report.run = run_meta(self.input, self.options)
         add_mechanisms(report, self.mechanisms, self.analyzer, self.options.selection(),
                        self.snapshots)
+        sel = self.options.selection()
+        report.promotion_time = promotion_time(self.analyzer.finish(),
+                                               self.mechanisms.numa_balancing_times(),
+                                               report.trace_first_ns, sel.pids, sel.comm)
         report.notes += fork_notes(report, self.analyzer, self.mechanisms)
         self.built = report
         return report

@@ -161,3 +161,32 @@ def test_command(tmp_path: Any) -> None:
         assert proc.returncode == 2 and proc.stdout == b"" and "Traceback" not in err
         assert err.count("\n") == 1 and err.startswith("kscand-perf compare: error: ")
         assert message in err
+
+
+def _with_promotions(doc: Dict[str, Any], rows: Any) -> Dict[str, Any]:
+    out = copy.deepcopy(doc)
+    out["promotion_time"] = {"from_ns": 10 ** 9, "unknown_owner_kscand_pages": 0,
+                             "processes": [dict(zip(
+                                 ("pid", "comm", "kscand_pages", "numa_balancing_pages",
+                                  "p50_ns", "p90_ns", "p99_ns", "last_ns"), r)) for r in rows]}
+    return out
+
+
+def test_time_to_promotion_side_by_side_by_comm() -> None:
+    """The workload is the same process in both runs under another pid: matched by comm;
+    a comm two processes share in one report (sh) is left out, as one only A has."""
+    a = _with_promotions(A, [(67, "workload", 5304, 0, 3_951_000_000, 4_748_000_000,
+                              4_949_000_000, 5_000_000_000),
+                             (70, "sh", 1, 0, 1, 1, 1, 1), (71, "sh", 1, 0, 1, 1, 1, 1),
+                             (72, "only-a", 1, 0, 1, 1, 1, 1)])
+    b = _with_promotions(B, [(99, "workload", 0, 2050, 4_312_000_000, 4_446_000_000,
+                              4_512_000_000, 4_600_000_000), (80, "sh", 1, 0, 1, 1, 1, 1)])
+    f = by_key(compare(a, b))
+    assert (f["promotion_time.workload.kscand_pages"].a,
+            f["promotion_time.workload.kscand_pages"].b) == (5304, 0)
+    assert f["promotion_time.workload.numa_balancing_pages"].b == 2050
+    p50 = f["promotion_time.workload.p50_ns"]
+    assert (p50.a, p50.b, p50.kind, p50.n_a, p50.n_b) == (3_951_000_000, 4_312_000_000,
+                                                          "percentile", 5304, 2050)
+    assert not [k for k in f if k.startswith(("promotion_time.sh", "promotion_time.only-a"))]
+    assert "workload: time to 90% promoted" in render.text(compare(a, b))

@@ -616,7 +616,8 @@ def test_the_report_shows_the_saved_knobs(tmp_path: Any) -> None:
     out = session_of(Options(), trace).finish()
     block = out.split("Recorded with\n=============\n", 1)[1].split("\n\n", 1)[0]
     assert block.splitlines()[2:] == ["kernel_release  6.12.117-kscand",
-                                      "mms_to_scan     32"]
+                                      "mms_to_scan     32",
+                                      "(as kscand-record read them when the recording began)"]
     session = session_of(Options(json=True), str(tmp_path / "none.data"))
     assert json.loads(session.finish())["run"]["knobs"] is None
 

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 from ..analysis import IdleLifetime
 from ..events import KSCAND_EVENTS, rc_name
 from ..histogram import LogLinearHistogram, bucket_bounds
+from ..promotion_time import promotion_time_json
 from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, OverTime, Report,
                       RunMeta, Scans, SelectionSummary, Spread, Values, idle_report,
                       log2_rows, mm_key)
@@ -182,6 +183,7 @@ def _json_fields(report: Report) -> List[Tuple[str, Any]]:
         ("backlog", backlog_json(report.backlog)),
         ("kscand_detail", detail_json(report.kscand_detail)),
         ("cost", cost_json(report.cost)),
+        ("promotion_time", promotion_time_json(report.promotion_time)),
     ] + ([("over_time", over_time_json(report.over_time))]
          if report.over_time is not None else [])
 

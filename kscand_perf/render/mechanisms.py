@@ -7,6 +7,7 @@ import textwrap
 from typing import Any, Dict, List, Optional, Sequence
 
 from ..mechanisms import MECHANISMS, Figures, Mechanisms
+from ..promotion_time import PromotionTime
 from ..timeline import IntervalRow
 from ..vmstat import KernelCounters
 from .format import count, table
@@ -155,3 +156,35 @@ def intervals_text(rows: Sequence[IntervalRow]) -> str:
         body.append(["%.3f" % ((r.start_ns - origin) / 1e9)]
                     + [_rate_text(r.per_second(pages.get(k, 0))) for k in MECHANISMS])
     return table(["time (s)"] + ["%s/s" % LABELS[k].split(" (")[0] for k in MECHANISMS], body)
+
+
+def promotion_time_text(p: PromotionTime, top: int) -> str:
+    """Time to promotion by process: seconds from the trace's first event until 50/90/99%
+    of each process's promoted pages (kscand's and NUMA balancing's) had moved."""
+    def s(ns: Optional[int]) -> str:
+        return "-" if ns is None else "%.3f" % (ns / 1e9)
+    shown = p.processes[:top] if top else p.processes
+    out = textwrap.fill(
+        "seconds from the trace's first event (perf time %s) until this share of each "
+        "process's promoted pages had moved:" % (
+            "-" if p.from_ns is None else "%.6f s" % (p.from_ns / 1e9)),
+        width=100, break_long_words=False) + "\n"
+    if shown:
+        out += table(["pid", "comm", "kscand", "NUMA balancing", "50%", "90%", "99%", "last"],
+                     [[str(r.pid), r.comm, count(r.kscand_pages),
+                       count(r.numa_balancing_pages), s(r.p50_ns), s(r.p90_ns), s(r.p99_ns),
+                       s(r.last_ns)] for r in shown])
+    else:
+        out += "no promotion in the processes the selection keeps"
+    notes = []
+    if len(shown) < len(p.processes):
+        notes.append("%s more processes: --top 0 or the JSON" % count(
+            len(p.processes) - len(shown)))
+    if p.unknown_owner_kscand_pages:
+        notes.append("%s pages kscand promoted in mm lifetimes with no known owner are in no "
+                     "row" % count(p.unknown_owner_kscand_pages))
+    notes.append("kscand: its rc-0 migrate events; NUMA balancing: pages moved in the "
+                 "process's own context; percentiles within 1%")
+    out += "\n" + textwrap.fill("(" + "; ".join(notes) + ")", width=100,
+                                subsequent_indent="  ", break_long_words=False)
+    return out

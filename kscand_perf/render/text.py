@@ -15,7 +15,7 @@ from ..vmstat import CounterCheck, KernelCounters
 from .detail_text import detail_sections
 from .format import count, histogram, human_ns, in_unit, percent, section, size, table
 from .mechanisms import intervals_text as mechanism_intervals_text
-from .mechanisms import mechanisms_text, stock_counters_text
+from .mechanisms import mechanisms_text, promotion_time_text, stock_counters_text
 
 # -- the text report -------------------------------------------------------------
 
@@ -80,6 +80,9 @@ def text(report: Report, unit_ns: int = 1000, top: int = 20, per_mm: bool = Fals
         if report.over_time is not None and report.over_time.rows:
             parts.append(section("Pages moved per second, by mechanism and interval",
                                  mechanism_intervals_text(report.over_time.rows)))
+    if report.promotion_time is not None:
+        parts.append(section("Time to promotion by process",
+                             promotion_time_text(report.promotion_time, top)))
     parts.extend(detail_sections(report.backlog, report.kscand_detail, report.over_time,
                                  unit_ns, top, report.cost))
     if report.over_time is not None:

@@ -478,6 +478,7 @@ def oracle_report(recording: Any, opts: Options = Options(),
     from .cost import cost
     from .detail import detail
     from .mechanisms import in_report
+    from .promotion import promotion_time
     rec = recording if isinstance(recording, Recording) else Recording(recording)
     samples = rec.samples
     an = Analysis(rec, opts)
@@ -554,8 +555,9 @@ def oracle_report(recording: Any, opts: Options = Options(),
     out["kscand_detail"] = detail(an, chosen, out["time_ns"])
     out["cost"] = cost(an, out["scans"], out["migrations"], any(
         v is not None for v in (opts.pids, opts.comm, opts.mms, opts.node)))
-    # issue 20: promotions by mechanism (mechanisms.py)
+    # issue 20: promotions by mechanism (mechanisms.py), time to promotion (promotion.py)
     out["mechanisms"] = in_report(an, opts, rec.first_ns, rec.last_ns)
+    out["promotion_time"] = promotion_time(an, opts, rec.first_ns)
     if opts.interval is not None:
         out["over_time"] = over_time(an, chosen, opts, backlog.after,
                                      out["mechanisms"] is not None)
