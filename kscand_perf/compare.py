@@ -203,6 +203,16 @@ def _rc_figures(a: Doc, b: Doc) -> List[Figure]:
 OUTPUT_OPTIONS = ("json", "csv_dir", "plot_dir", "top", "per_mm_histograms", "unit")
 
 
+def _file_names(v: Any) -> Any:
+    """An option's value with its paths cut to their file names (--vmstat's snapshots: the
+    folders differ between runs and make the line hundreds of characters wide)."""
+    if isinstance(v, str) and "/" in v:
+        return v.rsplit("/", 1)[-1]
+    if isinstance(v, list):
+        return [_file_names(x) for x in v]
+    return v
+
+
 def _recorded_with(a: Doc, b: Doc) -> Tuple[Tuple[str, Optional[str], Optional[str]], ...]:
     """The machine, kernel, perf and kscand's knobs of each run, side by side."""
     def facts(doc: Doc) -> Dict[str, str]:
@@ -217,7 +227,7 @@ def _recorded_with(a: Doc, b: Doc) -> Tuple[Tuple[str, Optional[str], Optional[s
             out["knob " + k] = str(v)
         for k, v in (run.get("options") or {}).items():  # what changes the figures
             if k not in OUTPUT_OPTIONS and v is not None and v is not False:
-                out["option " + k] = json.dumps(v)
+                out["option " + k] = json.dumps(_file_names(v))
         return out
     fa, fb = facts(a), facts(b)
     order = [k for k in fa] + [k for k in fb if k not in fa]
