@@ -83,7 +83,9 @@ def load_json(stage: Dict[str, Any], name: str) -> Dict[str, Any]:
 
 # perf script -F trace:comm,pid,tid,cpu,time,event,trace --ns, e.g.
 #   kscand  38/38  [001]  21.894391870:  kmem:kmem_scan_mm_end: mm=0xff1b... start=0x0 total=9
-LINE = re.compile(r"^\s*(.*?)\s+(\d+)/(\d+)\s+\[(\d+)\]\s+(\d+)\.(\d{9}):\s+"
+# (a task that exited before perf could name it shows as ":-1  -1/-1": a sched_switch
+# whose prev_state is X)
+LINE = re.compile(r"^\s*(.*?)\s+(-?\d+)/(-?\d+)\s+\[(\d+)\]\s+(\d+)\.(\d{9}):\s+"
                   r"(\w+):(\w+):\s?(.*)$")
 
 
