@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime
-import hashlib
 import math
 import os
 import re
@@ -376,7 +375,9 @@ def run_meta(path: Optional[str], options: Optional[Options] = None) -> RunMeta:
     its bytes, the options, and the header of the recording there, read with our own
     parser in every front end (perf script's Python has no access to it), so that all of
     them write the same JSON. A pipe (``-``) has no header to read again and no content
-    to hash: null, as the header of a file that is no perf.data."""
+    to hash: null, as the header of a file that is no perf.data. The hash is read only
+    for the outputs that print it (JSON and CSV): hashing a large recording costs a
+    second per gigabyte or so, and the text report shows no hash."""
     header: Optional[Dict[str, Any]] = None
     if path is not None and path != "-":
         from .perfreader import read_run_info  # only here: it costs start-up time
@@ -386,8 +387,10 @@ def run_meta(path: Optional[str], options: Optional[Options] = None) -> RunMeta:
             tod = header.pop("clock_tod_ns", None)
             header["captured_on"], header["captured_on_source"] = _captured_on(path, tod)
     knobs = read_knobs(path + KNOBS_SUFFIX) if path is not None and path != "-" else None
+    hashed = options is None or options.json or options.csv_dir is not None
     return RunMeta(version=__version__, input=path, header=header, knobs=knobs,
-                   input_sha256=file_sha256(path) if path is not None and path != "-" else None,
+                   input_sha256=file_sha256(path) if hashed and path is not None and path != "-"
+                   else None,
                    options=None if options is None else options_json(options))
 
 
@@ -415,6 +418,7 @@ def file_sha256(path: str) -> Optional[str]:
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None
+        import hashlib  # (here: OpenSSL's start-up is not the text report's)
         h = hashlib.sha256()
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):

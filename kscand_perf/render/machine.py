@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import io
 import json
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
@@ -391,6 +390,7 @@ def run_id(report: Report) -> str:
     options = {k: v for k, v in (run.get("options") or {}).items() if k not in OUTPUT_OPTIONS}
     key = json.dumps([dict(run, options=options), report.trace_first_ns, report.trace_last_ns],
                      sort_keys=True, default=str)
+    import hashlib  # (here: OpenSSL's start-up is not the text report's)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
