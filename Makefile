@@ -74,12 +74,12 @@ sample-ab: deps
 # The report on the sample recorded from a real kernel, then its plots over time
 # (--plot: PNG and SVG files) in demo-plots/ where matplotlib is installed. demo does not
 # install matplotlib: on a minimal Debian 12 it alone pulls 160 packages, 177 MB of
-# archives, 881 MB on disk (numpy, scipy, a compiler) against 34 packages, 17.5 MB and
-# 63.5 MB for perf and tabulate; demo-plots installs it and draws them.
+# archives, 881 MB on disk (numpy, scipy, a compiler) against 32 packages, 17.6 MB and
+# 63.5 MB for perf; demo-plots installs it and draws them.
 DEMO_PLOTS ?= demo-plots
 .PHONY: demo-plots
 demo:
-	@$(APT_ENSURE) linux-perf python3-tabulate
+	@$(APT_ENSURE) linux-perf
 	@$(PERF) script -s perf-scripts/kscand_report.py -i samples/kscand-sample.data
 	@if $(PYTHON) -c 'import matplotlib' 2>/dev/null; then $(MAKE) -s demo-plots; else \
 		echo "(plots: python3-matplotlib is not installed; make demo-plots installs it," \
@@ -87,13 +87,13 @@ demo:
 
 # The report on the A/B sample (kscand and NUMA balancing both promoting), with its counters.
 demo-ab:
-	@$(APT_ENSURE) linux-perf python3-tabulate
+	@$(APT_ENSURE) linux-perf
 	@$(PERF) script -s perf-scripts/kscand_report.py -i samples/kscand-ab-sample.data -- \
 		--vmstat samples/kscand-ab-sample.data.vmstat-before.txt \
 		samples/kscand-ab-sample.data.vmstat-after.txt
 
 demo-plots:
-	@$(APT_ENSURE) linux-perf python3-tabulate python3-matplotlib
+	@$(APT_ENSURE) linux-perf python3-matplotlib
 	@$(PERF) script -s perf-scripts/kscand_report.py -i samples/kscand-sample.data -- \
 		--interval 0.2 --plot $(DEMO_PLOTS) | tail -n 1
 

@@ -2,8 +2,7 @@
 
 The commands of a checkout (bin/) start under whatever ``python3`` comes first on PATH:
 often a pyenv or a virtual environment without Debian's packages. The report itself
-needs only the standard library (tabulate is used when present, the tables are the
-same without it), but some options need a module: ``--plot`` matplotlib, ``--via
+needs only the standard library, but some options need a module: ``--plot`` matplotlib, ``--via
 perf-module`` perf's own. :func:`switch_if_needed` runs the command again under
 Debian's ``/usr/bin/python3`` when the interpreter on PATH lacks such a module and that
 one has it; otherwise the command goes on and, where the module is missing,
@@ -28,7 +27,6 @@ ENV_SWITCHED = "KSCAND_PERF_SWITCHED_FROM"
 # module -> (Debian package, PyPI name, pip extra of kscand-perf or "")
 PACKAGES: Dict[str, Tuple[str, str, str]] = {
     "matplotlib": ("python3-matplotlib", "matplotlib", "plot"),
-    "tabulate": ("python3-tabulate", "tabulate", ""),
     "perf": ("linux-perf (7.3 or later)", "", ""),
     "zstandard": ("python3-zstandard", "zstandard", ""),
 }

@@ -1,35 +1,23 @@
 """Formatting of single values and tables: the vocabulary every renderer shares.
 
-Pure functions from numbers to strings. Tables use tabulate when it is
-importable and a plain aligned layout otherwise (perf's tree has no
-tabulate), so the report reads the same either way.
+Pure functions from numbers to strings. Tables are laid out here, in tabulate's
+"simple" format to the character (tests/test_render.py holds the two side by side), so
+the report needs nothing beyond the standard library and starts without importing it.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
-try:  # optional: a plain table is drawn without it
-    from tabulate import tabulate as _tabulate  # type: ignore[import]
-except ImportError:  # pragma: no cover - depends on the machine
-    _tabulate = None
-
 Row = Sequence[Any]
 BAR_WIDTH = 40
 
 
-def table(headers: Sequence[str], rows: Iterable[Row], use_tabulate: bool = True) -> str:
-    """An aligned text table: numbers right-aligned, text left-aligned.
-
-    The plain layout is tabulate's "simple" format to the character (a column is as
-    wide as its widest cell, and at least its header plus two), so a report reads the
-    same with and without tabulate (tests/test_render.py holds them side by side).
-    """
+def table(headers: Sequence[str], rows: Iterable[Row]) -> str:
+    """An aligned text table: numbers right-aligned, text left-aligned, a column as wide
+    as its widest cell and at least its header plus two, "-" rules under the headers."""
     cells = [list(r) for r in rows]
     aligns = [_align(cells, i) for i in range(len(headers))]
-    if use_tabulate and _tabulate is not None and cells:  # (tabulate fails on no rows)
-        return str(_tabulate(cells, headers=list(headers), tablefmt="simple",
-                             disable_numparse=True, stralign="left", colalign=aligns))
     body = [[_cell(c) for c in r] for r in cells]
     widths = [max([len(h) + 2] + [len(r[i]) for r in body]) for i, h in enumerate(headers)]
     lines = [_line([str(h) for h in headers], widths, aligns),
