@@ -152,6 +152,7 @@ def feed(session: Session, source: BinaryIO, kind: Optional[str] = None
     reader and the problem that stopped it (None when the whole recording was read).
     Notes on lost events go to the session."""
     reader = make_reader(session, source, kind)
+    session.hash_beside()
     problem = reader.read()
     # the reader sees every record: 0 means perf lost nothing (the kernel-counter check
     # then names the recording window, not loss, for any shortfall)

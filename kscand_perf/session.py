@@ -145,6 +145,16 @@ class Session:
         self.input: Optional[str] = None
         # why the front end stopped reading the recording (its damage), if it did
         self.damage: Optional[str] = None
+        self._hashing: Optional[_Hashing] = None
+
+    def hash_beside(self) -> None:
+        """Hash the input in a thread while the front end reads it, where the output
+        prints the hash (JSON, CSV) and the input is a file: hashlib lets go of the
+        interpreter's lock over large blocks, so on a second CPU the hash costs no wall
+        time. Our reader calls it before it reads; a front end that does not (perf's
+        embedded Python) has the file hashed when the report is built."""
+        if self._hashing is None and self.input not in (None, "-") and hashes(self.options):
+            self._hashing = _Hashing(str(self.input))
 
     @classmethod
     def from_argv(cls, argv: Sequence[str], prog: str = "kscand_report.py",
@@ -254,7 +264,8 @@ class Session:
                        self.snapshots, self.lost_events, self.notes)
         if self.options.interval_ns is None:
             report.over_time = None  # (a timeline analyzer for --csv's scans.csv only)
-        report.run = run_meta(self.input, self.options)
+        report.run = run_meta(self.input, self.options,
+                              None if self._hashing is None else self._hashing.result())
         add_mechanisms(report, self.mechanisms, self.analyzer, self.options.selection(),
                        self.snapshots)
         sel = self.options.selection()
@@ -370,14 +381,40 @@ def write_plots(folder: str, report: Report, unit_ns: int) -> List[str]:
         return out.written
 
 
-def run_meta(path: Optional[str], options: Optional[Options] = None) -> RunMeta:
+def hashes(options: Optional[Options]) -> bool:
+    """Whether the output prints the input's hash (JSON and CSV do)."""
+    return options is None or options.json or options.csv_dir is not None
+
+
+class _Hashing:
+    """:func:`file_sha256` of a file, in a thread of its own."""
+
+    def __init__(self, path: str) -> None:
+        import threading
+        self.path = path
+        self.value: Optional[str] = None
+        self.thread = threading.Thread(target=self._run, name="kscand-perf sha256",
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        self.value = file_sha256(self.path)
+
+    def result(self) -> Optional[str]:
+        self.thread.join()
+        return self.value
+
+
+def run_meta(path: Optional[str], options: Optional[Options] = None,
+             sha256: Optional[str] = None) -> RunMeta:
     """The report's run metadata: the tool's version, ``path`` as given, the SHA-256 of
     its bytes, the options, and the header of the recording there, read with our own
     parser in every front end (perf script's Python has no access to it), so that all of
     them write the same JSON. A pipe (``-``) has no header to read again and no content
-    to hash: null, as the header of a file that is no perf.data. The hash is read only
-    for the outputs that print it (JSON and CSV): hashing a large recording costs a
-    second per gigabyte or so, and the text report shows no hash."""
+    to hash: null, as the header of a file that is no perf.data. The hash (``sha256``
+    where the caller has it already) is read only for the outputs that print it (JSON
+    and CSV): hashing a large recording costs about a second per gigabyte, and the text
+    report shows no hash."""
     header: Optional[Dict[str, Any]] = None
     if path is not None and path != "-":
         from .perfreader import read_run_info  # only here: it costs start-up time
@@ -387,10 +424,10 @@ def run_meta(path: Optional[str], options: Optional[Options] = None) -> RunMeta:
             tod = header.pop("clock_tod_ns", None)
             header["captured_on"], header["captured_on_source"] = _captured_on(path, tod)
     knobs = read_knobs(path + KNOBS_SUFFIX) if path is not None and path != "-" else None
-    hashed = options is None or options.json or options.csv_dir is not None
+    if sha256 is None and hashes(options) and path is not None and path != "-":
+        sha256 = file_sha256(path)
     return RunMeta(version=__version__, input=path, header=header, knobs=knobs,
-                   input_sha256=file_sha256(path) if hashed and path is not None and path != "-"
-                   else None,
+                   input_sha256=sha256,
                    options=None if options is None else options_json(options))
 
 
