@@ -18,6 +18,7 @@ from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, OverTi
                       log2_rows, mm_key)
 from ..timeline import IntervalRow, ScanRow
 from ..vmstat import KernelCounters
+from .jsontext import dumps as indented_json
 from .mechanisms import CSV_HEADERS as MECH_CSV_HEADERS
 from .mechanisms import INTERVAL_COLUMNS, interval_cells, mechanisms_json
 from .mechanisms import csv_rows as mech_csv_rows
@@ -243,7 +244,7 @@ def _idle_template() -> Callable[[IdleLifetime], str]:
 
 
 def _indented(value: Any, indent: str) -> str:
-    return indent + json.dumps(value, indent=2).replace("\n", "\n" + indent)
+    return indent + indented_json(value, indent)
 
 
 def json_chunks(report: Report) -> Iterator[str]:
@@ -256,8 +257,7 @@ def json_chunks(report: Report) -> Iterator[str]:
         if key == "mms":
             before, after = after, before
         else:
-            after.append('  "%s": %s' % (key, json.dumps(value, indent=2).replace(
-                "\n", "\n  ")))
+            after.append('  "%s": %s' % (key, indented_json(value, "  ")))
     yield "{\n" + ",\n".join(before) + ",\n"
     if not len(report.mms):
         yield '  "mms": []'
