@@ -10,8 +10,11 @@ none per scalar, the strings escaped by the json module's own C function.
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring_ascii as _string
+import json.encoder
 from typing import Any, Callable, List
+
+# the json module's own escaping of a string (C), as json.dumps uses it (ensure_ascii)
+_string: Callable[[str], str] = getattr(json.encoder, "encode_basestring_ascii")
 
 _INF = float("inf")
 
