@@ -40,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple, Union
 
 from .backlog import Backlog
 from .cost import CpuTime
@@ -54,7 +54,7 @@ from .lifetime import MigStats as MigStats
 from .lifetime import MmState as MmState
 from .lifetime import ValueStats as ValueStats  # noqa: F401  (re-exported)
 from .lifetime import idle_view as idle_view  # noqa: F401  (re-exported)
-from .lifetime import in_order
+from .lifetime import in_order, in_order_runs
 
 S32_BIAS = 1 << 32
 S32_MAX = (1 << 31) - 1
@@ -684,6 +684,11 @@ class Analyzer:
         :class:`MmState`, the folded ones as :class:`IdleLifetime`. Call after
         :meth:`finish`; builds no list of all lifetimes when time went forwards."""
         return in_order(self.idle, self.finish(), self._seq, self.hidden)
+
+    def lifetime_runs(self) -> Iterator[Union[Lifetime, range]]:
+        """:meth:`lifetimes`, with runs of folded ones as ranges of ``idle``'s rows
+        (:func:`kscand_perf.lifetime.in_order_runs`)."""
+        return in_order_runs(self.idle, self.finish(), self._seq, self.hidden)
 
     def accounting(self, unhandled: int = 0) -> Dict[str, int]:
         """Where every event went: events in = the sum of the others."""

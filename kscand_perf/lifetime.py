@@ -189,6 +189,7 @@ class IdleLifetime(NamedTuple):
 
 
 _NONE_U64 = (1 << 64) - 1
+NO_TIME = _NONE_U64  # an enter or exit time column's None
 _new_idle = tuple.__new__  # an IdleLifetime from a tuple, without the keyword machinery
 
 
@@ -251,6 +252,10 @@ class IdleRows:
             return False
         return True
 
+    def comm_names(self) -> List[str]:
+        """The distinct comms, at the indices ``comm`` holds."""
+        return self._comms
+
     def row(self, i: int) -> IdleLifetime:
         enter, exit_, pid, ci = self.enter_ns[i], self.exit_ns[i], self.pid[i], self.comm[i]
         return _new_idle(IdleLifetime, (
@@ -280,27 +285,14 @@ def in_order(idle: IdleRows, objects: List[MmState], n: int,
         everything.sort(key=lambda x: (x.first_ns, x.mm, x.generation))
         yield from everything
         return
-    where = array.array("q", [-1]) * n  # seq -> row of the folded ones
-    firsts = array.array("Q", bytes(8 * n))  # seq -> first_ns
-    by_seq = {}
-    try:
-        for i, (s, f) in enumerate(zip(idle.seq, idle.first_ns)):
-            where[s] = i
-            firsts[s] = f
-        for st in objects:
-            by_seq[st.seq] = st
-            firsts[st.seq] = st.first_ns
-    except OverflowError:  # a time that is no u64: sort them all
-        firsts = array.array("Q", [1]) * n
-        firsts[0] = 2
+    where, firsts, by_seq = _positions(idle, objects, n)
     row = idle.row
 
     def get(s: int) -> Lifetime:
         i = where[s]
         return row(i) if i >= 0 else by_seq[s]
 
-    later = itertools.islice(firsts, 1, None)
-    if all(map(operator.lt, firsts, later)):  # the usual case: in order, no ties
+    if _increasing(firsts):  # the usual case: in order, no ties
         for s in range(n):
             i = where[s]
             yield row(i) if i >= 0 else by_seq[s]
@@ -322,3 +314,53 @@ def in_order(idle: IdleRows, objects: List[MmState], n: int,
             yield from sorted((get(k) for k in range(s, e)),
                               key=lambda x: (x.mm, x.generation))
         s = e
+
+
+def in_order_runs(idle: IdleRows, objects: List[MmState], n: int, hidden: int = 0,
+                  longest: int = 256) -> Iterator[Union[Lifetime, range]]:
+    """:func:`in_order`, with folded lifetimes that follow one another both in that order
+    and in ``idle``'s rows given as one ``range`` of their rows (at most ``longest``):
+    a writer of every lifetime (the JSON) takes those in bulk, column by column."""
+    if hidden:
+        yield from in_order(idle, objects, n, hidden)
+        return
+    where, firsts, by_seq = _positions(idle, objects, n)
+    if not _increasing(firsts):
+        yield from in_order(idle, objects, n, hidden)
+        return
+    s = 0
+    while s < n:
+        i = where[s]
+        if i < 0:
+            yield by_seq[s]
+            s += 1
+            continue
+        e = s + 1
+        while e < n and e - s < longest and where[e] == i + e - s:
+            e += 1
+        yield range(i, i + e - s)
+        s = e
+
+
+def _positions(idle: IdleRows, objects: List[MmState], n: int
+               ) -> Tuple["array.array[int]", "array.array[int]", Dict[int, MmState]]:
+    """(seq -> row of the folded lifetimes or -1, seq -> first_ns, seq -> the others);
+    first_ns all equal but the first (out of order) where a time is no u64."""
+    where = array.array("q", [-1]) * n
+    firsts = array.array("Q", bytes(8 * n))
+    by_seq = {}
+    try:
+        for i, (s, f) in enumerate(zip(idle.seq, idle.first_ns)):
+            where[s] = i
+            firsts[s] = f
+        for st in objects:
+            by_seq[st.seq] = st
+            firsts[st.seq] = st.first_ns
+    except OverflowError:  # a time that is no u64: sort them all
+        firsts = array.array("Q", [1]) * n
+        firsts[0] = 2
+    return where, firsts, by_seq
+
+
+def _increasing(firsts: "array.array[int]") -> bool:
+    return all(map(operator.lt, firsts, itertools.islice(firsts, 1, None)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, Iterator, List, Optional, Pattern, Protocol, Sequence, Tuple, Union
 
-from .analysis import Analyzer, IdleLifetime, MmState, ValueStats, idle_view
+from .analysis import Analyzer, IdleLifetime, IdleRows, MmState, ValueStats, idle_view
 from .cost import Cost, report_cost
 from .detail import BacklogReport, DetailReport, backlog_report, detail_report
 from .filtered import FilteredAnalyzer
@@ -186,6 +186,25 @@ class MmRows:
                 yield idle_view(lt)
             else:
                 yield mm_report(lt)
+
+    def runs(self) -> Iterator[Union[MmRow, range]]:
+        """The rows, with runs of folded lifetimes as ranges of the analyzer's ``idle``
+        rows where nothing is left out (a writer of every row takes those in bulk)."""
+        if self._selection.active():
+            yield from self
+            return
+        for lt in self._analyzer.lifetime_runs():
+            if isinstance(lt, (range, IdleLifetime)):
+                yield lt
+            elif lt.idle and not lt.in_flight:
+                yield idle_view(lt)
+            else:
+                yield mm_report(lt)
+
+    @property
+    def idle(self) -> IdleRows:
+        """The folded lifetimes the ranges of :meth:`runs` point into."""
+        return self._analyzer.idle
 
 
 def mm_report(st: MmState) -> MmReport:

@@ -8,7 +8,7 @@ import tracemalloc
 from typing import Any, Dict, List
 
 from eventgen import feed
-from kscand_perf.analysis import Analyzer, IdleLifetime
+from kscand_perf.analysis import Analyzer, IdleLifetime, MmState
 from kscand_perf.filtered import make_analyzer
 from kscand_perf.render import csv_tables, json_chunks, to_json
 from kscand_perf.render.machine import _idle_template, _indented, mm_json
@@ -50,12 +50,26 @@ def test_memory_per_lifetime_is_a_few_machine_words() -> None:
 
 
 def test_idle_row_template_is_json_dumps() -> None:
-    render = _idle_template()
+    render, _ = _idle_template()
     rows = [IdleLifetime(0xFFFF888000001000, 3, 42, 'we"ird\\ comm é', 7, None, 99, 12),
             IdleLifetime(0x10, 0, None, None, 0, 5, None, 0),
             IdleLifetime((1 << 64) - 2, 1 << 20, 0, "%s%d", 1 << 62, 1 << 62, 1 << 62, 7)]
     for r in rows:
         assert render(r) == _indented(mm_json(r), "    ")
+
+
+def test_folded_rows_in_bulk_are_json_dumps() -> None:
+    a = analysed(churn(300, pointers=5))
+    a.finish()
+    idle = a.idle
+    odd = MmState(0x20, 2, 9, 5000)  # no enter, no exit, no owner: nulls
+    odd.visits = 3
+    assert idle.add(odd)
+    _, rows = _idle_template()
+    want = [_indented(mm_json(idle.row(i)), "    ") for i in range(len(idle))]
+    assert "null" in want[-1]
+    assert rows(idle, range(len(idle))) == want
+    assert rows(idle, range(3, 9)) == want[3:9]
 
 
 def test_streamed_json_equals_one_object_json() -> None:
