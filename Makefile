@@ -3,6 +3,7 @@
 PYTHON ?= /usr/bin/python3
 PERF ?= perf
 APT_ENSURE = tools/apt-ensure
+# (python3-tabulate: the tests' oracle of the table layout; the product does not use it)
 DEPS = linux-perf python3-tabulate python3-pytest flake8 python3-mypy python3-matplotlib \
 	python3-jsonschema python3-zstandard $(PACKAGING_DEPS)
 # What tests/test_deb.py, test_pip_install.py and test_manpages.py need: the .deb's build

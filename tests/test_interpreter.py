@@ -60,7 +60,7 @@ def checkout_report(*options: str) -> bytes:
 
 
 def test_report_is_the_same_under_a_foreign_python3(venv: str, tmp_path: Any) -> None:
-    """No tabulate there: the plain tables are the same, nothing to switch for."""
+    """Only the standard library there: all the report needs, nothing to switch for."""
     proc = run([os.path.join(ROOT, "bin", "kscand-perf"), "report", "-i", SAMPLE], venv,
                str(tmp_path))
     assert proc.returncode == 0, proc.stderr.decode()
