@@ -58,6 +58,7 @@ class Figure:
 
 @dataclasses.dataclass(frozen=True)
 class Comparison:
+    """Two reports side by side: the figures and what differs."""
     a_name: str
     b_name: str
     figures: Tuple[Figure, ...]

@@ -105,6 +105,7 @@ class Core(Protocol):
 
 @dataclasses.dataclass
 class ThreadCost:
+    """One kscand or kmigrated thread's CPU time from sched_switch."""
     comm: str
     pid: int
     cpu_ns: int
@@ -133,6 +134,7 @@ def thread_costs(cpu: CpuTime, lo: Optional[int], hi: Optional[int]) -> List[Thr
 
 @dataclasses.dataclass
 class Cost:
+    """kscand's and kmigrated's CPU time and CPU per promoted page."""
     kscand_scan_cpu_ns: int
     kmigrated_cpu_ns: Optional[int]
     kmigrated_pids: List[int]

@@ -60,6 +60,7 @@ class QueueFigures:
 
 @dataclasses.dataclass
 class MmBacklog:
+    """kmigrated's backlog of one mm lifetime."""
     mm: int
     generation: int
     pid: Optional[int]
@@ -69,6 +70,7 @@ class MmBacklog:
 
 @dataclasses.dataclass
 class BacklogReport:
+    """kmigrated's backlog: pages queued, attempted, and queue waits."""
     total: QueueFigures
     by_mm: List[MmBacklog]
 
@@ -108,6 +110,7 @@ def backlog_report(busy: Sequence[MmState]) -> BacklogReport:
 
 @dataclasses.dataclass
 class MmDetail:
+    """What a kscand developer asks next of one mm lifetime."""
     mm: int
     generation: int
     pid: Optional[int]
@@ -123,6 +126,7 @@ class MmDetail:
 
 @dataclasses.dataclass
 class DetailReport:
+    """Failures, scan periods against gaps, and visits, per mm."""
     by_mm: List[MmDetail]
 
 

@@ -42,6 +42,7 @@ examples:
 
 @dataclasses.dataclass(frozen=True)
 class Options:
+    """The report's options, parsed once (kscand_perf.options.parse)."""
     json: bool = False
     csv_dir: Optional[str] = None
     unit: str = "us"

@@ -27,6 +27,7 @@ from .mechanisms import ProcessRow
 
 @dataclasses.dataclass
 class ProcessPromotion:
+    """When 50/90/99% of one process's promoted pages had moved."""
     pid: int
     comm: str
     kscand_pages: int

@@ -60,6 +60,7 @@ class Selection:
 
 @dataclasses.dataclass
 class Durations:
+    """Scan durations of completed scans, in ns (docs/report.md: Scans)."""
     count: int
     min: int
     mean: float
@@ -81,6 +82,7 @@ class Values:
 
 @dataclasses.dataclass
 class Spread:
+    """count/min/mean/percentiles/max of a value, from a histogram."""
     count: int
     min: int
     mean: float
@@ -90,6 +92,7 @@ class Spread:
 
 @dataclasses.dataclass
 class Scans:
+    """What the scans of a selection came to: pairs, not-due visits, durations."""
     completed: int = 0
     not_due: int = 0  # unpaired starts: not-due visits, or ends not recorded
     in_flight: int = 0  # starts pending on a kscand thread when the recording ended
@@ -117,6 +120,7 @@ class Scans:
 
 @dataclasses.dataclass
 class NodeCounts:
+    """Promotion attempts and successes to one target node."""
     attempted: int = 0
     succeeded: int = 0
 
@@ -127,6 +131,7 @@ class NodeCounts:
 
 @dataclasses.dataclass
 class Migrations:
+    """kscand's promotion attempts (kmem_scan_mm_migrate) of a selection."""
     attempted: int = 0
     succeeded: int = 0
     by_node: Dict[int, NodeCounts] = dataclasses.field(default_factory=dict)
@@ -146,6 +151,7 @@ class Migrations:
 
 @dataclasses.dataclass
 class MmReport:
+    """One mm lifetime's row: owner, times, scans and migrations."""
     mm: int
     generation: int
     pid: Optional[int]
@@ -282,6 +288,7 @@ class SelectionSummary:
 
 @dataclasses.dataclass
 class Report:
+    """The whole report: the result model every renderer reads."""
     events: Dict[str, int]
     other_events: Dict[str, int]
     bad_events: Dict[str, int]
@@ -591,6 +598,7 @@ class TimeToPromotion:
 
 @dataclasses.dataclass
 class MmOverTime:
+    """One lifetime's figures per --interval row."""
     mm: int
     generation: int
     pid: Optional[int]
@@ -605,6 +613,7 @@ class MmOverTime:
 
 @dataclasses.dataclass
 class OverTime:
+    """The --interval rows of the whole trace and of the kept lifetimes."""
     interval_ns: int
     rows: List[IntervalRow]  # every interval, the whole trace (the selection does not apply)
     mms: List[MmOverTime]  # lifetimes the selection keeps that had a scan end or migration

@@ -196,6 +196,7 @@ class CounterCheck:
 
 @dataclasses.dataclass(frozen=True)
 class KernelCounters:
+    """The kernel's counters (--vmstat) held against the trace."""
     counters: Tuple[CounterCheck, ...]
     causes: Tuple[str, ...]
     before_path: str = ""

@@ -170,6 +170,7 @@ class Cursor:
 
 @dataclasses.dataclass
 class ReadStats:
+    """What the reader met in the recording, record by record kind."""
     samples: int = 0            # sample records delivered (to a handler or unhandled)
     delivered: int = 0          # handler calls made
     lost: int = 0               # events lost, summed over LOST records

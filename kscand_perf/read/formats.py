@@ -26,6 +26,7 @@ class FieldFormat:
 
 @dataclasses.dataclass(frozen=True)
 class EventFormat:
+    """One tracepoint's format, as the recording holds it."""
     system: str
     name: str
     id: int
