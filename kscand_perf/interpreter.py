@@ -2,8 +2,8 @@
 
 The commands of a checkout (bin/) start under whatever ``python3`` comes first on PATH:
 often a pyenv or a virtual environment without Debian's packages. The report itself
-needs only the standard library, but some options need a module: ``--plot`` matplotlib, ``--via
-perf-module`` perf's own. :func:`switch_if_needed` runs the command again under
+needs only the standard library, but some options need a module: ``--plot``
+matplotlib, ``--via perf-module`` perf's own. :func:`switch_if_needed` runs the command again under
 Debian's ``/usr/bin/python3`` when the interpreter on PATH lacks such a module and that
 one has it; otherwise the command goes on and, where the module is missing,
 :func:`missing` says in one line which interpreter lacks which module and how to fix

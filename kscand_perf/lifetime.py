@@ -11,7 +11,7 @@ from __future__ import annotations
 import array
 import itertools
 import operator
-from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from .backlog import Backlog
 from .histogram import LinearHistogram, LogLinearHistogram, Stats
@@ -286,17 +286,23 @@ def in_order(idle: IdleRows, objects: List[MmState], n: int,
         yield from everything
         return
     where, firsts, by_seq = _positions(idle, objects, n)
-    row = idle.row
-
-    def get(s: int) -> Lifetime:
-        i = where[s]
-        return row(i) if i >= 0 else by_seq[s]
-
     if _increasing(firsts):  # the usual case: in order, no ties
+        row = idle.row
         for s in range(n):
             i = where[s]
             yield row(i) if i >= 0 else by_seq[s]
         return
+    yield from _out_of_order(where, firsts, by_seq, idle.row, n)
+
+
+def _out_of_order(where: "array.array[int]", firsts: "array.array[int]",
+                  by_seq: Dict[int, MmState], row: Callable[[int], IdleLifetime], n: int
+                  ) -> Iterator[Lifetime]:
+    """:func:`in_order` where the first times do not strictly increase with ``seq``."""
+    def get(s: int) -> Lifetime:
+        i = where[s]
+        return row(i) if i >= 0 else by_seq[s]
+
     if not all(map(operator.le, firsts, itertools.islice(firsts, 1, None))):
         # time went backwards somewhere: sort them all
         everything = [get(s) for s in range(n)]
@@ -326,7 +332,7 @@ def in_order_runs(idle: IdleRows, objects: List[MmState], n: int, hidden: int = 
         return
     where, firsts, by_seq = _positions(idle, objects, n)
     if not _increasing(firsts):
-        yield from in_order(idle, objects, n, hidden)
+        yield from _out_of_order(where, firsts, by_seq, idle.row, n)
         return
     s = 0
     while s < n:

@@ -61,7 +61,7 @@ def _key(k: Any) -> str:
     if isinstance(k, str):
         return _string(k)
     if isinstance(k, (int, float)) or k is None:  # json names them as it writes them
-        return '"%s"' % _scalar(k).strip('"')
+        return '"' + _scalar(k) + '"'
     raise _Foreign()
 
 
@@ -80,7 +80,7 @@ def _write(v: Any, pad: str, out: Callable[[str], None]) -> None:
                 out(sep + name + ": " + int.__repr__(x))
             elif t is str:
                 out(sep + name + ": " + _string(x))
-            elif t is dict or t is list or t is tuple or isinstance(x, (dict, list, tuple)):
+            elif isinstance(x, (dict, list, tuple)):
                 out(sep + name + ": ")
                 _write(x, inner, out)
             else:
@@ -96,7 +96,7 @@ def _write(v: Any, pad: str, out: Callable[[str], None]) -> None:
             t = type(x)
             if t is int:
                 out(sep + int.__repr__(x))
-            elif t is dict or t is list or t is tuple or isinstance(x, (dict, list, tuple)):
+            elif isinstance(x, (dict, list, tuple)):
                 out(sep)
                 _write(x, inner, out)
             else:

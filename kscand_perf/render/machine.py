@@ -14,7 +14,7 @@ from ..lifetime import NO_TIME
 from ..events import KSCAND_EVENTS, rc_name
 from ..histogram import LogLinearHistogram, bucket_bounds
 from ..promotion_time import promotion_time_json
-from ..report import (MmRows, Accounting, Durations, Migrations, MmRow, Oddities, OverTime, Report,
+from ..report import (Accounting, Durations, Migrations, MmRow, Oddities, OverTime, Report,
                       RunMeta, Scans, SelectionSummary, Spread, Values, idle_report,
                       log2_rows, mm_key)
 from ..timeline import IntervalRow, ScanRow
@@ -279,14 +279,12 @@ def json_chunks(report: Report) -> Iterator[str]:
         yield '  "mms": []'
     else:
         idle, idle_rows = _idle_template()
-        mms = report.mms
-        runs = mms.runs() if isinstance(mms, MmRows) else iter(mms)
         buf: List[str] = ['  "mms": [\n']
         size = 0
         first = True
-        for m in runs:
+        for m in report.mms.runs():
             if isinstance(m, range):
-                rows = idle_rows(mms.idle, m)
+                rows = idle_rows(report.mms.idle, m)
             else:
                 rows = [idle(m) if isinstance(m, IdleLifetime) else _indented(mm_json(m), "    ")]
             if not first:
