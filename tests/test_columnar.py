@@ -42,6 +42,8 @@ from kscand_perf import bulk_starts  # noqa: E402
 @pytest.fixture(autouse=True)
 def every_batch_in_bulk(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bulk_starts, "SMALL", 1)
+    # the columnar path all the way (the hand-over to per-record reading: below)
+    monkeypatch.setattr(columnar, "JUDGE_MIN", 1 << 62)
 
 
 def run(capsysbinary: Any, monkeypatch: pytest.MonkeyPatch, kind: str, path: str,
@@ -200,3 +202,64 @@ def test_chains_of_any_length_through_arrays_or_one_by_one(
     for min_chain in (1, 10 ** 9):
         monkeypatch.setattr(columnar, "MIN_CHAIN", min_chain)
         assert run(capsysbinary, monkeypatch, "columnar", path, pipe, ["--json"]) == ref
+
+
+def _switch_after(monkeypatch: pytest.MonkeyPatch, blocks: int) -> List[int]:
+    """Have the columnar reader hand over to per-record reading after ``blocks`` blocks
+    of input, whatever their chains; returns a list that gets the block of the switch."""
+    switched: List[int] = []
+    seen = [0]
+
+    def judge(self: Any) -> None:
+        seen[0] += 1
+        self._chained = self._single = 0
+        if seen[0] == blocks:
+            self._q = self._q.to_ordered(self._bulk_fn)
+            self.per_record = True
+            switched.append(blocks)
+    monkeypatch.setattr(columnar.ColumnarReader, "_judge", judge)
+    return switched
+
+
+@pytest.mark.parametrize("name", ["churn", "churn-pipe", "long", "long-pipe"])
+def test_the_hand_over_to_per_record_reading_at_any_block(
+        name: str, tmp_path_factory: pytest.TempPathFactory, capsysbinary: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The queue handed from the columnar reader to the stdlib loop mid-input (its
+    pending events, this round's, the bulk starts held back) gives the same report,
+    wherever in the input (blocks of 8 KB: inside rounds, between them)."""
+    from kscand_perf.read import records
+    path = _written(str(tmp_path_factory.getbasetemp()), name)
+    pipe = name.endswith("-pipe")
+    monkeypatch.setattr(records, "BLOCK", 8192)
+    ref = run(capsysbinary, monkeypatch, "stdlib", path, pipe, ["--json"])
+    for blocks in (1, 2, 3, 7, 50):
+        for hold in (1, bulk_starts.HOLD):
+            monkeypatch.setattr(bulk_starts, "HOLD", hold)
+            switched = _switch_after(monkeypatch, blocks)
+            got = run(capsysbinary, monkeypatch, "columnar", path, pipe, ["--json"])
+            assert switched == [blocks], "the input has fewer blocks than %d" % blocks
+            assert got == ref, "switched after block %d, HOLD %d" % (blocks, hold)
+
+
+@pytest.mark.parametrize("name,hands_over", [("churn", True), ("long", False)])
+def test_short_chains_hand_over_and_long_ones_do_not(
+        name: str, hands_over: bool, tmp_path_factory: pytest.TempPathFactory,
+        capsysbinary: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the real thresholds: process churn (COMM records between every few samples)
+    is read one record at a time after its first judged block; the benchmark's kind of
+    trace (long chains of starts) stays columnar."""
+    from kscand_perf.read import records
+    path = _written(str(tmp_path_factory.getbasetemp()), name)
+    monkeypatch.setattr(records, "BLOCK", 256 << 10)
+    monkeypatch.setattr(columnar, "JUDGE_MIN", 1024)
+    judged: List[bool] = []
+    judge = columnar.ColumnarReader._judge
+
+    def spy(self: Any) -> None:
+        judge(self)
+        judged.append(self.per_record)
+    monkeypatch.setattr(columnar.ColumnarReader, "_judge", spy)
+    run(capsysbinary, monkeypatch, "columnar", path, False, ["--json"])
+    # churn: at the first block (no more judging after); long: at none of several
+    assert judged == [True] if hands_over else len(judged) >= 2 and not any(judged)

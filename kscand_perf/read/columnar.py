@@ -27,8 +27,9 @@ import re
 import struct
 from typing import Any, BinaryIO, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .base import NO_TIME, REC_FINISHED_ROUND, Damage, Handler, HandlerError, ReadStats
+from .base import NO_TIME, REC_FINISHED_ROUND, REC_SAMPLE, Damage, Handler, HandlerError, ReadStats
 from .records import PerfReader
+from .rounds import OrderedEvents
 
 np: Any = None
 
@@ -39,6 +40,11 @@ Item = Tuple[Handler, Tuple[Any, ...]]
 _ROUND = REC_FINISHED_ROUND | 8 << 48    # a FINISHED_ROUND record's header as a u64
 WINDOW = 1 << 16
 MIN_CHAIN = 16  # shorter chains of sample records go through the per-record path
+# A block of input (BLOCK bytes) with at least JUDGE_MIN samples, fewer than JUDGE_SHARE
+# of them in chains: the rest of the input is read one record at a time (the stdlib
+# reader's loop), which is faster where chains are short (process churn: 2x)
+JUDGE_MIN = 4096
+JUDGE_SHARE = 0.5
 
 
 def available() -> bool:
@@ -240,6 +246,25 @@ class ColumnarQueue:
         self.last = max(self.last, int(top[-1]))
         self._parts.append(Batch(t, ref, a, b, self._items))
 
+    def to_ordered(self, bulk_fn: Optional[Handler]) -> OrderedEvents:
+        """The stdlib queue holding what this one holds, in the same order and state
+        (the sink first delivers what it holds back: those events precede the rest)."""
+        self._flush_sink()
+        self._flush_singles()
+        oe = OrderedEvents(self._stats, self._call._fn_names, self._call._on_error)
+        if self._q is not None:
+            oe._queue = _items_of(self._q, bulk_fn)
+        if self._parts:
+            oe.items = _items_of(_concat(self._parts, self._items), bulk_fn)
+            self._parts = []
+        oe.last = self.last
+        oe.unsorted = self.unsorted
+        oe._next_flush = self._next_flush
+        oe._last_flush = self._last_flush
+        self._q = None
+        self._items = []
+        return oe
+
     def round_end(self, final: bool) -> None:
         self._flush_singles()
         q = self._q
@@ -297,6 +322,13 @@ class ColumnarQueue:
         q.items = self._items
 
 
+def _items_of(batch: Batch, bulk_fn: Optional[Handler]) -> List[Item]:
+    """A batch as the stdlib queue's items: (handler, arguments) in the batch's order."""
+    items = batch.items
+    return [items[r] if r >= 0 else (bulk_fn, (t, a, b)) for r, t, a, b in zip(
+        batch.ref.tolist(), batch.t.tolist(), batch.a.tolist(), batch.b.tolist())]
+
+
 class _Kind:
     """A sample header whose decoder is a struct: its numpy dtype, handler, and whether it
     is the bulk kind."""
@@ -334,6 +366,9 @@ class ColumnarReader(PerfReader):
                                 sink or PerEvent(self._bulk_fn or _never))
         self._kinds: Dict[bytes, Tuple[Any, Optional[_Kind]]] = {}   # hot key -> entry, kind
         self._hot_n = -1
+        self.per_record = False   # the input has shown short chains: see JUDGE_SHARE
+        self._chained = 0         # samples of this block decoded in chains
+        self._single = 0          # samples of this block decoded one at a time
 
     @property
     def bulk_fn(self) -> Optional[Handler]:
@@ -420,6 +455,22 @@ class ColumnarReader(PerfReader):
     # -- the walk -----------------------------------------------------------------------
 
     def _scan(self, buf: bytes, pos: int, end: int, base: int) -> Tuple[int, int]:
+        if self.per_record:
+            return PerfReader._scan(self, buf, pos, end, base)
+        done = self._scan_columns(buf, pos, end, base)
+        if self._inflating is None:     # (a block of the input, not a compressed record's)
+            self._judge()
+        return done
+
+    def _judge(self) -> None:
+        """After a block: go on one record at a time if its samples came in short chains."""
+        chained, single = self._chained, self._single
+        self._chained = self._single = 0
+        if chained + single >= JUDGE_MIN and chained < JUDGE_SHARE * (chained + single):
+            self._q = self._q.to_ordered(self._bulk_fn)  # type: ignore[attr-defined]
+            self.per_record = True
+
+    def _scan_columns(self, buf: bytes, pos: int, end: int, base: int) -> Tuple[int, int]:
         hot = self._dec.hot
         limit = -1      # the candidates are those before limit
         ahead = -1      # the next candidate's offset (-1: none known)
@@ -444,6 +495,7 @@ class ColumnarReader(PerfReader):
                     ahead = int(offs[last + 1]) if last + 1 < len(offs) else -1
                     if last - j + 1 >= MIN_CHAIN:
                         self._chain(buf, offs[j:last + 1], kidx[j:last + 1], kinds)
+                        self._chained += last - j + 1
                         pos = stop
                         continue
                     # a short chain (other records between the samples: process churn's
@@ -452,13 +504,18 @@ class ColumnarReader(PerfReader):
                         known = hot.get(buf[pos:pos + 16])
                         if known is not None:  # (a sample whose header the cache knows)
                             self._q.add(known[2], known[1](buf, pos))
+                            self._single += 1
                             pos += known[0]
                             continue
+                        if buf[pos] == REC_SAMPLE:   # (the type's low byte)
+                            self._single += 1
                         nxt = self._slow(buf, pos, end, base)
                         if nxt < 0:
                             return pos, -nxt
                         pos = nxt
                     continue
+                if buf[pos] == REC_SAMPLE:
+                    self._single += 1
                 nxt = self._slow(buf, pos, end, base)
                 if nxt < 0:
                     return pos, -nxt
