@@ -242,13 +242,15 @@ def test_the_hand_over_to_per_record_reading_at_any_block(
             assert got == ref, "switched after block %d, HOLD %d" % (blocks, hold)
 
 
-@pytest.mark.parametrize("name,hands_over", [("churn", True), ("long", False)])
+@pytest.mark.parametrize("name,hands_over", [("churn", True), ("churn-pipe", True),
+                                             ("long", False), ("long-pipe", False)])
 def test_short_chains_hand_over_and_long_ones_do_not(
         name: str, hands_over: bool, tmp_path_factory: pytest.TempPathFactory,
         capsysbinary: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the real thresholds: process churn (COMM records between every few samples)
-    is read one record at a time after its first judged block; the benchmark's kind of
-    trace (long chains of starts) stays columnar."""
+    """With the real share: process churn (COMM records between every few samples) is
+    read one record at a time after its first judgement; the benchmark's kind of trace
+    (long chains of starts) stays columnar. Pipes too, whose reads hold less than a
+    block: the samples are counted across them until JUDGE_MIN."""
     from kscand_perf.read import records
     path = _written(str(tmp_path_factory.getbasetemp()), name)
     monkeypatch.setattr(records, "BLOCK", 256 << 10)
@@ -260,6 +262,9 @@ def test_short_chains_hand_over_and_long_ones_do_not(
         judge(self)
         judged.append(self.per_record)
     monkeypatch.setattr(columnar.ColumnarReader, "_judge", spy)
-    run(capsysbinary, monkeypatch, "columnar", path, False, ["--json"])
-    # churn: at the first block (no more judging after); long: at none of several
-    assert judged == [True] if hands_over else len(judged) >= 2 and not any(judged)
+    run(capsysbinary, monkeypatch, "columnar", path, name.endswith("-pipe"), ["--json"])
+    # churn: hands over (and judges no more after); long: at none of several blocks
+    if hands_over:
+        assert judged[-1] is True and judged.count(True) == 1
+    else:
+        assert len(judged) >= 2 and not any(judged)

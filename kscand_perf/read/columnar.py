@@ -40,9 +40,9 @@ Item = Tuple[Handler, Tuple[Any, ...]]
 _ROUND = REC_FINISHED_ROUND | 8 << 48    # a FINISHED_ROUND record's header as a u64
 WINDOW = 1 << 16
 MIN_CHAIN = 16  # shorter chains of sample records go through the per-record path
-# A block of input (BLOCK bytes) with at least JUDGE_MIN samples, fewer than JUDGE_SHARE
-# of them in chains: the rest of the input is read one record at a time (the stdlib
-# reader's loop), which is faster where chains are short (process churn: 2x)
+# JUDGE_MIN samples or more read (judged after each block of input: BLOCK bytes, or what a
+# pipe held), fewer than JUDGE_SHARE of them in chains: the rest of the input is read one
+# record at a time (the stdlib reader's loop), faster where chains are short (churn: 2x)
 JUDGE_MIN = 4096
 JUDGE_SHARE = 0.5
 
@@ -463,10 +463,13 @@ class ColumnarReader(PerfReader):
         return done
 
     def _judge(self) -> None:
-        """After a block: go on one record at a time if its samples came in short chains."""
+        """After a block (or what a pipe held): once JUDGE_MIN samples were read since the
+        last judgement, go on one record at a time if they came in short chains."""
         chained, single = self._chained, self._single
+        if chained + single < JUDGE_MIN:
+            return
         self._chained = self._single = 0
-        if chained + single >= JUDGE_MIN and chained < JUDGE_SHARE * (chained + single):
+        if chained < JUDGE_SHARE * (chained + single):
             self._q = self._q.to_ordered(self._bulk_fn)  # type: ignore[attr-defined]
             self.per_record = True
 
