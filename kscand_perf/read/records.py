@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import gc
 import importlib
+import io
 import os
+import stat
 import struct
 from typing import Any, BinaryIO, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -232,8 +234,11 @@ class PerfReader:
         ``offset``; ``length`` bytes in all (None: to the end of the stream)."""
         src = self._src
         # read1: what the pipe holds now, not a whole block (a live view through a pipe
-        # must see each round when perf record writes it)
+        # must see each round when perf record writes it); but while the pipe has more
+        # at once (a writer ahead of us: cat, a finished perf record), up to a block:
+        # a pipe's read is 64 KB, and each block has a fixed cost (the columnar reader's)
         read = getattr(src, "read1", None) or src.read
+        ready = _ready_now(src)
         buf = pending
         left = None if length is None else max(length - len(pending), 0)
         if length is not None and len(buf) > length:
@@ -255,7 +260,7 @@ class PerfReader:
                     break
                 parts.append(chunk)
                 have += len(chunk)
-                if have >= need:
+                if have >= need and (have >= BLOCK or ready is None or not ready()):
                     break
             if not have:
                 return
@@ -507,3 +512,30 @@ class PerfReader:
         self._decomp_off += pos
         self._decomp_left = [buf[pos:end]] if pos < end else []
         self._decomp_have = end - pos
+
+
+PIPE_SIZE = 1 << 20
+
+
+def _ready_now(src: Any) -> Optional[Callable[[], bool]]:
+    """For a pipe or socket: whether more of it can be read without waiting (None for
+    anything else: a file's read gives a whole block)."""
+    try:
+        fd = src.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+    import select   # (here: only pipes need it)
+    try:    # a pipe of 1 MB, not 64 KB (best effort: Linux, within pipe-max-size)
+        import fcntl
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_SIZE)
+    except (ImportError, OSError, ValueError):
+        pass
+
+    def ready() -> bool:
+        try:
+            return bool(select.select([fd], [], [], 0)[0])
+        except (OSError, ValueError):
+            return False
+    return ready
