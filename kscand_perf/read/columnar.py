@@ -367,8 +367,8 @@ class ColumnarReader(PerfReader):
         self._kinds: Dict[bytes, Tuple[Any, Optional[_Kind]]] = {}   # hot key -> entry, kind
         self._hot_n = -1
         self.per_record = False   # the input has shown short chains: see JUDGE_SHARE
-        self._chained = 0         # samples of this block decoded in chains
-        self._single = 0          # samples of this block decoded one at a time
+        self._chained = 0         # samples since the last judgement decoded in chains
+        self._single = 0          # ... and one at a time
 
     @property
     def bulk_fn(self) -> Optional[Handler]:
