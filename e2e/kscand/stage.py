@@ -194,6 +194,9 @@ def _tails(results: str) -> str:
     return "\n".join(out)
 
 
+CRASH_MARKS = ("Oops", "BUG:", "Kernel panic")   # a console line of a kernel crash
+
+
 def _console(console: str) -> str:
     try:
         with open(console, errors="replace") as f:
@@ -202,10 +205,18 @@ def _console(console: str) -> str:
         return ""
 
 
+def crash_line(console: str) -> str:
+    """The console's first line that says the kernel crashed (an Oops, a BUG or a
+    panic), for the log and stage.json; "" when it did not."""
+    for line in _console(console).splitlines():
+        if any(mark in line for mark in CRASH_MARKS):
+            return line.strip()[:200]
+    return ""
+
+
 def oopsed(console: str) -> bool:
-    """The guest's kernel crashed (an Oops, a BUG or a panic) at any point."""
-    text = _console(console)
-    return "Kernel panic" in text or "Oops" in text or "BUG:" in text
+    """The guest's kernel crashed at any point."""
+    return crash_line(console) != ""
 
 
 def crashed_before_job(console: str) -> bool:
@@ -214,14 +225,6 @@ def crashed_before_job(console: str) -> bool:
     e.g. in sched_clock_cpu) was seen in 2 of 3 boots on a heavily loaded host. Nothing
     of the job ran, so booting again is safe."""
     return oopsed(console) and "E2E-STEP" not in _console(console)
-
-
-def crash_line(console: str) -> str:
-    """The console's first line that says what crashed, for the log and stage.json."""
-    for line in _console(console).splitlines():
-        if "Oops" in line or "BUG:" in line or "Kernel panic" in line:
-            return line.strip()[:200]
-    return ""
 
 
 def host_reports(results: str) -> None:
@@ -282,7 +285,7 @@ def stage(reuse: bool = False, accel: str = "tcg", build: str = BUILD) -> Dict[s
                     # numa_balancing) was once seen to Oops after the recordings: the
                     # kernel's fault, not the tool's, so the whole job runs again.
                     during = (not before and oopsed(console) and
-                              len([c for c in crashes if c["during_job"]]) < JOB_RETRIES and
+                              sum(c["during_job"] for c in crashes) < JOB_RETRIES and
                               timer.total() - started < JOB_RETRY_BEFORE)
                     if (before and boot_retries < BOOT_RETRIES) or during:
                         boot_retries += 1
