@@ -233,11 +233,11 @@ class PerfReader:
         """Read records from the source: ``pending`` bytes already read, at input
         ``offset``; ``length`` bytes in all (None: to the end of the stream)."""
         src = self._src
-        # read1: what the pipe holds now, not a whole block (a live view through a pipe
-        # must see each round when perf record writes it); but while the pipe has more
-        # at once (a writer ahead of us: cat, a finished perf record), up to a block:
-        # a pipe's read is 64 KB, and each block has a fixed cost (the columnar reader's)
-        read = getattr(src, "read1", None) or src.read
+        # what the pipe holds now, not a whole block (a live view through a pipe must see
+        # each round when perf record writes it); but while the pipe has more at once (a
+        # writer ahead of us: cat, a finished perf record), up to a block: a pipe's read
+        # is 64 KB, and each block has a fixed cost (the columnar reader's)
+        fill = _filler(src)
         ready = _ready_now(src)
         buf = pending
         left = None if length is None else max(length - len(pending), 0)
@@ -245,33 +245,45 @@ class PerfReader:
             buf = buf[:length]
         base = offset          # input offset of buf[0]
         need = 0
+        # the block is read into one buffer, kept from block to block, and copied out
+        # once: a new 4 MB object for every read (and another to join it to the bytes
+        # left over) cost the kernel's page faults on fresh memory, three times the
+        # reading itself. It grows with what the input holds, never with the size a
+        # record claims, and is let go when a long record made it large.
+        room = bytearray()
         while True:
-            # a block, or as many as the incomplete record needs: read in blocks and
-            # joined once, so that memory follows what the input holds, never the size
-            # a record claims (read1(n) would allocate n bytes first)
-            parts = [buf]
+            # a block, or as many as the incomplete record needs
             have = len(buf)
-            chunk = b""
+            if len(room) < have + len(_PAD):
+                room.extend(bytes(have + len(_PAD) - len(room)))
+            room[:have] = buf
+            n = 0
             while left is None or left > 0:
-                chunk = read(BLOCK if left is None else min(BLOCK, left))
+                want = BLOCK if left is None else min(BLOCK, left)
+                if len(room) < have + want + len(_PAD):
+                    room.extend(bytes(have + want + len(_PAD) - len(room)))
+                with memoryview(room) as view:
+                    n = fill(view[have:have + want])
                 if left is not None:
-                    left -= len(chunk)
-                if not chunk:
+                    left -= n
+                if not n:
                     break
-                parts.append(chunk)
-                have += len(chunk)
+                have += n
                 if have >= need and (have >= BLOCK or ready is None or not ready()):
                     break
             if not have:
                 return
-            parts.append(_PAD)
-            data = b"".join(parts)
-            end = have
-            pos, need = self._scan(data, 0, end, base)
-            buf = data[pos:end]
+            room[have:have + len(_PAD)] = _PAD
+            with memoryview(room) as view:
+                data = view[:have + len(_PAD)].tobytes()
+            if len(room) > 2 * (BLOCK + len(_PAD)):
+                room = bytearray()
+            pos, need = self._scan(data, 0, have, base)
+            buf = data[pos:have]
+            del data
             base += pos
             self.stats.bytes = base
-            if not chunk:
+            if not n:
                 if buf:
                     raise Damage(base, "the input ends inside a record (%d of %d bytes)"
                                  % (len(buf), max(need, 8)))
@@ -515,6 +527,23 @@ class PerfReader:
 
 
 PIPE_SIZE = 1 << 20
+
+
+def _filler(src: Any) -> Callable[[memoryview], int]:
+    """``fill(view)``: read what ``src`` has (at most ``len(view)`` bytes, one read: a
+    pipe gives what it holds) into ``view``; the number of bytes, 0 at the end."""
+    into: Optional[Callable[[memoryview], Optional[int]]] = (
+        getattr(src, "readinto1", None) or getattr(src, "readinto", None))
+    if into is not None:
+        fill_into = into
+        return lambda view: fill_into(view) or 0
+    read = getattr(src, "read1", None) or src.read
+
+    def fill(view: memoryview) -> int:
+        data = read(len(view))
+        view[:len(data)] = data
+        return len(data)
+    return fill
 
 
 def _ready_now(src: Any) -> Optional[Callable[[], bool]]:
