@@ -462,6 +462,10 @@ class ColumnarReader(PerfReader):
             self._judge()
         return done
 
+    def _in_place(self) -> bool:
+        # (the arrays take any buffer; the loop of PerfReader._scan needs bytes)
+        return not self.per_record
+
     def _judge(self) -> None:
         """After a block (or what a pipe held): once JUDGE_MIN samples were read since the
         last judgement, go on one record at a time if they came in short chains."""
@@ -504,7 +508,7 @@ class ColumnarReader(PerfReader):
                     # a short chain (other records between the samples: process churn's
                     # COMM records) costs more in arrays than one record at a time
                     while pos < stop:
-                        known = hot.get(buf[pos:pos + 16])
+                        known = hot.get(bytes(buf[pos:pos + 16]))
                         if known is not None:  # (a sample whose header the cache knows)
                             self._q.add(known[2], known[1](buf, pos))
                             self._single += 1

@@ -245,23 +245,22 @@ class PerfReader:
             buf = buf[:length]
         base = offset          # input offset of buf[0]
         need = 0
-        # the block is read into one buffer, kept from block to block, and copied out
-        # once: a new 4 MB object for every read (and another to join it to the bytes
-        # left over) cost the kernel's page faults on fresh memory, three times the
-        # reading itself. It grows with what the input holds, never with the size a
-        # record claims, and is let go when a long record made it large.
+        # the block is read into one buffer, kept from block to block: a new 4 MB object
+        # for every read (and another to join it to the bytes left over) cost the
+        # kernel's page faults on fresh memory, three times the reading itself. It grows
+        # with what the input holds, never with the size a record claims, and is let go
+        # when a long record made it large. _scan takes it as it is where it can (see
+        # _in_place), else a copy.
         room = bytearray()
         while True:
             # a block, or as many as the incomplete record needs
             have = len(buf)
-            if len(room) < have + len(_PAD):
-                room.extend(bytes(have + len(_PAD) - len(room)))
+            room = _room(room, have + len(_PAD))
             room[:have] = buf
             n = 0
             while left is None or left > 0:
                 want = BLOCK if left is None else min(BLOCK, left)
-                if len(room) < have + want + len(_PAD):
-                    room.extend(bytes(have + want + len(_PAD) - len(room)))
+                room = _room(room, have + want + len(_PAD))
                 with memoryview(room) as view:
                     n = fill(view[have:have + want])
                 if left is not None:
@@ -274,13 +273,15 @@ class PerfReader:
             if not have:
                 return
             room[have:have + len(_PAD)] = _PAD
-            with memoryview(room) as view:
-                data = view[:have + len(_PAD)].tobytes()
+            data: Any = room
+            if not self._in_place():
+                with memoryview(room) as view:
+                    data = view[:have + len(_PAD)].tobytes()
+            pos, need = self._scan(data, 0, have, base)
+            buf = bytes(data[pos:have])
+            del data
             if len(room) > 2 * (BLOCK + len(_PAD)):
                 room = bytearray()
-            pos, need = self._scan(data, 0, have, base)
-            buf = data[pos:have]
-            del data
             base += pos
             self.stats.bytes = base
             if not n:
@@ -288,6 +289,11 @@ class PerfReader:
                     raise Damage(base, "the input ends inside a record (%d of %d bytes)"
                                  % (len(buf), max(need, 8)))
                 return
+
+    def _in_place(self) -> bool:
+        """Whether :meth:`_scan` can take the reading buffer itself (a bytearray) rather
+        than a copy as bytes: this one cannot (a slice of its buffer is a dict key)."""
+        return False
 
     def _scan(self, buf: bytes, pos: int, end: int, base: int) -> Tuple[int, int]:
         """Decode the whole records in buf[pos:end] (buf has _PAD after end); return
@@ -527,6 +533,20 @@ class PerfReader:
 
 
 PIPE_SIZE = 1 << 20
+
+
+def _room(room: bytearray, size: int) -> bytearray:
+    """``room``, at least ``size`` bytes long (a new buffer with its bytes where a view
+    of it is still held somewhere, which a bytearray cannot grow under)."""
+    if len(room) >= size:
+        return room
+    try:
+        room.extend(bytes(size - len(room)))
+        return room
+    except BufferError:
+        grown = bytearray(size)
+        grown[:len(room)] = room
+        return grown
 
 
 def _filler(src: Any) -> Callable[[memoryview], int]:
