@@ -165,6 +165,47 @@ def test_without_numpy_the_stdlib_reader_reads(capsysbinary: Any,
     assert proc.stdout == ref[1]
 
 
+LAZY = r"""
+import sys
+sys.path.insert(0, %r)
+from kscand_perf.read import columnar
+assert columnar.available()
+np = columnar.np
+deferred = sorted(columnar.DEFERRED)
+loaded = [m for m in ("numpy.random.mtrand", "numpy.ma.core", "numpy.polynomial.polynomial",
+                      "numpy.fft._pocketfft") if m in sys.modules]
+assert not loaded, loaded
+assert all(m in sys.modules for m in deferred), deferred
+# each works when it is used, and is loaded then
+assert np.ma.masked_array([1, 2, 3], [0, 1, 0]).sum() == 4
+assert np.random.default_rng(7).integers(10, size=3).shape == (3,)
+assert np.polynomial.Polynomial([1, 2])(2) == 5.0
+assert np.fft.fft(np.ones(4))[0] == 4
+assert "numpy.ma.core" in sys.modules and "numpy.random.mtrand" in sys.modules
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+fig = plt.figure()
+plt.plot(np.ma.masked_array([1.0, 2.0, 3.0], [0, 1, 0]))
+fig.savefig(sys.argv[1])
+print("ok")
+"""
+
+
+def test_numpy_subpackages_the_reader_does_not_use_load_when_used(tmp_path: Any) -> None:
+    """columnar.available() imports numpy without running the subpackages numpy's own
+    __init__ imports and the reader never uses (DEFERRED: a tenth of the report's time on
+    a 1M-event recording); each loads, and works, when it is first used (matplotlib's
+    plots use numpy.ma). A fresh interpreter: this one has numpy already."""
+    pytest.importorskip("matplotlib")
+    png = str(tmp_path / "plot.png")
+    proc = subprocess.run([sys.executable, "-c", LAZY % ROOT, png], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout == b"ok\n"
+    assert os.path.getsize(png) > 1000
+
+
 def test_the_bulk_path_is_taken(tmp_path_factory: pytest.TempPathFactory, capsysbinary: Any,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """(Not vacuous: the long trace's starts go through BulkStarts in bulk, and its
