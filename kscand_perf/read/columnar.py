@@ -23,7 +23,6 @@ call each, as before.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.util
 import re
 import struct
@@ -68,8 +67,9 @@ DEFERRED = frozenset(("numpy.random", "numpy.ma", "numpy.polynomial", "numpy.fft
                       "numpy.ctypeslib"))
 
 
-class _Deferring(importlib.abc.MetaPathFinder):
-    """While numpy is imported: the specs of DEFERRED, with lazy loaders."""
+class _Deferring:
+    """While numpy is imported: the specs of DEFERRED, with lazy loaders (a finder of
+    sys.meta_path; not an importlib.abc.MetaPathFinder: importing that module costs 5 ms)."""
 
     def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
         if name not in DEFERRED:
