@@ -11,6 +11,7 @@ write its module and add one line to the table.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import importlib.util
 import sys
@@ -79,6 +80,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args = build_parser(args_list).parse_args(args_list)
         return int(args.run(args))
     return _guarded(run, PROG, args_list)
+
+
+def at_process_end() -> None:
+    """For the command-line entry points only, after :func:`main` and just before the
+    process exits: the objects still alive are frozen (gc.freeze), so that the
+    interpreter's teardown does not walk and collect them first (0.02 s of the report on
+    a 1M-event recording). Not for callers that go on (the tests call main() in their
+    own process): a frozen object is never collected."""
+    gc.freeze()
 
 
 def _guarded(run: Callable[[], int], prog: str, argv: Sequence[str]) -> int:

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from .cli import main, run_command
+from .cli import at_process_end, main, run_command
 
 
 def kscand_perf() -> int:
     """``kscand-perf COMMAND ...``."""
-    return main()
+    status = main()
+    at_process_end()
+    return status
 
 
 def kscand_record() -> int:

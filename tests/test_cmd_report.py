@@ -195,6 +195,32 @@ def test_kscand_report_program_and_csv(tmp_path: Any) -> None:
     assert any(name.endswith(".csv") for name in os.listdir(out))
 
 
+def test_the_process_writes_what_the_command_writes(tmp_path: Any, capsysbinary: Any) -> None:
+    """The command-line process freezes what is left before it exits (cli.at_process_end:
+    its teardown then skips them): its output and files are still whole, the same as
+    the command's run in this process, which does not freeze (stdout with --json; the
+    CSV files of --csv, with --interval for the timeline's)."""
+    from kscand_perf import cli
+    for args in (["--json"], ["--interval", "1", "--csv", "CSV"]):
+        mine = tmp_path / ("mine-%d" % len(args))
+        here = tmp_path / ("here-%d" % len(args))
+        proc = ours(SAMPLE, [str(mine) if a == "CSV" else a for a in args])
+        assert proc.returncode == 0, proc.stderr
+        capsysbinary.readouterr()
+        argv = ["report", "-i", SAMPLE] + [str(here) if a == "CSV" else a for a in args]
+        assert cli.main(argv) == 0
+        want = capsysbinary.readouterr().out
+        assert proc.stdout.replace(str(mine).encode(), b"") == want.replace(
+            str(here).encode(), b"")
+        if "CSV" in args:
+            names = sorted(os.listdir(here))
+            assert names and sorted(os.listdir(mine)) == names
+            for name in names:
+                with open(os.path.join(mine, name), "rb") as a, \
+                        open(os.path.join(here, name), "rb") as b:
+                    assert a.read() == b.read(), name
+
+
 # -- what perf cannot do -----------------------------------------------------------------
 
 MM = 0xFF11000003279F80
