@@ -10,6 +10,8 @@ without kscand events (or a file that is none) gives only one line and exit stat
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from typing import BinaryIO, List
 
@@ -53,13 +55,26 @@ def set_argparser(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(report_prog=parser.prog)
 
 
-def _open(path: str) -> BinaryIO:
+def _open(path: str, named: bool = True) -> BinaryIO:
+    """``path`` to read (``-``: standard input); ``named``: the user named it (else it is
+    the default, perf.data)."""
     if path == "-":
         return sys.stdin.buffer
     try:
         return open(path, "rb")
     except OSError as e:
-        raise UsageError("cannot read %s: %s" % (path, e.strerror or e)) from None
+        # `perf record -o - | kscand-perf report`: perf script would read the pipe; this
+        # command reads it with -i - (as documented), and says so where it was left out
+        hint = "" if named or not _stdin_is_pipe() else \
+            " (standard input is a pipe: -i - reads it)"
+        raise UsageError("cannot read %s: %s%s" % (path, e.strerror or e, hint)) from None
+
+
+def _stdin_is_pipe() -> bool:
+    try:
+        return stat.S_ISFIFO(os.fstat(0).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def input_of(args: argparse.Namespace) -> str:
@@ -73,6 +88,7 @@ def input_of(args: argparse.Namespace) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    named = bool(args.recording or args.input)
     args.input = input_of(args)
     # UsageError on bad options, --vmstat files, --plot without matplotlib
     session = Session(options.from_args(args), live=sys.stdout)
@@ -97,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
                                % (args.input, one_line(e))) from None
         write_stdout(session.output())
         return strict_status(session, args, 0)
-    source = _open(args.input)
+    source = _open(args.input, named)
     try:
         reader, problem = feed.feed(session, source)
     finally:

@@ -276,6 +276,23 @@ def test_errors_are_one_line(tmp_path: Any) -> None:
     assert bad.returncode == 2 and bad.stderr.decode().count("\n") == 1
 
 
+def test_a_pipe_without_dash_i_is_named_in_the_error(tmp_path: Any) -> None:
+    """`perf record -o - | kscand-perf report` (no -i -) where there is no perf.data: the
+    one line says that standard input is a pipe and that -i - reads it; not where stdin
+    is no pipe, nor where the recording was named."""
+    with open(SAMPLE, "rb") as f:
+        data = f.read(4096)
+    hint = b"(standard input is a pipe: -i - reads it)"
+    for args, piped, want in (([], True, True), ([], False, False),
+                              (["-i", "nothing.data"], True, False)):
+        stdin: Dict[str, Any] = {"input": data} if piped else {"stdin": subprocess.DEVNULL}
+        proc = subprocess.run([PYTHON, KSCAND_PERF, "report"] + args, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, cwd=str(tmp_path), timeout=120, **stdin)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert proc.stderr.count(b"\n") == 1 and b"cannot read" in proc.stderr
+        assert (hint in proc.stderr) == want, (args, piped, proc.stderr)
+
+
 def test_truncated_file_reports_what_was_read(tmp_path: Any) -> None:
     """A pipe stream carries its event formats first: cut in half, what was read is
     reported, with a warning; so is a perf.data file with a damaged record half-way. A
