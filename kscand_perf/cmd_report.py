@@ -10,13 +10,11 @@ without kscand events (or a file that is none) gives only one line and exit stat
 from __future__ import annotations
 
 import argparse
-import os
-import stat
 import sys
 from typing import BinaryIO, List
 
 from . import feed, interpreter, options, perfmodule, strict
-from .errors import CommandError, UsageError, one_line, write_stdout
+from .errors import CommandError, UsageError, one_line, stdin_is_fifo, write_stdout
 from .session import Session
 
 
@@ -65,16 +63,9 @@ def _open(path: str, named: bool = True) -> BinaryIO:
     except OSError as e:
         # `perf record -o - | kscand-perf report`: perf script would read the pipe; this
         # command reads it with -i - (as documented), and says so where it was left out
-        hint = "" if named or not _stdin_is_pipe() else \
+        hint = "" if named or not stdin_is_fifo() else \
             " (standard input is a pipe: -i - reads it)"
         raise UsageError("cannot read %s: %s%s" % (path, e.strerror or e, hint)) from None
-
-
-def _stdin_is_pipe() -> bool:
-    try:
-        return stat.S_ISFIFO(os.fstat(0).st_mode)
-    except (OSError, ValueError):
-        return False
 
 
 def input_of(args: argparse.Namespace) -> str:

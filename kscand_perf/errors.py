@@ -7,6 +7,7 @@ into one line on stderr and the status below: never a traceback.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from typing import Iterable
 
@@ -41,6 +42,14 @@ def quiet_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
+
+
+def stdin_is_fifo() -> bool:
+    """Whether standard input is a pipe (perf script reads one when no input is named)."""
+    try:
+        return stat.S_ISFIFO(os.fstat(0).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def write_stdout(pieces: Iterable[str], what: str = "the report") -> int:

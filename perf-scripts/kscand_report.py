@@ -32,7 +32,6 @@
 from __future__ import print_function
 
 import os
-import stat
 import sys
 
 # kscand-perf: package import begin
@@ -42,7 +41,8 @@ if os.path.isdir(os.path.join(_here, "..", "kscand_perf")):
 
 try:
     from kscand_perf.cost import sched_switch as _sched_switch  # noqa: E402
-    from kscand_perf.errors import BAD_DATA, CommandError, UsageError, quiet_stdout  # noqa: E402
+    from kscand_perf.errors import (  # noqa: E402
+        BAD_DATA, CommandError, UsageError, quiet_stdout, stdin_is_fifo)
     from kscand_perf.session import Session  # noqa: E402
 except ImportError as _e:
     if "perf_trace_context" in sys.builtin_module_names:  # inside perf script -s
@@ -122,13 +122,6 @@ def _cmdline():
         return None
 
 
-def _stdin_is_fifo():
-    try:
-        return stat.S_ISFIFO(os.fstat(0).st_mode)
-    except (OSError, ValueError):
-        return False
-
-
 def _perf_filter_notes(cmdline):
     if cmdline is None:
         return []
@@ -151,7 +144,7 @@ def trace_begin():
     cmdline = _cmdline()
     _session.notes.extend(_perf_filter_notes(cmdline))
     if cmdline is not None:
-        _session.input = _perf_input(cmdline, sys.argv[1:], _stdin_is_fifo())
+        _session.input = _perf_input(cmdline, sys.argv[1:], stdin_is_fifo())
     _core = _session.analyzer
     _scan_start = _core.scan_start
     _migrate = _core.migrate

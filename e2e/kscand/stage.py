@@ -208,7 +208,11 @@ def _console(console: str) -> str:
 def crash_line(console: str) -> str:
     """The console's first line that says the kernel crashed (an Oops, a BUG or a
     panic), for the log and stage.json; "" when it did not."""
-    for line in _console(console).splitlines():
+    return _crash_line(_console(console))
+
+
+def _crash_line(text: str) -> str:
+    for line in text.splitlines():
         if any(mark in line for mark in CRASH_MARKS):
             return line.strip()[:200]
     return ""
@@ -224,7 +228,8 @@ def crashed_before_job(console: str) -> bool:
     software emulation with two vCPU threads an early-boot int3 Oops (code patching,
     e.g. in sched_clock_cpu) was seen in 2 of 3 boots on a heavily loaded host. Nothing
     of the job ran, so booting again is safe."""
-    return oopsed(console) and "E2E-STEP" not in _console(console)
+    text = _console(console)
+    return _crash_line(text) != "" and "E2E-STEP" not in text
 
 
 def host_reports(results: str) -> None:
